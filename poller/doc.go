@@ -1,0 +1,40 @@
+// Package poller defines the contract between Zokio's runtime and its I/O drivers, and
+// holds the epoll driver used on Linux systems where io_uring is missing or forbidden.
+//
+// # The contract
+//
+// A [Driver] accepts operations ([Op] values: an opcode and its arguments, as data) and
+// later reports each one's result exactly once, by calling the op's Done function from
+// inside [Driver.Wait]. A multishot op reports many results; every one but the last has
+// [ResMore] set. Completion-based kernels (io_uring, IOCP) implement the contract
+// natively; readiness-based ones (epoll, kqueue) emulate it: they try the syscall, wait
+// for readiness when it would block, retry, and complete. File operations on readiness
+// backends run on a small bounded worker pool whose completions come back through the
+// same path.
+//
+// The promises every driver keeps, and that the conformance suite in package
+// [github.com/zokio/zokio/poller/pollertest] checks, scenario for scenario:
+//
+//   - Exactly once: an op accepted by Submit (nil error) completes exactly once; a
+//     multishot op ends with exactly one final completion (ResMore clear). An op that
+//     Submit refuses never completes.
+//   - Custody: everything an op points to (buffers, addresses, paths) stays referenced
+//     by the driver, and is not touched by it after completion, until the op's final
+//     completion, even after Cancel. The caller must not modify or reuse the op or its
+//     buffers before then.
+//   - Cancellation loses nothing: a cancelled op completes with ECANCELED or with its
+//     real result (bytes read are reported; an accepted or opened descriptor is
+//     delivered, never leaked).
+//   - Close of a descriptor (OpClose) first cancels and drains every op the driver has in
+//     flight on it; the number is released only after the last of them completed.
+//   - Driver.Close completes every op still in flight with ECANCELED before it returns.
+//   - Wake from any goroutine makes a concurrent or the next Wait return; wakeups are
+//     never lost.
+//
+// # Threading
+//
+// A Driver is used only by the goroutine that created it (the loop that owns it), with
+// one exception: Wake is safe for concurrent use by multiple goroutines. Drivers that
+// bind to an OS thread (io_uring with SINGLE_ISSUER) require that goroutine to have
+// called runtime.LockOSThread before creating the driver.
+package poller

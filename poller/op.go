@@ -1,0 +1,203 @@
+package poller
+
+import (
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Opcode names an operation. The set is the same for every driver: a driver that has no
+// native form of one emulates it, or refuses it with an error wrapping
+// errors.ErrUnsupported when [Features] says it lacks the capability.
+//
+// The comment on each constant lists the [Op] fields it reads. Integer arguments (open
+// flags, MSG_ flags, AT_ flags, poll events) are the host's own constants from
+// golang.org/x/sys.
+type Opcode uint8
+
+// The opcodes. The zero Opcode is invalid, so an Op left zero is refused.
+const (
+	OpNop       Opcode = iota + 1 // nothing; Res 0
+	OpRead                        // Fd, Buf (non-empty), Offset (-1: the file position) → bytes read
+	OpWrite                       // Fd, Buf, Offset (-1: the file position) → bytes written
+	OpReadv                       // Fd, Bufs (non-empty), Offset → bytes read
+	OpWritev                      // Fd, Bufs, Offset → bytes written
+	OpFsync                       // Fd, Arg (FsyncDatasync or 0)
+	OpFallocate                   // Fd, Arg (mode), Offset, Len
+	OpFtruncate                   // Fd, Len
+	OpOpenat                      // Fd (dir fd or AT_FDCWD), Path, Arg (O_ flags), Mode (perm) → new fd
+	OpClose                       // Fd; drains the driver's ops on Fd first
+	OpStatx                       // Fd (dir fd), Path, Arg (AT_ flags), Mode (STATX_ mask), Buf (≥ StatxSize, 8-aligned) ← struct statx
+	OpUnlinkat                    // Fd (dir fd), Path, Arg (AT_REMOVEDIR or 0)
+	OpRenameat                    // Fd, Path (old), Fd2, Path2 (new), Arg (RENAME_ flags)
+	OpMkdirat                     // Fd (dir fd), Path, Mode
+	OpAccept                      // Fd, Arg (SOCK_ flags), Addr (optional; nil with FlagMultishot) → new fd
+	OpConnect                     // Fd, Addr
+	OpRecv                        // Fd, Buf (non-empty) or FlagBufferSelect with Group, Arg (MSG_ flags) → bytes
+	OpSend                        // Fd, Buf, Arg (MSG_ flags) → bytes
+	OpSendZC                      // as OpSend, without copying; a second, final completion has ResNotif
+	OpSendmsg                     // Fd, Bufs, Addr (optional), Control (optional), Arg (MSG_ flags) → bytes
+	OpRecvmsg                     // Fd, Bufs, Addr (optional, written), Control (optional, written), Arg → bytes
+	OpShutdown                    // Fd, Arg (SHUT_RD, SHUT_WR or SHUT_RDWR)
+	OpPoll                        // Fd, Arg (POLL events) → revents; FlagMultishot repeats
+	OpTimeout                     // Timeout; completes with ETIME when it expires
+	opcodeEnd
+)
+
+var opcodeNames = [...]string{
+	OpNop: "nop", OpRead: "read", OpWrite: "write", OpReadv: "readv", OpWritev: "writev",
+	OpFsync: "fsync", OpFallocate: "fallocate", OpFtruncate: "ftruncate", OpOpenat: "openat",
+	OpClose: "close", OpStatx: "statx", OpUnlinkat: "unlinkat", OpRenameat: "renameat",
+	OpMkdirat: "mkdirat", OpAccept: "accept", OpConnect: "connect", OpRecv: "recv",
+	OpSend: "send", OpSendZC: "send_zc", OpSendmsg: "sendmsg", OpRecvmsg: "recvmsg",
+	OpShutdown: "shutdown", OpPoll: "poll", OpTimeout: "timeout",
+}
+
+// String returns the opcode's lower-case name, as the syscall it stands for.
+func (c Opcode) String() string {
+	if c > 0 && c < opcodeEnd {
+		return opcodeNames[c]
+	}
+	return "opcode(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Valid reports whether c is one of the defined opcodes.
+func (c Opcode) Valid() bool { return c > 0 && c < opcodeEnd }
+
+// IsFileOp reports whether c works on files or paths, the ops that readiness drivers run
+// on their worker pool because the kernel offers no readiness for them.
+func (c Opcode) IsFileOp() bool {
+	switch c {
+	case OpFsync, OpFallocate, OpFtruncate, OpOpenat, OpStatx, OpUnlinkat, OpRenameat, OpMkdirat:
+		return true
+	}
+	return false
+}
+
+// OpFlags modify how an op is submitted.
+type OpFlags uint16
+
+const (
+	// FlagLink links the op to the next one submitted: the next starts only after this
+	// one succeeds, and completes with ECANCELED if this one fails or is short. A chain
+	// ends at the first op without FlagLink and must be submitted without a Wait between
+	// its ops. Drivers never split a chain.
+	FlagLink OpFlags = 1 << iota
+	// FlagMultishot keeps OpAccept, OpRecv (with FlagBufferSelect) and OpPoll armed:
+	// each result is reported with ResMore until the final one.
+	FlagMultishot
+	// FlagBufferSelect makes OpRecv pick its buffer from buffer group Group; the result
+	// names it in BufID. The reader returns it with BufferGroup.Release.
+	FlagBufferSelect
+	// FlagFixedFile says Fd is an index into the driver's registered file table.
+	// Backends: uring.
+	FlagFixedFile
+	// FlagFixedBuffer says Buf lies inside registered buffer BufIndex. Backends: uring.
+	FlagFixedBuffer
+	// FlagAsync hints that the op will block, so a completion engine should not try it
+	// inline first. Backends: uring (IOSQE_ASYNC); ignored elsewhere.
+	FlagAsync
+)
+
+// ResultFlags describe a completion.
+type ResultFlags uint8
+
+const (
+	// ResMore says more completions of this op will follow; the op is still in flight.
+	ResMore ResultFlags = 1 << iota
+	// ResBuffer says BufID names a buffer of the op's group that holds the data.
+	ResBuffer
+	// ResNotif marks OpSendZC's final completion: the kernel no longer reads the buffer.
+	ResNotif
+)
+
+// FsyncDatasync in OpFsync's Arg asks for fdatasync semantics.
+const FsyncDatasync = 1
+
+// StatxSize is the smallest Buf that OpStatx accepts: the size of the kernel's struct statx.
+const StatxSize = 256
+
+// Sockaddr is a socket address in the kernel's raw form (struct sockaddr_storage) with
+// its length. Ops write into it (accept, recvmsg) or read it (connect, sendmsg).
+type Sockaddr struct {
+	_   [0]uint64 // 8-byte alignment, so Raw may be viewed as any sockaddr type
+	Raw [128]byte
+	Len uint32
+}
+
+// Op is one operation: its arguments, its completion callback and, once completed, its
+// result. An Op may be embedded in a larger struct and reused after its final
+// completion, so that steady state allocates nothing.
+//
+// States: idle (Ref == 0) → in flight (after Submit returns nil; the driver owns it) →
+// idle again when Done is called for the final completion. While in flight the caller
+// must not change any field. Done runs on the goroutine that calls Driver.Wait; it may
+// submit ops (including this one, once its final completion arrived) and cancel ops, but
+// must not call Wait.
+type Op struct {
+	Code     Opcode
+	Flags    OpFlags
+	Group    uint16 // buffer group for FlagBufferSelect
+	BufIndex uint16 // registered buffer for FlagFixedBuffer
+	Arg      uint32 // the opcode's integer argument (see the Opcode constants)
+	Mode     uint32 // permission bits, or the statx mask
+	Fd       int
+	Fd2      int // OpRenameat's new directory
+	Offset   int64
+	Len      int64 // fallocate and ftruncate length; after OpRecvmsg, the control bytes received
+	Buf      []byte
+	Bufs     [][]byte
+	Path     string
+	Path2    string
+	Addr     *Sockaddr
+	Control  []byte
+
+	// Timeout, for OpTimeout, is the timer's duration. For other ops a positive Timeout
+	// bounds the op: if it has not completed in time it is cancelled and completes with
+	// ETIME, unless its real result arrived first. It cannot be combined with FlagLink
+	// or FlagMultishot.
+	Timeout time.Duration
+
+	// Done is called once per completion, on the goroutine that calls Wait. It must be
+	// set before Submit.
+	Done func(op *Op)
+
+	// Res is the result of the latest completion: a count, a new descriptor, or a
+	// negated errno.
+	Res int32
+	// Result describes the latest completion.
+	Result ResultFlags
+	// BufID names the selected buffer when Result has ResBuffer.
+	BufID uint16
+	// MsgFlags holds the msg_flags of an OpRecvmsg result (MSG_TRUNC, MSG_CTRUNC).
+	MsgFlags int32
+
+	// Ref is the driver's bookkeeping while the op is in flight (slot and generation);
+	// zero when the op is idle. Only drivers set it.
+	Ref uint64
+}
+
+// Err returns the error of the latest completion, or nil when Res is not negative. The
+// error is a syscall.Errno, so errors.Is(err, syscall.ECANCELED) and the like work.
+func (op *Op) Err() error {
+	if op.Res >= 0 {
+		return nil
+	}
+	return syscall.Errno(-op.Res)
+}
+
+// More reports whether further completions of op will follow.
+func (op *Op) More() bool { return op.Result&ResMore != 0 }
+
+// InFlight reports whether op has been submitted and has not had its final completion.
+func (op *Op) InFlight() bool { return op.Ref != 0 }
+
+// Complete records a completion and calls Done. Drivers call it; it is exported so that
+// drivers in other packages share one definition of what a completion does.
+func (op *Op) Complete(res int32, flags ResultFlags, bufID uint16) {
+	op.Res, op.Result, op.BufID = res, flags, bufID
+	if flags&ResMore == 0 {
+		op.Ref = 0
+	}
+	op.Done(op)
+}
