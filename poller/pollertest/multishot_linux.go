@@ -1,0 +1,154 @@
+package pollertest
+
+import (
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/zokio/zokio/poller"
+)
+
+// Multishot scenarios: results keep coming with ResMore until the final one.
+func init() {
+	register("MultishotAccept", testMultishotAccept)
+	register("MultishotRecv", testMultishotRecv)
+	register("MultishotRecvEOF", testMultishotRecvEOF)
+	register("MultishotRecvNoBuffers", testMultishotRecvENOBUFS)
+	register("MultishotPoll", testMultishotPoll)
+	register("BufferGroupBadInput", testBufferGroupBadInput)
+}
+
+func testMultishotAccept(t *testing.T, nd NewDriver) {
+	h, fds := start(t, nd), newFDs(t)
+	lfd, addr := fds.listener()
+	acc := newRec(t, poller.Op{Code: poller.OpAccept, Fd: lfd, Flags: poller.FlagMultishot,
+		Arg: unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC})
+	h.submit(&acc.op)
+	const conns = 5
+	for i := 0; i < conns; i++ {
+		c := fds.socket(unix.SOCK_STREAM)
+		err := unix.Connect(c, &unix.SockaddrInet4{Port: portOf(addr), Addr: [4]byte{127, 0, 0, 1}})
+		if err != nil && err != unix.EINPROGRESS {
+			t.Fatalf("connect: %v", err)
+		}
+	}
+	h.until("five accepted connections", func() bool { return len(acc.got) >= conns })
+	for i, c := range acc.got[:conns] {
+		if c.Res < 0 || c.Flags&poller.ResMore == 0 {
+			t.Fatalf("accept %d: res %d flags %v, want a descriptor with ResMore", i, c.Res, c.Flags)
+		}
+		fds.add(int(c.Res))
+	}
+	fatalIf(t, h.d.Cancel(&acc.op), "Cancel")
+	h.until("final accept completion", acc.isFinal)
+	last := acc.got[len(acc.got)-1]
+	for _, c := range acc.got[conns : len(acc.got)-1] {
+		fds.add(int(c.Res)) // nothing else connects, but never leak what arrives
+	}
+	wantErrno(t, "final multishot accept", last, syscall.ECANCELED)
+}
+
+func newGroup(t *testing.T, h *harness, count, size int) poller.BufferGroup {
+	t.Helper()
+	g, err := h.d.NewBufferGroup(count, size)
+	fatalIf(t, err, "NewBufferGroup(%d, %d)", count, size)
+	if g.Count() != count || g.Size() != size {
+		t.Fatalf("group has %d×%d bytes, want %d×%d", g.Count(), g.Size(), count, size)
+	}
+	return g
+}
+
+func testMultishotRecv(t *testing.T, nd NewDriver) {
+	h, fds := start(t, nd), newFDs(t)
+	g := newGroup(t, h, 4, 64)
+	a, b := fds.socketpair(unix.SOCK_STREAM)
+	r := newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Flags: poller.FlagMultishot | poller.FlagBufferSelect, Group: g.ID()})
+	h.submit(&r.op)
+	for i := 0; i < 10; i++ { // more messages than buffers: releasing keeps it going
+		msg := fmt.Sprintf("message %d", i)
+		write(t, b, []byte(msg))
+		h.until(msg, func() bool { return len(r.got) > i })
+		c := r.got[i]
+		if c.Res <= 0 || c.Flags&poller.ResMore == 0 || c.Flags&poller.ResBuffer == 0 {
+			t.Fatalf("recv %d: res %d flags %v, want data in a buffer with ResMore", i, c.Res, c.Flags)
+		}
+		if got := string(g.Bytes(c.BufID)[:c.Res]); got != msg {
+			t.Fatalf("recv %d: %q, want %q", i, got, msg)
+		}
+		g.Release(c.BufID)
+	}
+	fatalIf(t, h.d.Cancel(&r.op), "Cancel")
+	h.until("final recv completion", r.isFinal)
+	wantErrno(t, "cancelled multishot recv", r.got[len(r.got)-1], syscall.ECANCELED)
+}
+
+func testMultishotRecvEOF(t *testing.T, nd NewDriver) {
+	h, fds := start(t, nd), newFDs(t)
+	g := newGroup(t, h, 2, 64)
+	a, b := fds.socketpair(unix.SOCK_STREAM)
+	r := newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Flags: poller.FlagMultishot | poller.FlagBufferSelect, Group: g.ID()})
+	h.submit(&r.op)
+	h.quiet(2*time.Millisecond, r)
+	fds.forget(b)
+	unix.Close(b)
+	h.until("multishot recv at EOF", r.isFinal)
+	last := r.got[len(r.got)-1]
+	if last.Res != 0 || last.Flags&poller.ResMore != 0 {
+		t.Fatalf("multishot recv at EOF ended with res %d flags %v, want a final 0", last.Res, last.Flags)
+	}
+}
+
+// testMultishotRecvENOBUFS runs the group dry: the stream ends with ENOBUFS and the
+// bytes that found no buffer stay in the socket.
+func testMultishotRecvENOBUFS(t *testing.T, nd NewDriver) {
+	h, fds := start(t, nd), newFDs(t)
+	g := newGroup(t, h, 2, 64)
+	a, b := fds.socketpair(unix.SOCK_STREAM)
+	r := newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Flags: poller.FlagMultishot | poller.FlagBufferSelect, Group: g.ID()})
+	h.submit(&r.op)
+	for i := 0; i < 2; i++ {
+		write(t, b, []byte{'a' + byte(i)})
+		h.until("a buffered message", func() bool { return len(r.got) > i })
+	}
+	write(t, b, []byte("kept"))
+	h.until("end of the multishot recv", r.isFinal)
+	last := r.got[len(r.got)-1]
+	wantErrno(t, "multishot recv with no free buffer", last, syscall.ENOBUFS)
+	buf := make([]byte, 16)
+	if n := readNow(t, a, buf); string(buf[:n]) != "kept" {
+		t.Fatalf("after ENOBUFS the socket held %q, want %q", buf[:n], "kept")
+	}
+	for _, c := range r.got[:2] {
+		g.Release(c.BufID)
+	}
+}
+
+func testMultishotPoll(t *testing.T, nd NewDriver) {
+	h, fds := start(t, nd), newFDs(t)
+	rfd, wfd := fds.pipe()
+	p := newRec(t, poller.Op{Code: poller.OpPoll, Fd: rfd, Arg: unix.POLLIN, Flags: poller.FlagMultishot})
+	h.submit(&p.op)
+	for i := 0; i < 3; i++ {
+		write(t, wfd, []byte("x"))
+		h.until("a poll event", func() bool { return len(p.got) > i })
+		if c := p.got[i]; c.Res&unix.POLLIN == 0 || c.Flags&poller.ResMore == 0 {
+			t.Fatalf("poll %d: revents %#x flags %v", i, c.Res, c.Flags)
+		}
+		readNow(t, rfd, make([]byte, 8))
+	}
+	fatalIf(t, h.d.Cancel(&p.op), "Cancel")
+	h.until("final poll completion", p.isFinal)
+	wantErrno(t, "cancelled multishot poll", p.got[len(p.got)-1], syscall.ECANCELED)
+}
+
+func testBufferGroupBadInput(t *testing.T, nd NewDriver) {
+	h := start(t, nd)
+	for _, c := range [][2]int{{0, 64}, {3, 64}, {4, 0}, {-1, 64}, {65536, 64}} {
+		if _, err := h.d.NewBufferGroup(c[0], c[1]); err == nil {
+			t.Errorf("NewBufferGroup(%d, %d) succeeded", c[0], c[1])
+		}
+	}
+}
