@@ -1,0 +1,13 @@
+package uring
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the run if a test leaves a goroutine behind.
+func TestMain(m *testing.M) {
+	warmUp()
+	goleak.VerifyTestMain(m)
+}
