@@ -1,0 +1,327 @@
+package uring
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/zokio/zokio/poller"
+)
+
+// Driver implements poller.Driver on one io_uring instance.
+//
+// A Driver is used only by the goroutine that created it, except Wake, which is safe
+// for concurrent use by multiple goroutines. With SetupSingleIssuer or
+// SetupDeferTaskrun in DriverConfig.Flags, that goroutine must have called
+// runtime.LockOSThread before NewDriver and keep the thread locked until Close.
+//
+// Every op in flight is referenced from the driver's slot table until its final
+// completion; user_data carries the slot index and a generation, never a pointer, so a
+// stale completion is recognised and dropped.
+type Driver struct {
+	ring   *Ring
+	cfg    DriverConfig
+	feat   poller.Features
+	probe  *Probe
+	slots  slotTable
+	cqes   []CQE
+	wake   waker
+	groups []*bufGroup
+
+	// pend holds accepted ops that have no SQE yet: an open link chain, or ops that
+	// did not fit a full submission queue. chainSQEs counts the SQEs the open chain
+	// needs, so that a chain never exceeds the queue.
+	pend      []int32
+	chainSQEs uint32
+	// ready holds ops whose result is known without the kernel (cancelled before
+	// submission, submitted on a descriptor being closed); Wait delivers them.
+	ready []int32
+	// deferred holds completions pulled out of the ring to make room while the kernel
+	// refused submissions; the next Wait dispatches them.
+	deferred []CQE
+
+	// fdRefs counts the ops in flight on each descriptor; closers holds OpClose ops
+	// waiting for a descriptor's count to reach zero (RELIABILITY.md C4).
+	fdRefs  []int32
+	closers map[int]int32
+
+	dispatching bool
+	closing     bool // Close has begun: Submit refuses new work
+	closed      bool
+	stats       DriverStats
+}
+
+var _ poller.Driver = (*Driver)(nil)
+
+// DriverConfig configures NewDriver. The zero value is a 256-entry ring with the
+// defaults that measured best on this project's machines.
+type DriverConfig struct {
+	// Entries is the submission queue size (default 256); the kernel clamps it.
+	Entries uint32
+	// CQEntries is the completion queue size (default 4×Entries).
+	CQEntries uint32
+	// Flags are added to the setup flags. SetupSQPoll asks for a kernel submission
+	// thread; SetupSingleIssuer|SetupDeferTaskrun needs a locked OS thread.
+	Flags SetupFlags
+	// SQThreadCPU pins the SQPOLL thread when ≥ 0 and SetupSQPoll is set; -1 or 0 with
+	// SQThreadPinned false leaves it unpinned.
+	SQThreadCPU    int
+	SQThreadPinned bool
+	// SQThreadIdle is how long the SQPOLL thread spins before it sleeps.
+	SQThreadIdle time.Duration
+	// AttachWQ shares the SQPOLL thread and async workers of another ring.
+	AttachWQ *Driver
+	// MaxBatch bounds the completions one Wait delivers (default 256), so that one
+	// busy source cannot starve the rest of the loop's work (C6).
+	MaxBatch int
+
+	kernel kernel // nil: the real kernel; tests plug in a fault injector
+}
+
+// DriverStats counts what a driver did. The owner reads it; see Driver.Stats.
+type DriverStats struct {
+	Submitted   uint64 // ops accepted by Submit
+	Completions uint64 // completions delivered to Done
+	Wakeups     uint64 // Wake calls that reached the eventfd
+	Stale       uint64 // completions dropped because their slot had moved on
+	Rearms      uint64 // multishot ops re-armed after the kernel ended them
+	Enters      uint64 // io_uring_enter calls
+	Overflows   uint64 // times the kernel reported a completion-queue overflow
+}
+
+// defaultSetup are the flags every driver ring gets: SUBMIT_ALL so that one bad SQE
+// does not strand the rest of a batch, CLAMP so that large sizes degrade instead of
+// failing, COOP_TASKRUN|TASKRUN_FLAG so that completions run when we enter rather than
+// by interrupting the loop's thread.
+const defaultSetup = SetupSubmitAll | SetupClamp | SetupCoopTaskrun | SetupTaskrunFlag
+
+// NewDriver creates an io_uring driver. It undoes its partial work on failure.
+func NewDriver(cfg DriverConfig) (*Driver, error) {
+	cfg.setDefaults()
+	rc := Config{
+		Entries:      cfg.Entries,
+		CQEntries:    cfg.CQEntries,
+		Flags:        cfg.ringFlags(),
+		SQThreadCPU:  -1,
+		SQThreadIdle: cfg.SQThreadIdle,
+		kernel:       cfg.kernel,
+	}
+	if cfg.SQThreadPinned {
+		rc.SQThreadCPU = cfg.SQThreadCPU
+	}
+	if cfg.AttachWQ != nil {
+		rc.AttachWQ = cfg.AttachWQ.ring.Fd()
+	}
+	ring, err := New(rc)
+	if err != nil {
+		return nil, err
+	}
+	d := &Driver{ring: ring, cfg: cfg, cqes: make([]CQE, cfg.MaxBatch), closers: map[int]int32{}}
+	d.wake.fd = -1
+	if err := d.init(); err != nil {
+		d.wake.close()
+		ring.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (c *DriverConfig) setDefaults() {
+	if c.Entries == 0 {
+		c.Entries = 256
+	}
+	if c.CQEntries == 0 {
+		c.CQEntries = 4 * c.Entries
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 256
+	}
+}
+
+func (c *DriverConfig) ringFlags() SetupFlags {
+	f := defaultSetup | c.Flags
+	switch {
+	case f&SetupSQPoll != 0:
+		// The SQ thread runs task work itself; the kernel refuses the taskrun flags.
+		f &^= SetupCoopTaskrun | SetupTaskrunFlag
+	case f&SetupDeferTaskrun != 0:
+		f &^= SetupCoopTaskrun // DEFER_TASKRUN replaces it
+		f |= SetupSingleIssuer
+	}
+	if c.CQEntries != 0 {
+		f |= SetupCQSize
+	}
+	if c.AttachWQ != nil {
+		f |= SetupAttachWQ
+	}
+	return f
+}
+
+func (d *Driver) init() error {
+	probe, err := d.ring.Probe()
+	if err != nil {
+		return err
+	}
+	d.probe = probe
+	d.feat = poller.FeatNativeCompletion | poller.FeatAsyncFileIO | poller.FeatFixedFiles |
+		poller.FeatFixedBuffers | poller.FeatBufferRing
+	if probe.Supports(OpSendZC) {
+		d.feat |= poller.FeatSendZC
+	}
+	if probe.Supports(OpMsgRing) {
+		d.feat |= poller.FeatMsgRing
+	}
+	if d.ring.Flags()&SetupSQPoll != 0 {
+		d.feat |= poller.FeatSQPoll
+	}
+	if err := d.wake.open(); err != nil {
+		return err
+	}
+	return d.armWake()
+}
+
+// Ring returns the driver's ring, for registration calls the contract does not cover.
+// The caller must not submit on it directly.
+func (d *Driver) Ring() *Ring { return d.ring }
+
+// Info describes the driver.
+func (d *Driver) Info() poller.Info { return poller.Info{Name: "uring", Features: d.feat} }
+
+// Stats returns the driver's counters. Only the owner calls it.
+func (d *Driver) Stats() DriverStats {
+	s := d.stats
+	rs := d.ring.Stats()
+	s.Enters, s.Overflows = rs.Enters, rs.OverflowFlushes
+	return s
+}
+
+// Submit queues op; see poller.Driver.
+func (d *Driver) Submit(op *poller.Op) error {
+	if d.closed || d.closing {
+		return poller.ErrClosed
+	}
+	if err := poller.Validate(op); err != nil {
+		return err
+	}
+	if err := d.check(op); err != nil {
+		return err
+	}
+	need := sqesFor(op)
+	if d.chainSQEs+need > d.ring.SQEntries() {
+		return &poller.InvalidOpError{Code: op.Code, Reason: "link chain longer than the submission queue"}
+	}
+	idx := d.slots.alloc(op)
+	d.stats.Submitted++
+	if fd := refFd(op); fd >= 0 {
+		if _, closing := d.closers[fd]; closing {
+			d.finishEarly(idx, -int32(unix.EBADF))
+			return nil
+		}
+		d.ref(fd)
+		d.slots.at(idx).flags |= slotFdRef
+	}
+	if op.Code == poller.OpClose && op.Flags&poller.FlagFixedFile == 0 && d.refsOf(op.Fd) > 0 {
+		return d.deferClose(idx)
+	}
+	if len(d.pend) == 0 && op.Flags&poller.FlagLink == 0 && d.place(idx) {
+		return nil
+	}
+	d.pend = append(d.pend, idx)
+	if op.Flags&poller.FlagLink != 0 {
+		d.chainSQEs += need
+		return nil
+	}
+	d.chainSQEs = 0
+	d.placePending()
+	return nil
+}
+
+// check refuses what this driver cannot do; Validate has already run.
+func (d *Driver) check(op *poller.Op) error {
+	if op.Code == poller.OpSendZC && !d.feat.Has(poller.FeatSendZC) {
+		return &poller.UnsupportedError{Driver: "uring", Code: op.Code}
+	}
+	if op.Flags&poller.FlagBufferSelect != 0 && d.group(op.Group) == nil {
+		return &poller.InvalidOpError{Code: op.Code, Reason: "unknown buffer group"}
+	}
+	return nil
+}
+
+// Cancel asks for op's cancellation; see poller.Driver.
+func (d *Driver) Cancel(op *poller.Op) error {
+	if d.closed {
+		return poller.ErrClosed
+	}
+	idx, ok := d.slots.lookup(op)
+	if !ok {
+		return poller.ErrNotInFlight
+	}
+	s := d.slots.at(idx)
+	if s.flags&slotCancelled != 0 {
+		return nil
+	}
+	s.flags |= slotCancelled
+	switch s.state {
+	case statePending:
+		d.finishEarly(idx, -int32(unix.ECANCELED))
+	case stateClosing:
+		// An OpClose waiting for its descriptor's ops; it will run once they are done.
+	case stateSubmitted:
+		d.cancelKernel(op.Ref)
+	}
+	return nil
+}
+
+// Wake makes a concurrent or the next Wait return. Safe for concurrent use.
+func (d *Driver) Wake() error { return d.wake.signal() }
+
+// Wait flushes submissions and delivers completions; see poller.Driver.
+func (d *Driver) Wait(timeout time.Duration) (int, error) {
+	if d.closed {
+		return 0, poller.ErrClosed
+	}
+	if d.dispatching {
+		return 0, poller.ErrReentrant
+	}
+	d.placePending()
+	n := d.deliverReady()
+	n += d.reap()
+	if n > 0 || d.wake.woken || timeout == 0 {
+		if err := d.flush(); err != nil {
+			return n, err
+		}
+		if n == 0 {
+			n = d.reap()
+		}
+		d.wake.woken = false
+		return n, nil
+	}
+	if err := d.enterWait(timeout); err != nil {
+		return n, err
+	}
+	n += d.reap()
+	d.wake.woken = false
+	return n, nil
+}
+
+// flush hands queued SQEs to the kernel and, when completions wait there (overflow,
+// deferred task work), lets it post them. EBUSY and EAGAIN leave the SQEs queued for
+// the next Wait, after the reap that cures them.
+func (d *Driver) flush() error {
+	_, err := d.ring.Submit()
+	if err != nil && err != unix.EBUSY && err != unix.EAGAIN {
+		return err
+	}
+	return nil
+}
+
+// enterWait submits and waits for one completion or the timeout. EBUSY means the
+// kernel holds completions we have not reaped: reaping is the cure, so it is not an
+// error.
+func (d *Driver) enterWait(timeout time.Duration) error {
+	_, err := d.ring.SubmitAndWait(1, timeout)
+	if err == nil || err == unix.ETIME || err == unix.EBUSY || err == unix.EAGAIN {
+		return nil
+	}
+	return err
+}

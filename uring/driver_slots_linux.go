@@ -1,0 +1,201 @@
+package uring
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/zokio/zokio/poller"
+)
+
+// user_data layout for the driver's SQEs:
+//
+//	bits 63..56  tag: what the completion belongs to (tagOp, tagWake, tagInternal)
+//	bits 55..32  generation of the slot (24 bits, wraps)
+//	bits 31..0   slot index
+//
+// A completion whose generation differs from its slot's is stale (the slot was freed
+// and reused) and is dropped. Internal SQEs (cancel requests, linked timeouts) carry
+// tagInternal and point at no Go memory once consumed, so their completions are ignored.
+const (
+	tagOp       = 1
+	tagWake     = 2
+	tagInternal = 3
+
+	tagShift = 56
+	genShift = 32
+	genMask  = 1<<24 - 1
+)
+
+func userData(tag uint64, gen uint32, idx int32) uint64 {
+	return tag<<tagShift | uint64(gen&genMask)<<genShift | uint64(uint32(idx))
+}
+
+func splitUserData(ud uint64) (tag uint64, gen uint32, idx int32) {
+	return ud >> tagShift, uint32(ud>>genShift) & genMask, int32(uint32(ud))
+}
+
+// Slot states: free → pending (accepted, no SQE yet) → submitted (SQE in the ring or
+// the kernel) → free at the final completion. OpClose may wait in closing until its
+// descriptor's other ops are done; an op whose result is known without the kernel
+// waits in ready until Wait delivers it.
+const (
+	stateFree uint8 = iota
+	statePending
+	stateSubmitted
+	stateClosing
+	stateReady
+)
+
+const (
+	slotTimeout   uint8 = 1 << iota // a LINK_TIMEOUT follows the op's SQE
+	slotCancelled                   // Cancel was called
+	slotFdRef                       // the op holds a count in fdRefs
+)
+
+// slot is one entry of the in-flight table. sc holds what the kernel reads by pointer
+// (iovecs, msghdr, timespec, NUL-terminated paths); it is allocated once per slot and
+// reused, so its address is stable for as long as an op uses it.
+type slot struct {
+	op    *poller.Op
+	sc    *scratch
+	gen   uint32
+	state uint8
+	flags uint8
+	res   int32 // the result of a stateReady op
+}
+
+type scratch struct {
+	iov   []unix.Iovec
+	msg   unix.Msghdr
+	ts    Timespec
+	path  []byte
+	path2 []byte
+}
+
+// slotTable is the driver's in-flight table: slots reached by index, a stack of free
+// indices. Slots are never shrunk, so indices stay valid for the driver's life.
+type slotTable struct {
+	s     []slot
+	free  []int32
+	inUse int
+}
+
+func (t *slotTable) alloc(op *poller.Op) int32 {
+	var idx int32
+	if n := len(t.free); n > 0 {
+		idx = t.free[n-1]
+		t.free = t.free[:n-1]
+	} else {
+		t.s = append(t.s, slot{})
+		idx = int32(len(t.s) - 1)
+	}
+	s := &t.s[idx]
+	s.op, s.state, s.flags = op, statePending, 0
+	op.Ref = userData(tagOp, s.gen, idx)
+	t.inUse++
+	return idx
+}
+
+func (t *slotTable) at(idx int32) *slot { return &t.s[idx] }
+
+// release frees idx and returns its op. The generation moves on, so a late completion
+// for the old occupant is recognised as stale.
+func (t *slotTable) release(idx int32) *poller.Op {
+	s := &t.s[idx]
+	op := s.op
+	s.op, s.state, s.flags = nil, stateFree, 0
+	s.gen = (s.gen + 1) & genMask
+	t.free = append(t.free, idx)
+	t.inUse--
+	return op
+}
+
+// lookup finds op's slot, checking that op is in flight on this table.
+func (t *slotTable) lookup(op *poller.Op) (int32, bool) {
+	if op == nil || op.Ref == 0 {
+		return 0, false
+	}
+	tag, gen, idx := splitUserData(op.Ref)
+	if tag != tagOp || idx < 0 || int(idx) >= len(t.s) {
+		return 0, false
+	}
+	s := &t.s[idx]
+	return idx, s.op == op && s.gen == gen && s.state != stateFree
+}
+
+// scratchOf returns idx's scratch, allocating it on the slot's first use.
+func (t *slotTable) scratchOf(idx int32) *scratch {
+	s := &t.s[idx]
+	if s.sc == nil {
+		s.sc = new(scratch)
+	}
+	return s.sc
+}
+
+// waker lets any goroutine interrupt the owner's Wait. The owner keeps a read of an
+// eventfd in flight in the ring; Wake writes the eventfd, the read completes, and the
+// owner's wait returns.
+//
+// Protocol: Wake does pending.CompareAndSwap(false, true) and writes only if it won, so
+// wakes coalesce into one syscall. The owner, on the read's completion, stores
+// pending=false and only then re-arms the read. A Wake that loses the CAS happened
+// before that store, and so before the owner returns from Wait and looks at its work:
+// whatever the waker published before calling Wake is seen. A Wake after the store
+// writes the eventfd, whose counter persists until the re-armed read consumes it.
+// Nothing is lost.
+type waker struct {
+	fd      int
+	pending atomic.Bool
+	closed  atomic.Bool
+	mu      sync.RWMutex // Wake's write against Close's close(2) of fd
+	buf     [8]byte      // the read's target; the Driver is heap-allocated and kept until Close
+	armed   bool         // owner only: a read is in flight
+	woken   bool         // owner only: a wake completion arrived during this Wait
+}
+
+func (w *waker) open() error {
+	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		w.fd = -1
+		return err
+	}
+	w.fd = fd
+	return nil
+}
+
+var eventfdOne = [8]byte{1} // little-endian 1, as eventfd(2) wants a host uint64
+
+func (w *waker) signal() error {
+	if w.pending.Load() {
+		return nil // a write is already on its way; its read will wake the owner
+	}
+	if !w.pending.CompareAndSwap(false, true) {
+		return nil
+	}
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed.Load() {
+		return poller.ErrClosed
+	}
+	for {
+		_, err := unix.Write(w.fd, eventfdOne[:])
+		if err != unix.EINTR {
+			// EAGAIN means the counter is at its maximum: a wake is pending anyway.
+			if err == unix.EAGAIN {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+func (w *waker) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.closed.Swap(true) && w.fd >= 0 {
+		unix.Close(w.fd)
+		w.fd = -1
+	}
+}
