@@ -121,8 +121,8 @@ func (d *Driver) prep(idx int32, op *poller.Op, link bool) {
 
 func sqeFlags(op *poller.Op) SQEFlags {
 	var f SQEFlags
-	if op.Flags&poller.FlagFixedFile != 0 {
-		f |= SQEFixedFile
+	if op.Flags&poller.FlagFixedFile != 0 && op.Code != poller.OpClose {
+		f |= SQEFixedFile // a fixed close names its slot in file_index, not with this flag
 	}
 	if op.Flags&poller.FlagBufferSelect != 0 {
 		f |= SQEBufferSelect
