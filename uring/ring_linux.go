@@ -50,6 +50,7 @@ type Config struct {
 type Ring struct {
 	_       noCopy
 	k       kernel
+	direct  bool // k is the real kernel: enter calls it without the interface
 	fd      int
 	enterFd int        // fd, or the registered ring index after RegisterRingFd
 	enterFl EnterFlags // EnterRegisteredRing after RegisterRingFd
@@ -130,7 +131,8 @@ func New(cfg Config) (*Ring, error) {
 	if e != 0 {
 		return nil, os.NewSyscallError("io_uring_setup", e)
 	}
-	r := &Ring{k: k, fd: fd, enterFd: fd, params: p}
+	_, real := k.(sysKernel)
+	r := &Ring{k: k, direct: real, fd: fd, enterFd: fd, params: p}
 	if err := r.mapRings(); err != nil {
 		r.unmapAll()
 		unix.Close(fd)
