@@ -48,7 +48,7 @@ type Driver struct {
 	dispatching bool
 	closing     bool // Close has begun: Submit refuses new work
 	closed      bool
-	stats       DriverStats
+	stats       poller.Stats
 }
 
 var _ poller.Driver = (*Driver)(nil)
@@ -76,17 +76,6 @@ type DriverConfig struct {
 	MaxBatch int
 
 	kernel kernel // nil: the real kernel; tests plug in a fault injector
-}
-
-// DriverStats counts what a driver did. The owner reads it; see Driver.Stats.
-type DriverStats struct {
-	Submitted   uint64 // ops accepted by Submit
-	Completions uint64 // completions delivered to Done
-	Wakeups     uint64 // Wake calls that reached the eventfd
-	Stale       uint64 // completions dropped because their slot had moved on
-	Rearms      uint64 // multishot ops re-armed after the kernel ended them
-	Enters      uint64 // io_uring_enter calls
-	Overflows   uint64 // times the kernel reported a completion-queue overflow
 }
 
 // defaultSetup are the flags every driver ring gets: SUBMIT_ALL so that one bad SQE
@@ -187,13 +176,15 @@ func (d *Driver) Ring() *Ring { return d.ring }
 // Info describes the driver.
 func (d *Driver) Info() poller.Info { return poller.Info{Name: "uring", Features: d.feat} }
 
-// Stats returns the driver's counters. Only the owner calls it.
-func (d *Driver) Stats() DriverStats {
+// Stats returns the driver's counters (poller.StatsReporter). Only the owner calls it.
+func (d *Driver) Stats() poller.Stats {
 	s := d.stats
 	rs := d.ring.Stats()
-	s.Enters, s.Overflows = rs.Enters, rs.OverflowFlushes
+	s.Enters, s.Overflows = rs.Enters, rs.Overflows
 	return s
 }
+
+var _ poller.StatsReporter = (*Driver)(nil)
 
 // Submit queues op; see poller.Driver.
 func (d *Driver) Submit(op *poller.Op) error {

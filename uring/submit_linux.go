@@ -16,6 +16,7 @@ type Stats struct {
 	Submitted       uint64 // SQEs handed to the kernel (to the SQ thread with SetupSQPoll)
 	Completions     uint64 // CQEs returned by PeekCQEs
 	OverflowFlushes uint64 // enters made by PeekCQEs to flush overflow, run task work or poll (IOPOLL)
+	Overflows       uint64 // of those, the ones made because the CQ had overflowed
 	SQPollWakeups   uint64 // enters made to wake a sleeping SQ thread
 	Interrupts      uint64 // enters interrupted by a signal and retried
 }
@@ -217,6 +218,10 @@ func (r *Ring) PeekCQEs(dst []CQE) int {
 	n := r.copyCQEs(dst)
 	if n == 0 && r.needsEnter() {
 		r.stats.OverflowFlushes++
+		// load-acquire: pairs with the kernel's atomic updates of the flags.
+		if SQRingFlags(r.sq.kflags.Load())&SQRingCQOverflow != 0 {
+			r.stats.Overflows++
+		}
 		r.enterRetry(0, 0, EnterGetEvents)
 		n = r.copyCQEs(dst)
 	}
