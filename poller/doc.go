@@ -26,8 +26,14 @@
 //     real result (bytes read are reported; an accepted or opened descriptor is
 //     delivered, never leaked).
 //   - Close of a descriptor (OpClose) first cancels and drains every op the driver has in
-//     flight on it; the number is released only after the last of them completed.
-//   - Driver.Close completes every op still in flight with ECANCELED before it returns.
+//     flight on it; the number is released only after the last of them completed. Ops
+//     submitted on a descriptor whose close is pending, and a second close of it,
+//     complete with EBADF. Descriptors a driver has seen must be closed through OpClose:
+//     drivers cache per-descriptor state (readiness registration, file kind), and a
+//     number closed behind their back and reused can confuse them.
+//   - Driver.Close completes every op still in flight before it returns: with ECANCELED,
+//     or with its real result where that won the race (a file op already running in a
+//     worker, an open that produced a descriptor). It waits for such running ops.
 //   - Wake from any goroutine makes a concurrent or the next Wait return; wakeups are
 //     never lost.
 //

@@ -35,8 +35,10 @@ type Driver interface {
 	// coalesced and never lost. Safe for concurrent use.
 	Wake() error
 
-	// Close completes every op still in flight with ECANCELED (their Done functions run
-	// inside Close), then releases the driver's resources. Later calls return ErrClosed.
+	// Close completes every op still in flight (their Done functions run inside Close),
+	// with ECANCELED or with the real result where that won the race, waiting for ops
+	// already running in the kernel or a worker; then it releases the driver's
+	// resources. Later calls return ErrClosed.
 	Close() error
 
 	// NewBufferGroup creates a group of count buffers of size bytes each, from which

@@ -154,8 +154,9 @@ type Op struct {
 
 	// Timeout, for OpTimeout, is the timer's duration. For other ops a positive Timeout
 	// bounds the op: if it has not completed in time it is cancelled and completes with
-	// ETIME, unless its real result arrived first. It cannot be combined with FlagLink
-	// or FlagMultishot.
+	// ETIME, unless its real result arrived first. The clock starts when the op starts:
+	// for the last op of a link chain, when its predecessor succeeded. It cannot be
+	// combined with FlagLink or FlagMultishot.
 	Timeout time.Duration
 
 	// Done is called once per completion, on the goroutine that calls Wait. It must be

@@ -1,0 +1,77 @@
+package poller
+
+import (
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Linux-only syscalls of the readiness core. SAFETY notes as in sys_unix.go.
+
+const (
+	pollRdHup   = unix.POLLRDHUP    // peer closed its writing half
+	msgNoSignal = unix.MSG_NOSIGNAL // EPIPE instead of SIGPIPE, as io_uring's send does
+)
+
+// ioAccept accepts one connection with accept4, always non-blocking (the driver
+// drives the new descriptor by readiness) plus the caller's SOCK_ flags. sa, if not
+// nil, receives the peer address and its length.
+func ioAccept(fd int, sa *Sockaddr, flags int) (int, syscall.Errno) {
+	var name, namelen unsafe.Pointer
+	if sa != nil {
+		sa.Len = uint32(len(sa.Raw))
+		name, namelen = unsafe.Pointer(&sa.Raw[0]), unsafe.Pointer(&sa.Len)
+	}
+	nfd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(fd), uintptr(name), uintptr(namelen),
+		uintptr(flags|unix.SOCK_NONBLOCK), 0, 0)
+	return int(nfd), errno
+}
+
+// fileRW runs readv/writev, or preadv/pwritev at off unless off is -1.
+func fileRW(fd int, iov []unix.Iovec, off int64, write bool) (int, syscall.Errno) {
+	v := iovPtr(iov)
+	if off == -1 {
+		trap := uintptr(unix.SYS_READV)
+		if write {
+			trap = unix.SYS_WRITEV
+		}
+		n, _, errno := unix.Syscall(trap, uintptr(fd), uintptr(v), uintptr(len(iov)))
+		return int(n), errno
+	}
+	trap := uintptr(unix.SYS_PREADV)
+	if write {
+		trap = unix.SYS_PWRITEV
+	}
+	// The kernel takes the offset as two longs, low then high (0 on 64-bit systems:
+	// the shift is done in two steps, as x/sys does, to keep vet quiet about it).
+	const longBits = 8 * unsafe.Sizeof(uintptr(0))
+	lo, hi := uintptr(off), uintptr(uint64(off)>>(longBits-1)>>1)
+	n, _, errno := unix.Syscall6(trap, uintptr(fd), uintptr(v), uintptr(len(iov)), lo, hi, 0)
+	return int(n), errno
+}
+
+func fileFsync(fd int, datasync bool) int32 {
+	if datasync {
+		return errRes(unix.Fdatasync(fd))
+	}
+	return errRes(unix.Fsync(fd))
+}
+
+func fileFallocate(op *Op) int32 {
+	return errRes(unix.Fallocate(op.Fd, op.Arg, op.Offset, op.Len))
+}
+
+// Statx writes exactly StatxSize bytes.
+var _ [StatxSize - unsafe.Sizeof(unix.Statx_t{})]byte
+
+func fileStatx(op *Op) int32 {
+	// SAFETY: Validate checked that Buf holds at least StatxSize (the size of
+	// unix.Statx_t) bytes and is 8-byte aligned; the op owns Buf until it completes.
+	st := (*unix.Statx_t)(unsafe.Pointer(&op.Buf[0]))
+	return errRes(unix.Statx(op.Fd, op.Path, int(op.Arg), int(op.Mode), st))
+}
+
+func fileRenameat(op *Op) int32 {
+	return errRes(unix.Renameat2(op.Fd, op.Path, op.Fd2, op.Path2, uint(op.Arg)))
+}
