@@ -1,0 +1,29 @@
+//go:build !linux
+
+package driver
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/zokio/zokio/poller"
+)
+
+// Config carries each driver's own configuration. On this platform no driver is built
+// yet (kqueue and IOCP are planned), so it is empty.
+type Config struct{}
+
+// Choose reports that this platform has no driver yet.
+func Choose(pref Kind) (Decision, error) {
+	if _, _, err := fromEnv(pref); err != nil {
+		return Decision{}, err
+	}
+	return Decision{}, fmt.Errorf("driver: no I/O driver for %s yet (kqueue and IOCP are planned): %w", runtime.GOOS, errors.ErrUnsupported)
+}
+
+// Open reports that this platform has no driver yet.
+func Open(pref Kind, cfg Config) (poller.Driver, Decision, error) {
+	dec, err := Choose(pref)
+	return nil, dec, err
+}
