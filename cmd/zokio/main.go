@@ -1,0 +1,58 @@
+// Command zokio is the first thing to run on a new machine: `zokio info` tells which I/O
+// driver the runtime gets here and why, with the kernel features, limits and CPUs
+// behind that decision.
+//
+// Usage:
+//
+//	zokio info [--json]      which driver this machine gets, and why
+//
+// The environment variable ZOKIO_DRIVER=uring|epoll forces a driver; with epoll, info
+// does not call io_uring_setup at all (some sandboxes kill a process that does).
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout io.Writer) error
+}
+
+var commands []command
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			if err := c.run(args[1:], stdout); err != nil {
+				fmt.Fprintf(stderr, "zokio %s: %v\n", c.name, err)
+				return 1
+			}
+			return 0
+		}
+	}
+	fmt.Fprintf(stderr, "zokio: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: zokio <command> [flags]")
+	fmt.Fprintln(w)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'zokio <command> -h' for a command's flags.")
+}
