@@ -66,7 +66,7 @@ func Run(t *testing.T, newDriver NewDriver) {
 						return
 					}
 					if after := openFDs(); after > before {
-						t.Errorf("descriptor leak: %d open before, %d after", before, after)
+						t.Errorf("leak: %d descriptors and io_uring mappings before, %d after", before, after)
 					}
 				})
 			}
