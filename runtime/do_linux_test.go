@@ -1,0 +1,103 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/zokio/zokio/poller"
+)
+
+func socketpair(t *testing.T) (int, int) {
+	t.Helper()
+	p, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(p[0]); unix.Close(p[1]) })
+	return p[0], p[1]
+}
+
+func TestDoFromGoroutines(t *testing.T) {
+	forEachDriver(t, 2, func(t *testing.T, rt *Runtime) {
+		ctx := context.Background()
+		a, b := socketpair(t)
+		l := rt.Loops()[1]
+		if n, err := l.Do(ctx, &poller.Op{Code: poller.OpSend, Fd: a, Buf: []byte("hello")}); n != 5 || err != nil {
+			t.Fatalf("send: %d %v", n, err)
+		}
+		buf := make([]byte, 16)
+		if n, err := l.Do(ctx, &poller.Op{Code: poller.OpRecv, Fd: b, Buf: buf}); n != 5 || err != nil || string(buf[:5]) != "hello" {
+			t.Fatalf("recv: %d %v %q", n, err, buf)
+		}
+		if _, err := l.Do(ctx, &poller.Op{Code: poller.OpRecv, Fd: b}); !errors.Is(err, syscall.EINVAL) {
+			t.Fatalf("recv without a buffer: %v, want EINVAL", err)
+		}
+	})
+}
+
+// TestDoCancelLosesNothing cancels a waiting recv through its context, then sends: the
+// bytes stay for the next recv (C3).
+func TestDoCancelLosesNothing(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *Runtime) {
+		a, b := socketpair(t)
+		l := rt.Loops()[0]
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		buf := make([]byte, 16)
+		if _, err := l.Do(ctx, &poller.Op{Code: poller.OpRecv, Fd: b, Buf: buf}); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("recv past its context: %v", err)
+		}
+		if _, err := unix.Write(a, []byte("kept")); err != nil {
+			t.Fatal(err)
+		}
+		n, err := l.Do(context.Background(), &poller.Op{Code: poller.OpRecv, Fd: b, Buf: buf})
+		if err != nil || string(buf[:n]) != "kept" {
+			t.Fatalf("after a cancelled recv: %q %v", buf[:n], err)
+		}
+	})
+}
+
+// TestCloseUnblocksDo closes the runtime while goroutines wait in Do: each returns
+// ErrClosed (C4), and nothing leaks.
+func TestCloseUnblocksDo(t *testing.T) {
+	for _, k := range drivers(t) {
+		t.Run(string(k), func(t *testing.T) {
+			_, b := socketpair(t)
+			before := snapshot(t)
+			rt, err := New(Options{Loops: 2, Driver: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before.watchThreads(t, rt)
+			errs := make(chan error, 4)
+			for i := 0; i < 4; i++ {
+				l := rt.Loops()[i%2]
+				go func() {
+					_, err := l.Do(context.Background(), &poller.Op{Code: poller.OpRecv, Fd: b, Buf: make([]byte, 8)})
+					errs <- err
+				}()
+			}
+			settle(t, rt)
+			if err := rt.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 4; i++ {
+				select {
+				case err := <-errs:
+					if !errors.Is(err, ErrClosed) || !errors.Is(err, net.ErrClosed) {
+						t.Fatalf("Do at Close returned %v, want ErrClosed", err)
+					}
+				case <-time.After(testDeadline):
+					t.Fatal("Do still blocked after Close")
+				}
+			}
+			before.check(t, rt)
+		})
+	}
+}

@@ -1,0 +1,309 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+)
+
+// Future is a value that becomes available later, exactly once: the result of an op, a
+// timer, or a computation on a loop. It is safe for concurrent use by multiple
+// goroutines.
+//
+// Complete happens before every Await, Result, Done-channel receive and Then callback
+// that observes the completion.
+type Future[T any] struct {
+	done   atomic.Bool
+	mu     sync.Mutex
+	val    T
+	err    error
+	ch     chan struct{} // closed at completion; made on first demand
+	thens  []then[T]
+	cancel func() // asks the work behind the future to stop; called at most once
+}
+
+type then[T any] struct {
+	l  *Loop
+	fn func(T, error)
+}
+
+// NewFuture returns a future to be completed with Complete.
+func NewFuture[T any]() *Future[T] { return &Future[T]{} }
+
+// Ready returns a future already completed with v.
+func Ready[T any](v T) *Future[T] {
+	f := &Future[T]{}
+	f.Complete(v, nil)
+	return f
+}
+
+// Failed returns a future already completed with err.
+func Failed[T any](err error) *Future[T] {
+	f := &Future[T]{}
+	var zero T
+	f.Complete(zero, err)
+	return f
+}
+
+// Complete sets the future's result. Only the first call has an effect; it reports
+// whether this call was it. Then callbacks are posted to their loops; a callback whose
+// loop has stopped is dropped.
+func (f *Future[T]) Complete(v T, err error) bool {
+	f.mu.Lock()
+	if f.done.Load() {
+		f.mu.Unlock()
+		return false
+	}
+	f.val, f.err = v, err
+	f.done.Store(true)
+	thens, ch := f.thens, f.ch
+	f.thens, f.cancel = nil, nil
+	f.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
+	for _, t := range thens {
+		if t.l == nil { // a combinator's hook: runs here
+			t.fn(v, err)
+			continue
+		}
+		fn := t.fn
+		_ = t.l.Post(func() { fn(v, err) })
+	}
+	return true
+}
+
+// OnCancel sets the function Cancel calls: it should make the work behind the future
+// stop and complete the future (with a cancellation error, or with the real result if
+// that won the race). Set it before handing the future out.
+func (f *Future[T]) OnCancel(fn func()) {
+	f.mu.Lock()
+	f.cancel = fn
+	f.mu.Unlock()
+}
+
+// Cancel asks the work behind the future to stop. The future still completes, with a
+// cancellation error or with its real result. It does nothing on a completed future or
+// one without a cancel function.
+func (f *Future[T]) Cancel() {
+	f.mu.Lock()
+	fn := f.cancel
+	f.cancel = nil
+	f.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
+}
+
+// IsDone reports whether the future has completed.
+func (f *Future[T]) IsDone() bool { return f.done.Load() }
+
+// Result returns the future's value and error, and whether it has completed.
+func (f *Future[T]) Result() (T, error, bool) {
+	if !f.done.Load() {
+		var zero T
+		return zero, nil, false
+	}
+	return f.val, f.err, true
+}
+
+// Done returns a channel closed when the future completes.
+func (f *Future[T]) Done() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ch == nil {
+		f.ch = make(chan struct{})
+		if f.done.Load() {
+			close(f.ch)
+		}
+	}
+	return f.ch
+}
+
+// Then calls fn with the result on loop l once the future completes (at once, through
+// l's queue, if it already has). It returns ErrClosed if l's runtime is closing.
+func (f *Future[T]) Then(l *Loop, fn func(T, error)) error {
+	f.mu.Lock()
+	if !f.done.Load() {
+		f.thens = append(f.thens, then[T]{l, fn})
+		f.mu.Unlock()
+		return nil
+	}
+	f.mu.Unlock()
+	v, err := f.val, f.err
+	return l.Post(func() { fn(v, err) })
+}
+
+// Await parks the calling goroutine until the future completes or ctx ends; it never
+// polls. When ctx ends first, Await cancels the future's work and waits for it to
+// settle, so that no result is lost (RELIABILITY.md C3): if the work still completed
+// successfully, Await returns its value and a nil error; otherwise it returns ctx's
+// error. A future without a cancel function cannot be stopped, so Await then returns
+// ctx's error at once. Await must not be called on a loop: it would block the loop.
+func (f *Future[T]) Await(ctx context.Context) (T, error) {
+	if f.done.Load() {
+		return f.val, f.err
+	}
+	select {
+	case <-f.Done():
+		return f.val, f.err
+	case <-ctx.Done():
+	}
+	f.mu.Lock()
+	cancellable := f.cancel != nil
+	f.mu.Unlock()
+	if !cancellable && !f.done.Load() {
+		var zero T
+		return zero, ctx.Err()
+	}
+	f.Cancel()
+	<-f.Done()
+	if f.err == nil {
+		return f.val, nil
+	}
+	var zero T
+	if isCancellation(f.err) {
+		return zero, ctx.Err()
+	}
+	return zero, f.err
+}
+
+// isCancellation reports whether err says the work was stopped rather than failed.
+func isCancellation(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, errCanceledOp)
+}
+
+// BlockOn runs fn on a loop of rt and waits for the future it returns. fn runs on the
+// loop, so it may submit ops, arm timers and spawn tasks there, chaining them with Then
+// into the future it returns (nested asynchronous calls). Cancelling ctx cancels that
+// future. BlockOn must not be called on a loop.
+func BlockOn[T any](ctx context.Context, rt *Runtime, fn func(l *Loop) *Future[T]) (T, error) {
+	out := NewFuture[T]()
+	l := rt.loops[rt.next.Add(1)%uint32(len(rt.loops))]
+	var inner atomic.Pointer[Future[T]]
+	out.OnCancel(func() {
+		if f := inner.Load(); f != nil {
+			f.Cancel()
+		}
+	})
+	err := l.Post(func() {
+		f := fn(l)
+		if f == nil {
+			var zero T
+			out.Complete(zero, errNilFuture)
+			return
+		}
+		inner.Store(f)
+		if out.IsDone() { // cancelled while fn ran
+			f.Cancel()
+		}
+		// Completing out is safe on any goroutine, so it happens wherever f completes:
+		// no second trip through the loop's queue.
+		f.onComplete(func(v T, err error) { out.Complete(v, err) })
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	if d := rt.opts.SpinBeforePark; d > 0 {
+		end := nanotime() + int64(d)
+		for i := 0; !out.done.Load(); i++ {
+			if i&63 == 63 && nanotime() >= end {
+				break
+			}
+		}
+	}
+	return out.Await(ctx)
+}
+
+var errNilFuture = errors.New("zokio/runtime: BlockOn function returned a nil future")
+
+// All returns a future of every input's value, in order. It fails with the first error,
+// cancelling the inputs still running.
+func All[T any](fs ...*Future[T]) *Future[[]T] {
+	out := NewFuture[[]T]()
+	vals := make([]T, len(fs))
+	var left atomic.Int64
+	left.Store(int64(len(fs)))
+	if len(fs) == 0 {
+		out.Complete(vals, nil)
+		return out
+	}
+	out.OnCancel(func() { cancelAll(fs) })
+	for i, f := range fs {
+		f.onComplete(func(v T, err error) {
+			if err != nil {
+				if out.Complete(nil, err) {
+					cancelAll(fs)
+				}
+				return
+			}
+			vals[i] = v
+			if left.Add(-1) == 0 {
+				out.Complete(vals, nil)
+			}
+		})
+	}
+	return out
+}
+
+// Race returns a future of the first input to complete, with its value or error; the
+// others are cancelled.
+func Race[T any](fs ...*Future[T]) *Future[T] {
+	out := NewFuture[T]()
+	out.OnCancel(func() { cancelAll(fs) })
+	for _, f := range fs {
+		f.onComplete(func(v T, err error) {
+			if out.Complete(v, err) {
+				cancelAll(fs)
+			}
+		})
+	}
+	return out
+}
+
+// Any returns a future of the first input to succeed; the others are cancelled. If all
+// fail, it fails with their errors joined.
+func Any[T any](fs ...*Future[T]) *Future[T] {
+	out := NewFuture[T]()
+	out.OnCancel(func() { cancelAll(fs) })
+	errs := make([]error, len(fs))
+	var left atomic.Int64
+	left.Store(int64(len(fs)))
+	for i, f := range fs {
+		f.onComplete(func(v T, err error) {
+			if err == nil {
+				if out.Complete(v, nil) {
+					cancelAll(fs)
+				}
+				return
+			}
+			errs[i] = err
+			if left.Add(-1) == 0 {
+				var zero T
+				out.Complete(zero, errors.Join(errs...))
+			}
+		})
+	}
+	return out
+}
+
+func cancelAll[T any](fs []*Future[T]) {
+	for _, f := range fs {
+		f.Cancel()
+	}
+}
+
+// onComplete calls fn synchronously, on whichever goroutine completes f (or now, if f is
+// done). Combinators use it; fn must be short and must not block.
+func (f *Future[T]) onComplete(fn func(T, error)) {
+	f.mu.Lock()
+	if !f.done.Load() {
+		f.thens = append(f.thens, then[T]{nil, fn})
+		f.mu.Unlock()
+		return
+	}
+	f.mu.Unlock()
+	fn(f.val, f.err)
+}

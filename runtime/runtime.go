@@ -1,0 +1,182 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zokio/zokio/poller"
+	"github.com/zokio/zokio/runtime/driver"
+)
+
+// ErrClosed is returned for work offered to a runtime that is closing or closed.
+// errors.Is reports it as net.ErrClosed and os.ErrClosed too.
+var ErrClosed = poller.ErrClosed
+
+// Options configure New. The zero value is one loop per CPU in the process's affinity
+// mask, each pinned to its CPU, on the driver driver.Choose picks.
+type Options struct {
+	// Loops is the number of loops (default: one per CPU in CPUs, or in the affinity
+	// mask).
+	Loops int
+	// CPUs lists the CPUs loops are pinned to, loop i to CPUs[i%len(CPUs)] (default:
+	// the affinity mask). Backends: all; pinning happens where the OS allows it.
+	CPUs []int
+	// NoPin leaves loops unpinned.
+	NoPin bool
+	// Driver selects the I/O driver: driver.Auto (default), driver.Uring or
+	// driver.Epoll. ZOKIO_DRIVER overrides Auto.
+	Driver driver.Kind
+	// RingEntries is each io_uring's submission queue size (default 256).
+	// Backends: uring.
+	RingEntries uint32
+	// SQPoll gives each ring a kernel submission thread. Off by default: on small
+	// machines the thread burns a core (see package sqpoll). Backends: uring.
+	SQPoll bool
+	// TickBudget bounds the tasks and timers a loop runs before it looks at I/O again
+	// (default 256), so that busy tasks cannot starve completions (C6).
+	TickBudget int
+	// SpinBeforePark, when positive, makes a loop with nothing to do keep checking for
+	// posted work and ready completions for up to this long before it sleeps in the
+	// kernel, and makes goroutines waiting in BlockOn and Loop.Do check for their
+	// result as long before they park. Waking a sleeping thread costs tens of
+	// microseconds on virtual machines (about 15 µs per wake measured on this
+	// project's); spinning trades CPU for that latency, as glommio's spin_before_park
+	// does. Zero (the default) never spins. An idle runtime still sleeps: the spin
+	// only follows activity. Backends: all.
+	SpinBeforePark time.Duration
+}
+
+// Runtime is a set of event loops, one per core. It is safe for concurrent use by
+// multiple goroutines.
+type Runtime struct {
+	opts     Options
+	loops    []*Loop
+	decision driver.Decision
+	closing  atomic.Bool
+	next     atomic.Uint32 // round robin for Spawn from outside the loops
+	sleepers atomic.Int32  // loops blocked in their driver, for waking thieves
+	thief    atomic.Bool   // a sleeping loop has been woken to steal and has not looked yet
+	inject   injectQueue   // stealable tasks that overflowed a loop's ring
+	stopped  sync.WaitGroup
+	closeMu  sync.Mutex
+	done     chan struct{} // closed when every loop has stopped
+}
+
+// New starts a runtime: its loops, each on its own locked OS thread, each with its own
+// driver. It returns once every loop runs, or undoes everything and returns the first
+// error.
+func New(opts Options) (*Runtime, error) {
+	cpus, err := loopCPUs(opts)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Loops <= 0 {
+		opts.Loops = len(cpus)
+	}
+	if opts.TickBudget <= 0 {
+		opts.TickBudget = 256
+	}
+	rt := &Runtime{opts: opts, done: make(chan struct{})}
+	// Every Loop exists before any starts: a running loop scans rt.loops to steal.
+	for i := 0; i < opts.Loops; i++ {
+		cpu := -1
+		if !opts.NoPin && len(cpus) > 0 {
+			cpu = cpus[i%len(cpus)]
+		}
+		rt.loops = append(rt.loops, newLoop(rt, i, cpu))
+	}
+	ready := make(chan error, opts.Loops)
+	for _, l := range rt.loops {
+		rt.stopped.Add(1)
+		go l.run(ready)
+	}
+	var first error
+	for range rt.loops {
+		if err := <-ready; err != nil && first == nil {
+			first = err
+		}
+	}
+	go func() { rt.stopped.Wait(); close(rt.done) }()
+	if first != nil {
+		_ = rt.Close(context.Background())
+		return nil, first
+	}
+	rt.decision = rt.loops[0].decision
+	return rt, nil
+}
+
+// Loops returns the runtime's loops, indexed by their ID.
+func (rt *Runtime) Loops() []*Loop { return rt.loops }
+
+// Driver returns the driver decision the loops run on: which driver and why.
+func (rt *Runtime) Driver() driver.Decision { return rt.decision }
+
+// Spawn runs fn on one of the runtime's loops. The task may be stolen by an idle loop
+// before it runs, so fn must not assume which loop runs it. A Spawn that returns nil
+// happens before fn runs. Safe for concurrent use.
+func (rt *Runtime) Spawn(fn func()) error {
+	if fn == nil {
+		return errNilFunc
+	}
+	l := rt.loops[rt.next.Add(1)%uint32(len(rt.loops))]
+	return l.post(fn, true)
+}
+
+// SpawnOn runs fn on loop l, and only there: it is never stolen. It is Post under the
+// name the runtime's spawn family uses.
+func (rt *Runtime) SpawnOn(l *Loop, fn func()) error { return l.Post(fn) }
+
+var errNilFunc = errors.New("zokio/runtime: nil function")
+
+// Close stops the runtime gracefully. New work is refused with ErrClosed from the
+// moment Close begins. Each loop then runs the tasks already queued, drops its timers,
+// cancels every op in flight and delivers their completions (closing its driver), and
+// exits, ending its OS thread. Close returns when every loop has stopped, or returns
+// ctx.Err() if ctx ends first (the loops still stop in the background). Afterwards no
+// goroutine, descriptor, ring mapping or thread of the runtime remains. (One detail of
+// Go's: a loop that happened to run on the process's main thread leaves it parked
+// rather than ended, since Go never ends the main thread.)
+func (rt *Runtime) Close(ctx context.Context) error {
+	rt.closeMu.Lock()
+	if !rt.closing.Swap(true) {
+		for _, l := range rt.loops {
+			l.requestStop()
+		}
+	}
+	rt.closeMu.Unlock()
+	select {
+	case <-rt.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	var errs []error
+	for _, l := range rt.loops {
+		if l.closeErr != nil {
+			errs = append(errs, fmt.Errorf("loop %d: %w", l.id, l.closeErr))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// wakeThief wakes one sleeping loop to steal from a loop whose queue grew, unless one
+// is already on its way.
+func (rt *Runtime) wakeThief(from *Loop) {
+	if rt.sleepers.Load() == 0 || rt.thief.Load() || !rt.thief.CompareAndSwap(false, true) {
+		return
+	}
+	n := len(rt.loops)
+	start := int(from.rand() % uint32(n))
+	for i := 0; i < n; i++ {
+		l := rt.loops[(start+i)%n]
+		if l != from && l.inbox.sleeping.Load() && l.inbox.sleeping.CompareAndSwap(true, false) {
+			l.stats.thiefWakes.Add(1)
+			_ = l.d.Wake()
+			return
+		}
+	}
+	rt.thief.Store(false) // nobody was asleep after all
+}
