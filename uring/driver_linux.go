@@ -169,6 +169,13 @@ func (d *Driver) init() error {
 	return d.armWake()
 }
 
+// CompletionsReady reports, without a system call, whether completions wait in the
+// completion queue (or in the kernel, for overflow and deferred task work). A loop that
+// spins before parking uses it.
+func (d *Driver) CompletionsReady() bool {
+	return !d.closed && (d.ring.CQReady() > 0 || d.ring.needsEnter() || len(d.ready) > 0)
+}
+
 // Ring returns the driver's ring, for registration calls the contract does not cover.
 // The caller must not submit on it directly.
 func (d *Driver) Ring() *Ring { return d.ring }
