@@ -164,19 +164,26 @@ func testWaitTimeout(t *testing.T, nd NewDriver) {
 func testWakeUnblocks(t *testing.T, nd NewDriver) {
 	h := start(t, nd)
 	var woke atomic.Bool
-	go func() {
-		time.Sleep(10 * time.Millisecond) // let the loop block first; the test passes either way
+	// The wake comes from a timer goroutine 10 ms from now, when the loop below is
+	// (almost certainly) blocked in Wait(-1); if it is not yet, the wake must still
+	// make its next Wait return, which is the other half of the promise.
+	wake := time.AfterFunc(10*time.Millisecond, func() {
 		woke.Store(true)
 		if err := h.d.Wake(); err != nil {
 			t.Errorf("Wake: %v", err)
 		}
-	}()
+	})
+	defer wake.Stop()
 	guard := time.AfterFunc(deadline, func() { _ = h.d.Wake() })
 	defer guard.Stop()
+	begin := time.Now()
 	for !woke.Load() {
 		if _, err := h.d.Wait(-1); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if el := time.Since(begin); el >= deadline {
+		t.Fatalf("Wait(-1) returned only at the guard, after %v: the wake was lost", el)
 	}
 }
 
