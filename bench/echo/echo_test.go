@@ -1,0 +1,288 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
+
+	"github.com/zokio/zokio/bench/echo/driverecho"
+	"github.com/zokio/zokio/poller"
+	"github.com/zokio/zokio/uring"
+)
+
+// TestMain fails the run if a test leaves a goroutine behind.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+type driverCase struct {
+	name string
+	new  func() (poller.Driver, error)
+}
+
+var testDrivers = []driverCase{
+	{"uring", func() (poller.Driver, error) { return uring.NewDriver(uring.DriverConfig{}) }},
+	{"epoll", func() (poller.Driver, error) { return poller.NewEpoll(poller.EpollConfig{}) }},
+}
+
+// testServer is a driverecho server running in this process, on a goroutine of
+// its own that owns the driver.
+type testServer struct {
+	addr  string
+	srv   *driverecho.Server
+	done  chan struct{}
+	err   error
+	stats driverecho.Stats
+}
+
+// startServer starts a server on a new driver. A driver that cannot be created
+// here (io_uring forbidden, say) skips the test with the reason.
+func startServer(t *testing.T, dc driverCase, cfg driverecho.Config) *testServer {
+	t.Helper()
+	lfd, addr, err := driverecho.Listen("127.0.0.1:0", 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{addr: addr, done: make(chan struct{})}
+	started := make(chan error, 1)
+	go func() {
+		defer close(ts.done)
+		defer unix.Close(lfd)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		d, err := dc.new()
+		if err != nil {
+			started <- errSkip{err}
+			return
+		}
+		defer d.Close()
+		srv, err := driverecho.New(d, lfd, cfg)
+		if err != nil {
+			started <- err
+			return
+		}
+		ts.srv = srv
+		started <- nil
+		ts.err = srv.Serve()
+		ts.stats = srv.Stats()
+	}()
+	if err := <-started; err != nil {
+		<-ts.done
+		var skip errSkip
+		if errors.As(err, &skip) {
+			t.Skipf("%s driver unavailable: %v", dc.name, skip.err)
+		}
+		t.Fatal(err)
+	}
+	return ts
+}
+
+type errSkip struct{ err error }
+
+func (e errSkip) Error() string { return e.err.Error() }
+
+// stop ends Serve and waits for the server goroutine; it fails t on a Serve error.
+func (ts *testServer) stop(t *testing.T) driverecho.Stats {
+	t.Helper()
+	ts.srv.Stop()
+	<-ts.done
+	if ts.err != nil {
+		t.Errorf("Serve: %v", ts.err)
+	}
+	return ts.stats
+}
+
+// TestDriverEcho sends a few hundred messages of random sizes per connection,
+// from 1 byte to several receive buffers, pipelined (the writer never waits for
+// replies), on several connections at once, then half-closes; everything must
+// come back byte for byte, followed by EOF. Small buffers and a small group make
+// every message span buffers and let the group run dry (ENOBUFS re-arms).
+func TestDriverEcho(t *testing.T) {
+	for _, dc := range testDrivers {
+		t.Run(dc.name, func(t *testing.T) {
+			cfg := driverecho.Config{Buffers: 16, BufferSize: 512, MaxPending: 4096}
+			ts := startServer(t, dc, cfg)
+			var wg sync.WaitGroup
+			errs := make(chan error, 8)
+			for i := range 8 {
+				wg.Go(func() { errs <- echoRoundTrips(ts.addr, uint64(i), 300, 3*cfg.BufferSize) })
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Error(err)
+				}
+			}
+			st := ts.stop(t)
+			t.Logf("%s: %+v", dc.name, st)
+			if st.Accepted != 8 || st.Closed != 8 || st.BytesIn != st.BytesOut {
+				t.Errorf("stats %+v: want 8 accepted and closed, bytes in = bytes out", st)
+			}
+		})
+	}
+}
+
+// echoRoundTrips writes n messages of 1..maxSize random bytes on one connection
+// while a second goroutine reads the echo, then half-closes and checks that the
+// echo is exact and ends with EOF.
+func echoRoundTrips(addr string, seed uint64, n, maxSize int) error {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.SetDeadline(time.Now().Add(time.Minute)); err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(seed, 42))
+	var sent bytes.Buffer
+	for i := range n {
+		size := 1 + rng.IntN(maxSize)
+		if i%50 == 49 {
+			size = 64 << 10 // now and then much more than the group holds
+		}
+		for range size {
+			sent.WriteByte(byte(rng.Uint32()))
+		}
+	}
+	want := sent.Bytes()
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(c)
+		got <- b
+	}()
+	rest := want
+	for len(rest) > 0 {
+		k := min(len(rest), 1+rng.IntN(maxSize))
+		if _, err := c.Write(rest[:k]); err != nil {
+			return err
+		}
+		rest = rest[k:]
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		return err
+	}
+	b := <-got
+	if !bytes.Equal(b, want) {
+		i := 0
+		for i < len(b) && i < len(want) && b[i] == want[i] {
+			i++
+		}
+		return fmt.Errorf("conn %d: echoed %d bytes, sent %d; first difference at byte %d", seed, len(b), len(want), i)
+	}
+	return nil
+}
+
+// TestDriverEchoPeerReset closes connections with a reset in the middle of a
+// stream; the server must close them and stay healthy for the next client.
+func TestDriverEchoPeerReset(t *testing.T) {
+	for _, dc := range testDrivers {
+		t.Run(dc.name, func(t *testing.T) {
+			ts := startServer(t, dc, driverecho.Config{})
+			for range 20 {
+				c, err := net.Dial("tcp", ts.addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := c.Write(make([]byte, 100<<10)); err != nil {
+					t.Fatal(err)
+				}
+				_ = c.(*net.TCPConn).SetLinger(0)
+				c.Close()
+			}
+			if err := echoRoundTrips(ts.addr, 1, 50, 4096); err != nil {
+				t.Error(err)
+			}
+			st := ts.stop(t)
+			if st.Accepted != 21 || st.Closed != 21 {
+				t.Errorf("stats %+v: want 21 accepted and closed", st)
+			}
+		})
+	}
+}
+
+// TestDriverEchoAllocs checks that the server allocates nothing per message in
+// steady state: 2000 round trips of 64 bytes through a raw blocking socket (which
+// allocates nothing itself) after a warm-up, counting the whole process's mallocs.
+func TestDriverEchoAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	for _, dc := range testDrivers {
+		t.Run(dc.name, func(t *testing.T) {
+			ts := startServer(t, dc, driverecho.Config{})
+			defer ts.stop(t)
+			fd, err := dialRaw(ts.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(fd)
+			msg, reply := make([]byte, 64), make([]byte, 64)
+			roundTrip := func() error {
+				if _, err := unix.Write(fd, msg); err != nil {
+					return err
+				}
+				for got := 0; got < len(reply); {
+					n, err := unix.Read(fd, reply[got:])
+					if err != nil || n == 0 {
+						return fmt.Errorf("read: %d, %v", n, err)
+					}
+					got += n
+				}
+				return nil
+			}
+			for range 1000 {
+				if err := roundTrip(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			const n = 2000
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			for range n {
+				if err := roundTrip(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			runtime.ReadMemStats(&m1)
+			mallocs := m1.Mallocs - m0.Mallocs
+			t.Logf("%s: %d mallocs in %d round trips", dc.name, mallocs, n)
+			if mallocs > n/100 {
+				t.Errorf("%d mallocs in %d round trips: the server allocates per message", mallocs, n)
+			}
+		})
+	}
+}
+
+// dialRaw connects a blocking socket to addr ("127.0.0.1:port").
+func dialRaw(addr string) (int, error) {
+	ta, err := net.ResolveTCPAddr("tcp4", addr)
+	if err != nil {
+		return -1, err
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	sa := &unix.SockaddrInet4{Port: ta.Port}
+	copy(sa.Addr[:], ta.IP.To4())
+	if err := unix.Connect(fd, sa); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	return fd, nil
+}

@@ -1,0 +1,377 @@
+// Command echo compares TCP echo servers: package driverecho on Zokio's uring
+// and epoll drivers, gnet v2 and Go's net package, each run as a process pinned
+// to one CPU against a load generator pinned to another.
+//
+// Run it from bench/:
+//
+//	go run -ldflags=-checklinkname=0 ./echo -reps=5 -duration=5s
+//
+// It builds the server (echo/server) and the load generator (echo/load) once,
+// then for every repetition, scenario and contender (interleaved, the order
+// rotated per repetition) starts the server, runs the generator, and reads the
+// server's CPU time over the measured window. It prints markdown tables on
+// stdout, progress on stderr, and writes every raw sample to a JSON file
+// (-json). See bench/README.md.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+type options struct {
+	reps        int
+	duration    time.Duration
+	warmup      time.Duration
+	scenarios   string
+	contenders  string
+	serverCPU   int
+	loadCPU     int
+	loadProcs   int
+	loadThreads int
+	jsonPath    string
+	profileDir  string
+	uringArgs   string
+	altServer   string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.reps, "reps", 5, "repetitions; each runs every scenario and contender once, in rotated order")
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "measured window of each run")
+	flag.DurationVar(&o.warmup, "warmup", time.Second, "load before the window of each run")
+	flag.StringVar(&o.scenarios, "scenarios", "1000x64p1,1000x64p1@40000,1000x64p16,50x4096p16",
+		"comma list of CONNSxSIZEpPIPELINE, closed loop, or CONNSxSIZEpPIPELINE@RATE, RATE requests/s on a schedule")
+	flag.StringVar(&o.contenders, "contenders", strings.Join(defaultContenders, ","),
+		"comma list; known: "+strings.Join(knownContenders(), ", "))
+	flag.IntVar(&o.serverCPU, "server-cpu", 0, "CPU the server is pinned to")
+	flag.IntVar(&o.loadCPU, "load-cpu", 1, "CPU the load generator is pinned to")
+	flag.IntVar(&o.loadProcs, "load-procs", 1, "GOMAXPROCS of the load generator")
+	flag.IntVar(&o.loadThreads, "load-threads", 1, "event loops (OS threads) of the load generator")
+	flag.StringVar(&o.jsonPath, "json", defaultJSONPath(), "file for the raw samples (empty: none)")
+	flag.StringVar(&o.profileDir, "cpuprofile-dir", "", "if set, every server writes a CPU profile of its window here")
+	flag.StringVar(&o.uringArgs, "uring-args", "", "extra server flags for the uring contenders, e.g. -entries=1024")
+	flag.StringVar(&o.altServer, "alt-server", "", "a second server binary (say, built against a patched driver), run by the contenders named NAME"+altSuffix)
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "echo:", err)
+		os.Exit(1)
+	}
+}
+
+func defaultJSONPath() string {
+	return filepath.Join("results", "tmp", "echo-"+time.Now().UTC().Format("20060102T150405Z")+".json")
+}
+
+// report is the JSON file's content.
+type report struct {
+	Machine   machine   `json:"machine"`
+	Config    config    `json:"config"`
+	Samples   []sample  `json:"samples"`
+	Summaries []summary `json:"summaries"`
+	Ratios    []ratio   `json:"ratios"`
+}
+
+type config struct {
+	Reps        int        `json:"reps"`
+	DurationNs  int64      `json:"duration_ns"`
+	WarmupNs    int64      `json:"warmup_ns"`
+	Scenarios   []scenario `json:"scenarios"`
+	Contenders  []string   `json:"contenders"`
+	ServerArgs  [][]string `json:"server_args"`
+	ServerCPU   int        `json:"server_cpu"`
+	LoadCPU     int        `json:"load_cpu"`
+	LoadProcs   int        `json:"load_gomaxprocs"`
+	LoadThreads int        `json:"load_threads"`
+}
+
+func run(o options) error {
+	if o.reps < 1 || o.duration <= 0 || o.loadProcs < 1 || o.loadThreads < 1 {
+		return fmt.Errorf("need -reps ≥ 1, -duration > 0, -load-procs ≥ 1, -load-threads ≥ 1")
+	}
+	cfg := config{Reps: o.reps, DurationNs: int64(o.duration), WarmupNs: int64(o.warmup),
+		ServerCPU: o.serverCPU, LoadCPU: o.loadCPU, LoadProcs: o.loadProcs, LoadThreads: o.loadThreads}
+	var err error
+	if cfg.Scenarios, err = parseScenarios(o.scenarios); err != nil {
+		return err
+	}
+	if cfg.Contenders, err = parseContenders(o.contenders, o.altServer != ""); err != nil {
+		return err
+	}
+	for _, c := range cfg.Contenders {
+		cfg.ServerArgs = append(cfg.ServerArgs, serverArgs(c, o.uringArgs))
+	}
+	if err := checkCPUs(o.serverCPU, o.loadCPU); err != nil {
+		return err
+	}
+	raiseFileLimit()
+	dir, err := os.MkdirTemp("", "zokio-bench-echo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bins, err := build(dir)
+	if err != nil {
+		return err
+	}
+	bins.alt = o.altServer
+	if o.profileDir != "" {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+			return err
+		}
+	}
+
+	m := describeMachine()
+	fmt.Fprintf(os.Stderr, "%s; %d CPUs; kernel %s; %s; load average %s; server on CPU %d, load generator on CPU %d\n",
+		m.CPUModel, m.NumCPU, m.Kernel, m.GoVersion, m.LoadAvgStart, o.serverCPU, o.loadCPU)
+	samples, err := collect(cfg, bins, o)
+	if err != nil {
+		return err
+	}
+	m.LoadAvgEnd = loadAvg()
+
+	sums := summarize(samples, cfg)
+	rats := ratios(samples, cfg, ratioPairs(cfg.Contenders))
+	fmt.Printf("## Echo — %s\n\n", m.Date)
+	fmt.Printf("%s, %d CPUs, kernel %s, %s; server pinned to CPU %d (GOMAXPROCS=1), load generator to CPU %d "+
+		"(GOMAXPROCS=%d, %d event loop(s)); %s warm-up + %s measured per run; load average %s at start, %s at end\n\n",
+		m.CPUModel, m.NumCPU, m.Kernel, m.GoVersion, o.serverCPU, o.loadCPU, o.loadProcs, o.loadThreads,
+		o.warmup, o.duration, m.LoadAvgStart, m.LoadAvgEnd)
+	writeTables(os.Stdout, sums, rats, cfg.Reps)
+	writeVerdicts(os.Stdout, rats, targets)
+
+	if o.jsonPath == "" {
+		return nil
+	}
+	return writeJSON(o.jsonPath, report{Machine: m, Config: cfg, Samples: samples, Summaries: sums, Ratios: rats})
+}
+
+// collect runs every repetition. Within one, each scenario runs every contender
+// once, back to back, in an order rotated by one place per repetition, so that
+// no contender always runs first or right after the same neighbour.
+func collect(cfg config, bins binaries, o options) ([]sample, error) {
+	var samples []sample
+	n := len(cfg.Contenders)
+	for rep := range cfg.Reps {
+		for _, sc := range cfg.Scenarios {
+			for pos := range n {
+				ci := (rep + pos) % n
+				c := cfg.Contenders[ci]
+				r := runSpec{
+					bins: bins, scenario: sc, serverArgs: cfg.ServerArgs[ci], alt: strings.HasSuffix(c, altSuffix),
+					serverCPU: o.serverCPU, loadCPU: o.loadCPU, loadProcs: o.loadProcs, loadThreads: o.loadThreads,
+					duration: o.duration, warmup: o.warmup,
+				}
+				if o.profileDir != "" {
+					r.profile = filepath.Join(o.profileDir, fmt.Sprintf("%s-%s-rep%d.pprof", c, sc.Name, rep))
+				}
+				s, err := runOne(r)
+				if err != nil {
+					return nil, fmt.Errorf("%s, %s, rep %d: %w", c, sc.Name, rep, err)
+				}
+				s.Contender, s.Scenario, s.Rep, s.Position = c, sc.Name, rep, pos
+				samples = append(samples, s)
+				fmt.Fprintf(os.Stderr, "rep %d %-11s %-6s %8.0f msg/s  server %6.0f ns/msg (%3.0f%% CPU)  load %3.0f%% CPU  p50 %7.0f µs  p99 %7.0f µs  allocs/msg %.2g  behind %d\n",
+					rep, sc.Name, c, s.msgsPerSec(), s.cpuNsPerMsg(), 100*s.serverUtil(), 100*s.loadUtil(),
+					s.Latency.P50/1e3, s.Latency.P99/1e3, s.allocsPerMsg(), s.Behind)
+			}
+		}
+	}
+	return samples, nil
+}
+
+// The contenders and the server flags that make them.
+var contenderArgs = map[string][]string{
+	"uring":       {"-impl=driver", "-driver=uring"},
+	"uring-defer": {"-impl=driver", "-driver=uring", "-defer-taskrun"},
+	"uring-e1024": {"-impl=driver", "-driver=uring", "-entries=1024"},
+	"epoll":       {"-impl=driver", "-driver=epoll"},
+	"gnet":        {"-impl=gnet"},
+	"gonet":       {"-impl=gonet"},
+}
+
+var defaultContenders = []string{"uring", "epoll", "gnet", "gonet"}
+
+// altSuffix marks a contender run with the -alt-server binary: "epoll-alt" is
+// "epoll" on that binary, so a patched driver can be measured beside the real one.
+const altSuffix = "-alt"
+
+func knownContenders() []string {
+	var k []string
+	for c := range contenderArgs {
+		k = append(k, c)
+	}
+	slices.Sort(k)
+	return k
+}
+
+func serverArgs(c, uringArgs string) []string {
+	args := slices.Clone(contenderArgs[strings.TrimSuffix(c, altSuffix)])
+	if strings.HasPrefix(c, "uring") {
+		args = append(args, strings.Fields(uringArgs)...)
+	}
+	return args
+}
+
+func parseContenders(list string, alt bool) ([]string, error) {
+	var out []string
+	for c := range strings.SplitSeq(list, ",") {
+		if strings.HasSuffix(c, altSuffix) && !alt {
+			return nil, fmt.Errorf("-contenders: %q needs -alt-server", c)
+		}
+		if _, ok := contenderArgs[strings.TrimSuffix(c, altSuffix)]; !ok {
+			return nil, fmt.Errorf("-contenders: unknown %q (have %s)", c, strings.Join(knownContenders(), ", "))
+		}
+		if slices.Contains(out, c) {
+			return nil, fmt.Errorf("-contenders: %q twice", c)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// scenario is one load: connections × message size, pipeline depth, and a
+// fixed request rate or 0 for a closed loop.
+type scenario struct {
+	Name     string `json:"name"`
+	Conns    int    `json:"conns"`
+	Size     int    `json:"size"`
+	Pipeline int    `json:"pipeline"`
+	Rate     int    `json:"rate,omitempty"`
+}
+
+// parseScenarios reads CONNSxSIZEpPIPELINE[@RATE] items.
+func parseScenarios(list string) ([]scenario, error) {
+	var out []scenario
+	for f := range strings.SplitSeq(list, ",") {
+		s := scenario{Name: f}
+		shape, rate, hasRate := strings.Cut(f, "@")
+		_, err := fmt.Sscanf(shape, "%dx%dp%d", &s.Conns, &s.Size, &s.Pipeline)
+		if err == nil && hasRate {
+			s.Rate, err = strconv.Atoi(rate)
+		}
+		if err != nil || s.Conns < 1 || s.Size < 16 || s.Pipeline < 1 || s.Rate < 0 {
+			return nil, fmt.Errorf("-scenarios: %q is not CONNSxSIZEpPIPELINE[@RATE] (size ≥ 16)", f)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// checkCPUs refuses CPUs outside this process's mask, and one CPU for both.
+func checkCPUs(cpus ...int) error {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return fmt.Errorf("reading the CPU mask: %w", err)
+	}
+	for _, c := range cpus {
+		if c < 0 || !set.IsSet(c) {
+			return fmt.Errorf("CPU %d is not in this process's CPU mask", c)
+		}
+	}
+	if cpus[0] == cpus[1] {
+		return fmt.Errorf("the server and the load generator need different CPUs")
+	}
+	return nil
+}
+
+func raiseFileLimit() {
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
+	}
+}
+
+// binaries are the programs build made, and the -alt-server binary if any.
+type binaries struct{ server, load, alt string }
+
+// build compiles the server and the load generator into dir. The package paths
+// resolve from anywhere inside the bench module.
+func build(dir string) (binaries, error) {
+	b := binaries{server: filepath.Join(dir, "server"), load: filepath.Join(dir, "load")}
+	for _, t := range []struct{ out, pkg string }{
+		{b.server, "github.com/zokio/zokio/bench/echo/server"},
+		{b.load, "github.com/zokio/zokio/bench/echo/load"},
+	} {
+		cmd := exec.Command("go", "build", "-ldflags=-checklinkname=0", "-o", t.out, t.pkg)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return b, fmt.Errorf("building %s: %w", t.pkg, err)
+		}
+	}
+	return b, nil
+}
+
+func writeJSON(path string, r report) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "raw samples:", path)
+	return nil
+}
+
+// machine is what the results were measured on.
+type machine struct {
+	Date         string `json:"date"`
+	NumCPU       int    `json:"num_cpu"`
+	Kernel       string `json:"kernel"`
+	GoVersion    string `json:"go_version"`
+	CPUModel     string `json:"cpu_model"`
+	LoadAvgStart string `json:"loadavg_start"` // other work on the machine, a noise indicator
+	LoadAvgEnd   string `json:"loadavg_end"`
+}
+
+func describeMachine() machine {
+	m := machine{
+		Date:         time.Now().UTC().Format(time.RFC3339),
+		NumCPU:       runtime.NumCPU(),
+		GoVersion:    runtime.Version(),
+		CPUModel:     "unknown CPU",
+		LoadAvgStart: loadAvg(),
+	}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		m.Kernel = unix.ByteSliceToString(u.Release[:])
+	}
+	if info, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(info), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}
+
+// loadAvg returns the 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}

@@ -1,0 +1,135 @@
+// Command server is the echo benchmark's server: one binary, three
+// implementations, so that every contender starts, reports and stops the same
+// way.
+//
+//	server -impl=driver -driver=uring|epoll   package driverecho on a Zokio driver
+//	server -impl=gnet                         gnet v2, its idiomatic echo
+//	server -impl=gonet                        Go's net, a goroutine per connection
+//
+// It prints "ready <addr>" on stdout once it listens. It reads commands from
+// stdin, one per line: "mark" answers "mark <mallocs>" (the process's
+// runtime.MemStats.Mallocs), so the runner can count allocations over the
+// measured window; with -cpuprofile the first mark starts the CPU profile and the
+// second stops it. SIGTERM or SIGINT stop it; it prints "stats <json>" and exits.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"syscall"
+)
+
+type options struct {
+	impl       string
+	driver     string
+	addr       string
+	buffers    int
+	bufSize    int
+	entries    uint
+	deferTask  bool
+	lockThread bool
+	cpuprofile string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.impl, "impl", "driver", "implementation: driver, gnet or gonet")
+	flag.StringVar(&o.driver, "driver", "uring", "Zokio driver for -impl=driver: uring or epoll")
+	flag.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen address, numeric host:port (port 0: any free port)")
+	flag.IntVar(&o.buffers, "buffers", 0, "-impl=driver: receive buffers in the group (0: driverecho's default, 4096)")
+	flag.IntVar(&o.bufSize, "bufsize", 0, "-impl=driver: bytes per receive buffer (0: driverecho's default, 2048)")
+	flag.UintVar(&o.entries, "entries", 0, "-driver=uring: SQ entries (0: the driver's default, 256; the CQ gets 4×)")
+	flag.BoolVar(&o.deferTask, "defer-taskrun", false, "-driver=uring: set up the ring with SINGLE_ISSUER|DEFER_TASKRUN (implies -lock-thread)")
+	flag.BoolVar(&o.lockThread, "lock-thread", true, "-impl=driver: run the loop on a goroutine locked to its OS thread")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the window between the first two marks to this file")
+	flag.Parse()
+	raiseFileLimit()
+
+	var err error
+	switch o.impl {
+	case "driver":
+		err = runDriver(o)
+	case "gnet":
+		err = runGnet(o)
+	case "gonet":
+		err = runGonet(o)
+	default:
+		err = fmt.Errorf("-impl=%q: want driver, gnet or gonet", o.impl)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// raiseFileLimit lifts the soft RLIMIT_NOFILE to the hard limit: a thousand
+// connections need more than the usual 1024. (Go's runtime does the same at
+// start-up since Go 1.19; this keeps it explicit.)
+func raiseFileLimit() {
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+}
+
+// ready announces the listening address to the runner.
+func ready(addr string) { fmt.Printf("ready %s\n", addr) }
+
+// onSignal calls stop once on SIGTERM or SIGINT.
+func onSignal(stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-ch
+		stop()
+	}()
+}
+
+// serveCommands answers the runner's "mark" lines on stdin until it closes.
+func serveCommands(cpuprofile string) {
+	go func() {
+		marks := 0
+		var prof *os.File
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			if sc.Text() != "mark" {
+				continue
+			}
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			marks++
+			switch {
+			case cpuprofile != "" && marks == 1:
+				f, err := os.Create(cpuprofile)
+				if err == nil && pprof.StartCPUProfile(f) == nil {
+					prof = f
+				}
+			case prof != nil && marks == 2:
+				pprof.StopCPUProfile()
+				prof.Close()
+				prof = nil
+			}
+			fmt.Printf("mark %d\n", m.Mallocs)
+		}
+	}()
+}
+
+// exitStats prints the final counters as "stats <json>".
+func exitStats(extra map[string]any) {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	if extra == nil {
+		extra = map[string]any{}
+	}
+	extra["mallocs"] = m.Mallocs
+	extra["num_gc"] = m.NumGC
+	b, _ := json.Marshal(extra)
+	fmt.Printf("stats %s\n", b)
+}
