@@ -34,9 +34,18 @@ type fdKind uint8
 
 const (
 	kindUnknown fdKind = iota
-	kindPoll           // socket, pipe, FIFO, character device: non-blocking, readiness-driven
+	kindPoll           // datagram socket, character device: non-blocking, readiness-driven
 	kindFile           // regular file, block device, directory: worker pool
+	// kindStream is kindPoll for byte streams (SOCK_STREAM sockets, pipes, FIFOs),
+	// where a read that returns less than asked has drained the descriptor: with
+	// edge-triggered registration, later data raises a new edge, so the core waits for
+	// it instead of reading again to see EAGAIN. One recv per message instead of two
+	// (bench/echo: 1.93 → 0.90 recvfrom per message).
+	kindStream
 )
+
+// readiness reports whether the descriptor is driven by readiness (not by workers).
+func (k fdKind) readiness() bool { return k == kindPoll || k == kindStream }
 
 // fdState is the core's record of one descriptor, indexed by its number. Cached facts
 // (kind, armed) hold from the first op on the descriptor until an OpClose through the

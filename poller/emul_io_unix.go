@@ -146,7 +146,7 @@ func (e *emul) tryAccept(idx int32, op *Op, budget *int) tryResult {
 			e.finish(idx, -int32(errno), 0, 0)
 			return tryDone
 		}
-		e.fdBorn(nfd, kindPoll)
+		e.fdBorn(nfd, e.fds.at(op.Fd).kind) // an accepted socket has its listener's type
 		if op.Flags&FlagMultishot == 0 {
 			e.finish(idx, int32(nfd), 0, 0)
 			return tryDone
@@ -192,6 +192,9 @@ func (e *emul) tryRecvSelect(idx int32, op *Op, budget *int) tryResult {
 			return tryDone
 		}
 		e.post(idx, int32(n), ResBuffer, id)
+		if n < g.size && e.fds.at(op.Fd).kind == kindStream {
+			return tryWait // drained: the next edge brings more (see kindStream)
+		}
 	}
 }
 

@@ -271,7 +271,7 @@ func (d *Epoll) arm(fd int, f *fdState) syscall.Errno {
 // disarm implements kernel.disarm: EPOLL_CTL_DEL while the descriptor is still open,
 // since epoll tracks open file descriptions, not numbers (RELIABILITY.md trap 15).
 func (d *Epoll) disarm(fd int, f *fdState) {
-	if f.armed || (d.mode == armOneshot && f.kind == kindPoll) {
+	if f.armed || (d.mode == armOneshot && f.kind.readiness()) {
 		_ = d.ctl(unix.EPOLL_CTL_DEL, fd, 0)
 	}
 	f.armed = false

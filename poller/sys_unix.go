@@ -105,7 +105,10 @@ func classify(fd int, st *unix.Stat_t) (fdKind, syscall.Errno) {
 		return kindUnknown, toErrno(err)
 	}
 	k := kindFromMode(uint32(st.Mode))
-	if k == kindPoll {
+	if k == kindPoll && isStream(fd, uint32(st.Mode)) {
+		k = kindStream
+	}
+	if k.readiness() {
 		fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 		if err == nil && fl&unix.O_NONBLOCK == 0 {
 			_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl|unix.O_NONBLOCK)
@@ -124,6 +127,18 @@ func kindOnly(fd int, st *unix.Stat_t) fdKind {
 		return kindPoll
 	}
 	return kindFromMode(uint32(st.Mode))
+}
+
+// isStream reports whether a readiness-driven descriptor is a byte stream.
+func isStream(fd int, mode uint32) bool {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return true
+	case unix.S_IFSOCK:
+		typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+		return err == nil && typ == unix.SOCK_STREAM
+	}
+	return false
 }
 
 func kindFromMode(mode uint32) fdKind {
