@@ -80,6 +80,10 @@ func (r *Ring) Submit() (int, error) {
 	var flags EnterFlags
 	if r.needsEnter() {
 		flags |= EnterGetEvents // we enter anyway: let the kernel flush too
+		// load-acquire: pairs with the kernel's atomic updates of the flags.
+		if SQRingFlags(r.sq.kflags.Load())&SQRingCQOverflow != 0 {
+			r.stats.Overflows++
+		}
 	}
 	if toSubmit == 0 && flags == 0 {
 		return 0, nil
