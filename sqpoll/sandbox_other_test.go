@@ -1,0 +1,6 @@
+//go:build !linux
+
+package sqpoll
+
+// prepareChild does nothing where the seccomp sandbox does not exist.
+func prepareChild() {}
