@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/zokio/zokio/numa"
 	"github.com/zokio/zokio/runtime/driver"
 )
 
@@ -17,15 +18,17 @@ func init() {
 
 // infoReport is what `zokio info` prints; --json prints it as is.
 type infoReport struct {
-	OS        string     `json:"os"`
-	Arch      string     `json:"arch"`
-	Kernel    string     `json:"kernel,omitempty"`
-	GoVersion string     `json:"go_version"`
-	CPUs      []int      `json:"cpus,omitempty"` // the CPUs in this process's affinity mask
-	Memlock   *limit     `json:"memlock,omitempty"`
-	Sysctl    string     `json:"io_uring_disabled,omitempty"`
-	Driver    decision   `json:"driver"`
-	IOUring   *uringInfo `json:"io_uring,omitempty"`
+	OS        string      `json:"os"`
+	Arch      string      `json:"arch"`
+	Kernel    string      `json:"kernel,omitempty"`
+	GoVersion string      `json:"go_version"`
+	CPUs      []int       `json:"cpus,omitempty"` // the CPUs in this process's affinity mask
+	Memlock   *limit      `json:"memlock,omitempty"`
+	Sysctl    string      `json:"io_uring_disabled,omitempty"`
+	Driver    decision    `json:"driver"`
+	IOUring   *uringInfo  `json:"io_uring,omitempty"`
+	NUMA      *numaInfo   `json:"numa,omitempty"`
+	SQPoll    *sqpollInfo `json:"sqpoll,omitempty"`
 }
 
 type limit struct {
@@ -54,7 +57,14 @@ func runInfo(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("info", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	var plan numa.PlanOptions
+	fs.IntVar(&plan.Loops, "loops", 0, "loops to plan for (default: one per allowed CPU)")
+	strategy := fs.String("strategy", "spread", "how the plan places loops on nodes: spread or pack")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if plan.Strategy, err = numa.ParseStrategy(*strategy); err != nil {
 		return err
 	}
 	r := infoReport{OS: runtime.GOOS, Arch: runtime.GOARCH, GoVersion: runtime.Version()}
@@ -64,6 +74,7 @@ func runInfo(args []string, stdout io.Writer) error {
 		r.Driver.Error = err.Error()
 	}
 	gatherPlatform(&r, dec)
+	gatherPlacement(&r, dec, plan)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -105,6 +116,7 @@ func printInfo(w io.Writer, r *infoReport) {
 			}
 		}
 	}
+	printPlacement(w, r)
 	if r.Driver.Error != "" {
 		fmt.Fprintf(w, "driver      NONE: %s\n", r.Driver.Error)
 		return

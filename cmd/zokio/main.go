@@ -1,13 +1,16 @@
 // Command zokio is the first thing to run on a new machine: `zokio info` tells which I/O
 // driver the runtime gets here and why, with the kernel features, limits and CPUs
-// behind that decision.
+// behind that decision, the NUMA topology and the placement plan loops would get, and
+// whether SQPOLL rings (per ring or shared) are allowed.
 //
 // Usage:
 //
-//	zokio info [--json]      which driver this machine gets, and why
+//	zokio info [--json] [--loops N] [--strategy spread|pack]
+//	                         which driver this machine gets, and why
 //
 // The environment variable ZOKIO_DRIVER=uring|epoll forces a driver; with epoll, info
 // does not call io_uring_setup at all (some sandboxes kill a process that does).
+// ZOKIO_SQPOLL=off|per-ring|shared chooses the SQPOLL mode (package sqpoll).
 package main
 
 import (
