@@ -4,11 +4,21 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
 func threadID() int { return unix.Gettid() }
+
+// currentCPU returns the CPU the calling thread runs on.
+func currentCPU() int {
+	var cpu, node uint32
+	if _, _, e := unix.Syscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&cpu)), uintptr(unsafe.Pointer(&node)), 0); e != 0 {
+		return -1
+	}
+	return int(cpu)
+}
 
 func loopThread(t *testing.T, l *Loop) int {
 	t.Helper()

@@ -9,6 +9,8 @@ import "testing"
 
 func threadID() int { return 0 }
 
+func currentCPU() int { return -1 }
+
 func loopThread(t *testing.T, l *Loop) int {
 	t.Helper()
 	t.Skip("thread identity is checked on Linux only")

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zokio/zokio/numa"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime/driver"
 )
@@ -23,6 +24,7 @@ type Loop struct {
 	id       int
 	cpu      int // pinned CPU, or -1
 	tid      int // the loop's OS thread, where the platform names threads
+	place    numa.Placement
 	d        poller.Driver
 	decision driver.Decision
 	closeErr error
@@ -48,8 +50,8 @@ type Loop struct {
 	stats loopStats // published counters, readable by anyone
 }
 
-func newLoop(rt *Runtime, id, cpu int) *Loop {
-	l := &Loop{rt: rt, id: id, cpu: cpu, seed: uint32(id)*2654435761 + 1}
+func newLoop(rt *Runtime, id, cpu int, place numa.Placement) *Loop {
+	l := &Loop{rt: rt, id: id, cpu: cpu, place: place, seed: uint32(id)*2654435761 + 1}
 	l.local.inject = &rt.inject
 	return l
 }
@@ -74,11 +76,11 @@ func (l *Loop) run(ready chan<- error) {
 	goruntime.LockOSThread()
 	l.tid = gettid()
 	if l.cpu >= 0 {
-		if err := pinThread(l.cpu); err != nil {
+		if err := numa.PinThread(l.cpu); err != nil {
 			l.cpu = -1 // not allowed here (a container's cpuset, say): run unpinned
 		}
 	}
-	d, dec, err := driver.Open(l.rt.opts.Driver, l.driverConfig())
+	d, dec, err := l.openDriver()
 	if err != nil {
 		l.markExited()
 		ready <- err
@@ -387,10 +389,4 @@ func (l *Loop) markExited() {
 	l.mu.Lock()
 	l.exited = true
 	l.mu.Unlock()
-}
-
-func (l *Loop) driverConfig() driver.Config {
-	var c driver.Config
-	setDriverConfig(&c, l)
-	return c
 }

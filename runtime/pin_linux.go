@@ -1,51 +1,51 @@
 package runtime
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
+	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime/driver"
+	"github.com/zokio/zokio/sqpoll"
 	"github.com/zokio/zokio/uring"
 )
 
-// pinThread binds the calling OS thread to cpu. The caller has locked its goroutine to
-// the thread and never unlocks it afterwards (STYLE.md rule 12).
-func pinThread(cpu int) error {
-	var set unix.CPUSet
-	set.Set(cpu)
-	return unix.SchedSetaffinity(0, &set)
-}
-
 func gettid() int { return unix.Gettid() }
-
-// affinityCPUs lists the CPUs this process may run on.
-func affinityCPUs() ([]int, error) {
-	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &set); err != nil {
-		return nil, fmt.Errorf("zokio/runtime: sched_getaffinity: %w", err)
-	}
-	var cpus []int
-	for cpu := 0; cpu < len(set)*64; cpu++ {
-		if set.IsSet(cpu) {
-			cpus = append(cpus, cpu)
-		}
-	}
-	return cpus, nil
-}
 
 // setDriverConfig fills the per-loop driver configuration. A loop is the only thread
 // that touches its ring, so rings are SINGLE_ISSUER with DEFER_TASKRUN (completions run
-// when the loop enters, batched), unless SQPOLL is asked for, which excludes it.
+// when the loop enters, batched), unless SQPOLL is on, which excludes it; then the
+// ring gets its SQ thread on the CPU the plan chose, or attaches to loop 0's.
 func setDriverConfig(c *driver.Config, l *Loop) {
 	o := &l.rt.opts
 	c.Uring = uring.DriverConfig{Entries: o.RingEntries, Flags: uring.SetupSingleIssuer | uring.SetupDeferTaskrun}
-	if o.SQPoll {
-		c.Uring.Flags = uring.SetupSQPoll
-		c.Uring.SQThreadIdle = 0
-		if l.cpu >= 0 {
-			c.Uring.Flags |= uring.SetupSQAff
-			c.Uring.SQThreadCPU = l.cpu
-		}
+	var first *uring.Driver
+	if l.id > 0 {
+		// Loop 0 finished starting before this loop began when rings share an SQ
+		// thread (Runtime.New), which orders this read after its write.
+		first, _ = l.rt.loops[0].d.(*uring.Driver)
 	}
+	l.rt.sq.Apply(&c.Uring, first, l.place.SQCPU)
+}
+
+// openDriver opens the loop's driver. If the ring is refused because of SQPOLL (a
+// sandbox that allows io_uring but not its kernel threads), the runtime's decision
+// falls back to Off, with the reason, and the ring is made again without it.
+func (l *Loop) openDriver() (poller.Driver, driver.Decision, error) {
+	var c driver.Config
+	setDriverConfig(&c, l)
+	d, dec, err := driver.Open(l.rt.opts.Driver, c)
+	if err == nil || l.rt.sq.Mode == sqpoll.Off || c.Uring.Flags&uring.SetupSQPoll == 0 {
+		return d, dec, err
+	}
+	l.rt.sqMu.Lock()
+	nd, ok := l.rt.sqDec.Fallback(err)
+	if ok {
+		l.rt.sqDec = nd
+	}
+	l.rt.sqMu.Unlock()
+	if !ok {
+		return d, dec, err
+	}
+	sqpoll.Config{Mode: sqpoll.Off}.Apply(&c.Uring, nil, -1)
+	return driver.Open(l.rt.opts.Driver, c)
 }

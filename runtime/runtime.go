@@ -8,8 +8,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zokio/zokio/numa"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime/driver"
+	"github.com/zokio/zokio/sqpoll"
 )
 
 // ErrClosed is returned for work offered to a runtime that is closing or closed.
@@ -19,12 +21,16 @@ var ErrClosed = poller.ErrClosed
 // Options configure New. The zero value is one loop per CPU in the process's affinity
 // mask, each pinned to its CPU, on the driver driver.Choose picks.
 type Options struct {
-	// Loops is the number of loops (default: one per CPU in CPUs, or in the affinity
-	// mask).
+	// Loops is the number of loops (default: one per allowed CPU).
 	Loops int
-	// CPUs lists the CPUs loops are pinned to, loop i to CPUs[i%len(CPUs)] (default:
-	// the affinity mask). Backends: all; pinning happens where the OS allows it.
+	// CPUs restricts the CPUs loops are pinned to; each must be allowed (online, in
+	// the affinity mask and in the cgroup cpuset). Default: every allowed CPU. Where
+	// loops go among them is the placement plan's (package numa). Backends: all;
+	// pinning happens where the OS allows it.
 	CPUs []int
+	// Placement spreads loops across NUMA nodes (numa.Spread, the default) or packs
+	// them onto as few nodes as possible (numa.Pack).
+	Placement numa.Strategy
 	// NoPin leaves loops unpinned.
 	NoPin bool
 	// Driver selects the I/O driver: driver.Auto (default), driver.Uring or
@@ -33,9 +39,11 @@ type Options struct {
 	// RingEntries is each io_uring's submission queue size (default 256).
 	// Backends: uring.
 	RingEntries uint32
-	// SQPoll gives each ring a kernel submission thread. Off by default: on small
-	// machines the thread burns a core (see package sqpoll). Backends: uring.
-	SQPoll bool
+	// SQPoll configures kernel submission threads (package sqpoll): Off by default
+	// (ZOKIO_SQPOLL overrides the default), PerRing, or Shared by every ring of the
+	// runtime. A refused SQPOLL falls back to Off with the reason in Runtime.SQPoll.
+	// Backends: uring.
+	SQPoll sqpoll.Config
 	// TickBudget bounds the tasks and timers a loop runs before it looks at I/O again
 	// (default 256), so that busy tasks cannot starve completions (C6).
 	TickBudget int
@@ -56,6 +64,10 @@ type Runtime struct {
 	opts     Options
 	loops    []*Loop
 	decision driver.Decision
+	plan     *numa.Plan
+	sq       sqpoll.Config // the mode decided, applied to every ring
+	sqMu     sync.Mutex    // guards sqDec, which a loop may revise when its ring is refused
+	sqDec    sqpoll.Decision
 	closing  atomic.Bool
 	next     atomic.Uint32 // round robin for Spawn from outside the loops
 	sleepers atomic.Int32  // loops blocked in their driver, for waking thieves
@@ -70,43 +82,95 @@ type Runtime struct {
 // driver. It returns once every loop runs, or undoes everything and returns the first
 // error.
 func New(opts Options) (*Runtime, error) {
-	cpus, err := loopCPUs(opts)
-	if err != nil {
-		return nil, err
-	}
-	if opts.Loops <= 0 {
-		opts.Loops = len(cpus)
-	}
 	if opts.TickBudget <= 0 {
 		opts.TickBudget = 256
 	}
 	rt := &Runtime{opts: opts, done: make(chan struct{})}
-	// Every Loop exists before any starts: a running loop scans rt.loops to steal.
-	for i := 0; i < opts.Loops; i++ {
-		cpu := -1
-		if !opts.NoPin && len(cpus) > 0 {
-			cpu = cpus[i%len(cpus)]
-		}
-		rt.loops = append(rt.loops, newLoop(rt, i, cpu))
+	if err := rt.place(); err != nil {
+		return nil, err
 	}
-	ready := make(chan error, opts.Loops)
-	for _, l := range rt.loops {
+	if err := rt.decideSQPoll(); err != nil {
+		return nil, err
+	}
+	// Every Loop exists before any starts: a running loop scans rt.loops to steal.
+	for i, p := range rt.plan.Loops {
+		cpu := p.CPU
+		if opts.NoPin {
+			cpu = -1
+		}
+		rt.loops = append(rt.loops, newLoop(rt, i, cpu, p))
+	}
+	ready := make(chan error, len(rt.loops))
+	first := rt.loops
+	if rt.sq.AttachesToFirst() {
+		// The other rings attach to loop 0's SQ thread: it must exist first.
+		first = rt.loops[:1]
+	}
+	err := rt.start(first, ready)
+	if err == nil && len(first) < len(rt.loops) {
+		err = rt.start(rt.loops[1:], ready)
+	}
+	go func() { rt.stopped.Wait(); close(rt.done) }()
+	if err != nil {
+		_ = rt.Close(context.Background())
+		return nil, err
+	}
+	rt.decision = rt.loops[0].decision
+	return rt, nil
+}
+
+// place reads the machine's topology and plans where each loop runs.
+func (rt *Runtime) place() error {
+	top, err := numa.Read()
+	if err != nil {
+		return fmt.Errorf("zokio/runtime: reading the CPU topology: %w", err)
+	}
+	plan, err := top.Plan(numa.PlanOptions{Loops: rt.opts.Loops, CPUs: numa.NewCPUList(rt.opts.CPUs...), Strategy: rt.opts.Placement})
+	if err != nil {
+		return fmt.Errorf("zokio/runtime: placing loops: %w", err)
+	}
+	rt.plan = plan
+	return nil
+}
+
+// decideSQPoll settles the SQPOLL mode once for every ring: only io_uring has one.
+func (rt *Runtime) decideSQPoll() error {
+	dec, err := driver.Choose(rt.opts.Driver)
+	if err != nil {
+		return err
+	}
+	if dec.Kind != driver.Uring {
+		rt.sq = sqpoll.Config{Mode: sqpoll.Off}
+		rt.sqDec = sqpoll.Decision{Mode: sqpoll.Off, Reason: "no SQ thread: the " + string(dec.Kind) + " driver has none"}
+		return nil
+	}
+	rt.sq, rt.sqDec, err = sqpoll.Decide(rt.opts.SQPoll)
+	return err
+}
+
+// start runs loops and waits until each has its driver or failed.
+func (rt *Runtime) start(loops []*Loop, ready chan error) error {
+	for _, l := range loops {
 		rt.stopped.Add(1)
 		go l.run(ready)
 	}
 	var first error
-	for range rt.loops {
+	for range loops {
 		if err := <-ready; err != nil && first == nil {
 			first = err
 		}
 	}
-	go func() { rt.stopped.Wait(); close(rt.done) }()
-	if first != nil {
-		_ = rt.Close(context.Background())
-		return nil, first
-	}
-	rt.decision = rt.loops[0].decision
-	return rt, nil
+	return first
+}
+
+// Plan returns where the loops run: CPU, node, and the CPU for each ring's SQ thread.
+func (rt *Runtime) Plan() *numa.Plan { return rt.plan }
+
+// SQPoll returns the SQPOLL decision the rings run on, and why.
+func (rt *Runtime) SQPoll() sqpoll.Decision {
+	rt.sqMu.Lock()
+	defer rt.sqMu.Unlock()
+	return rt.sqDec
 }
 
 // Loops returns the runtime's loops, indexed by their ID.

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime/driver"
+	"github.com/zokio/zokio/sqpoll"
 )
 
 // Every runtime test runs on each driver this platform has.
@@ -369,4 +371,51 @@ func settle(t *testing.T, rt *Runtime) {
 		_ = l.Post(wg.Done)
 	}
 	waitGroup(t, &wg)
+}
+
+// TestSQPollModes runs the runtime with each SQPOLL mode on io_uring: tasks and ops
+// complete, and the decision says which mode the rings got.
+func TestSQPollModes(t *testing.T) {
+	if _, err := driver.Choose(driver.Uring); err != nil {
+		t.Skipf("io_uring unavailable: %v", err)
+	}
+	for _, m := range []sqpoll.Mode{sqpoll.Off, sqpoll.PerRing, sqpoll.Shared} {
+		t.Run(m.String(), func(t *testing.T) {
+			rt := newRuntime(t, Options{Loops: 2, Driver: driver.Uring, SQPoll: sqpoll.Config{Mode: m}})
+			if got := rt.SQPoll().Mode; got != m {
+				t.Fatalf("asked for %v, rings run %v: %s", m, got, rt.SQPoll().Reason)
+			}
+			for _, l := range rt.Loops() {
+				if _, err := l.Do(context.Background(), &poller.Op{Code: poller.OpNop}); err != nil {
+					t.Fatalf("nop on loop %d: %v", l.ID(), err)
+				}
+				feat := NewFuture[poller.Features]()
+				_ = l.Post(func() { feat.Complete(l.Driver().Info().Features, nil) })
+				f, _ := await(t, feat)
+				if f.Has(poller.FeatSQPoll) != (m != sqpoll.Off) {
+					t.Fatalf("loop %d: features %v under mode %v", l.ID(), f, m)
+				}
+			}
+		})
+	}
+}
+
+// TestPlacementPinsLoops checks each loop runs on the CPU its plan gave it.
+func TestPlacementPinsLoops(t *testing.T) {
+	forEachDriver(t, 2, func(t *testing.T, rt *Runtime) {
+		plan := rt.Plan()
+		if plan == nil || len(plan.Loops) != len(rt.Loops()) {
+			t.Fatalf("plan %v for %d loops", plan, len(rt.Loops()))
+		}
+		for i, l := range rt.Loops() {
+			if l.CPU() != plan.Loops[i].CPU {
+				t.Fatalf("loop %d pinned to %d, plan says %d", i, l.CPU(), plan.Loops[i].CPU)
+			}
+			got := NewFuture[int]()
+			_ = l.Post(func() { got.Complete(currentCPU(), nil) })
+			if cpu, _ := await(t, got); cpu >= 0 && cpu != l.CPU() {
+				t.Fatalf("loop %d runs on CPU %d, pinned to %d", i, cpu, l.CPU())
+			}
+		}
+	})
 }
