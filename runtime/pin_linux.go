@@ -19,7 +19,7 @@ func setDriverConfig(c *driver.Config, l *Loop) {
 	o := &l.rt.opts
 	c.Uring = uring.DriverConfig{Entries: o.RingEntries, Flags: uring.SetupSingleIssuer | uring.SetupDeferTaskrun}
 	var first *uring.Driver
-	if l.id > 0 {
+	if l.id > 0 && l.rt.sq.AttachesToFirst() {
 		// Loop 0 finished starting before this loop began when rings share an SQ
 		// thread (Runtime.New), which orders this read after its write.
 		first, _ = l.rt.loops[0].d.(*uring.Driver)
