@@ -9,6 +9,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/zokio/zokio/bench/internal/stats"
 )
 
 // sample is one contender's measurement in one scenario and repetition.
@@ -65,25 +67,10 @@ type latency struct {
 	Mean float64 `json:"mean"`
 }
 
-// spread is the median, min and max of a set of values.
-type spread struct {
-	Median float64 `json:"median"`
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
-}
+// spread is the median, min and max of repeated measurements.
+type spread = stats.Spread
 
-func spreadOf(v []float64) spread {
-	if len(v) == 0 {
-		return spread{math.NaN(), math.NaN(), math.NaN()}
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	m := s[len(s)/2]
-	if len(s)%2 == 0 {
-		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return spread{Median: m, Min: s[0], Max: s[len(s)-1]}
-}
+func spreadOf(v []float64) spread { return stats.Of(v) }
 
 // summary condenses one contender's samples in one scenario.
 type summary struct {

@@ -3,9 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
-	"slices"
 	"strings"
+
+	"github.com/zokio/zokio/bench/internal/stats"
 )
 
 // The contenders' names, as they appear in tables and JSON.
@@ -34,25 +34,10 @@ func (s sample) opsPerSec() float64   { return float64(s.Ops) / (float64(s.WallN
 func (s sample) cpuNsPerOp() float64  { return float64(s.UserNs+s.SysNs) / float64(s.Ops) }
 func (s sample) allocsPerOp() float64 { return float64(s.Mallocs) / float64(s.Ops) }
 
-// spread is the median, min and max of a set of values.
-type spread struct {
-	Median float64 `json:"median"`
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
-}
+// spread is the median, min and max of repeated measurements.
+type spread = stats.Spread
 
-func spreadOf(v []float64) spread {
-	if len(v) == 0 {
-		return spread{math.NaN(), math.NaN(), math.NaN()}
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	m := s[len(s)/2]
-	if len(s)%2 == 0 {
-		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return spread{Median: m, Min: s[0], Max: s[len(s)-1]}
-}
+func spreadOf(v []float64) spread { return stats.Of(v) }
 
 // summary condenses one contender's samples at one batch size.
 type summary struct {

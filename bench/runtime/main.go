@@ -14,11 +14,11 @@ import (
 	"fmt"
 	"os"
 	goruntime "runtime"
-	"sort"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/zokio/zokio/bench/internal/stats"
 	"github.com/zokio/zokio/runtime"
 	"github.com/zokio/zokio/runtime/driver"
 )
@@ -248,9 +248,11 @@ func report(cs []contender, res map[string][]sample, reps int, kind driver.Kind)
 	for _, c := range cs {
 		k := c.group + "/" + c.name
 		s := res[k]
-		ns, cpu, al := pick(s, func(x sample) float64 { return x.nsOp }), pick(s, func(x sample) float64 { return x.cpuOp }), pick(s, func(x sample) float64 { return x.allocsOp })
-		med[k] = ns[1]
-		fmt.Printf("| %s | %s | %s | %s | %.2f |\n", c.group, c.name, rng(ns), rng(cpu), al[1])
+		ns := spreadOf(s, func(x sample) float64 { return x.nsOp })
+		cpu := spreadOf(s, func(x sample) float64 { return x.cpuOp })
+		al := spreadOf(s, func(x sample) float64 { return x.allocsOp })
+		med[k] = ns.Median
+		fmt.Printf("| %s | %s | %s | %s | %.2f |\n", c.group, c.name, ns.Format(1, "%.1f"), cpu.Format(1, "%.1f"), al.Median)
 	}
 	fmt.Println()
 	ratio := func(label, a, b string, target string) {
@@ -263,14 +265,11 @@ func report(cs []contender, res map[string][]sample, reps int, kind driver.Kind)
 	ratio("(c) timer arm+fire rate, zokio ÷ time.AfterFunc", "c-timers/zokio Timer arm+fire", "c-timers/time.AfterFunc", "target ≥ 3×")
 }
 
-// pick returns min, median, max of f over s.
-func pick(s []sample, f func(sample) float64) [3]float64 {
+// spreadOf returns the spread of f over the samples.
+func spreadOf(s []sample, f func(sample) float64) stats.Spread {
 	v := make([]float64, len(s))
 	for i := range s {
 		v[i] = f(s[i])
 	}
-	sort.Float64s(v)
-	return [3]float64{v[0], v[len(v)/2], v[len(v)-1]}
+	return stats.Of(v)
 }
-
-func rng(v [3]float64) string { return fmt.Sprintf("%.1f (%.1f–%.1f)", v[1], v[0], v[2]) }
