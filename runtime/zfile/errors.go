@@ -1,0 +1,84 @@
+package zfile
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+// Errors returned with os.File's exact messages, so that callers comparing messages see
+// no difference.
+var (
+	errNegativeOffset      = errors.New("negative offset")
+	errWriteAtInAppendMode = errors.New("os: invalid use of WriteAt on file opened with O_APPEND")
+)
+
+// errWouldBlock is the fast path's "go to the ring" answer; it never leaves the package.
+var errWouldBlock = errors.New("zfile: would block")
+
+// ErrLinkBroken is the error of an op in a Batch chain that did not run because an
+// earlier op of its chain failed or was short (io_uring cancels the rest of a chain
+// then). errors.Is(err, syscall.ECANCELED) holds.
+var ErrLinkBroken error = linkBrokenError{}
+
+type linkBrokenError struct{}
+
+// Error says why the op did not run.
+func (linkBrokenError) Error() string {
+	return "zfile: linked op not run: an earlier op of its chain failed or was short"
+}
+
+// Unwrap returns syscall.ECANCELED, the kernel's completion for such an op.
+func (linkBrokenError) Unwrap() error { return syscall.ECANCELED }
+
+// MemlockError reports that registering buffers with the kernel was refused because
+// the pages would exceed RLIMIT_MEMLOCK. NewArena returns it only when the caller
+// required registration (RegisterRequire); with RegisterAuto the arena works
+// unregistered and Arena.RegisterErr returns it. errors.Is(err, syscall.ENOMEM) holds.
+type MemlockError struct {
+	Have uint64 // RLIMIT_MEMLOCK's soft limit, in bytes
+	Need uint64 // the bytes the registration would lock
+	Err  error  // the error from io_uring_register
+}
+
+// Error reports both sizes and what to do about them.
+func (e *MemlockError) Error() string {
+	return "zfile: registering " + strconv.FormatUint(e.Need, 10) +
+		" bytes of buffers exceeds RLIMIT_MEMLOCK (" + strconv.FormatUint(e.Have, 10) +
+		" bytes); raise it (ulimit -l) or use a smaller arena: " + e.Err.Error()
+}
+
+// Unwrap returns the registration error (wrapping syscall.ENOMEM).
+func (e *MemlockError) Unwrap() error { return e.Err }
+
+// wrapErr gives err os.File's shape: nil and io.EOF pass through, everything else
+// becomes an *os.PathError naming op and the file.
+func (f *File) wrapErr(op string, err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	return &os.PathError{Op: op, Path: f.name, Err: err}
+}
+
+// opErr translates the error of an op run through Loop.Do: a cancellation caused by
+// Close reads as os.ErrClosed, one caused by the caller's context as that context's
+// error; everything else (a syscall.Errno, the runtime's ErrClosed) is kept.
+func (f *File) opErr(ctx context.Context, err error) error {
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) &&
+		!errors.Is(err, syscall.ECANCELED) {
+		return err
+	}
+	if ctx != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if f.isClosed() {
+		return os.ErrClosed
+	}
+	return err
+}
+
+// errno converts a driver result to an error; res must be negative.
+func errno(res int32) error { return syscall.Errno(-res) }

@@ -1,0 +1,228 @@
+package zfile
+
+import (
+	"io/fs"
+	"math/bits"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/zokio/zokio/poller"
+)
+
+const (
+	atFdCwd = unix.AT_FDCWD
+	oDirect = unix.O_DIRECT
+
+	atRemoveDir = unix.AT_REMOVEDIR
+	// maxFastIov is the most buffers a vectored read tries without blocking; longer
+	// lists go to the ring (the iovec array lives on the stack).
+	maxFastIov = 8
+)
+
+// platformErr reports whether this platform can run files at all.
+func platformErr() error { return nil }
+
+// offsets splits off into the two words preadv2 takes, low then high (the high word is
+// 0 on 64-bit systems; the shift is done in two steps so that it is legal there).
+func offsets(off int64) (lo, hi uintptr) {
+	return uintptr(off), uintptr(uint64(off) >> (bits.UintSize - 1) >> 1)
+}
+
+// preadv2 is one preadv2(2) call on iovecs iov[:n].
+func preadv2(fd int, iov *unix.Iovec, n int, off int64, flags int) (int, syscall.Errno) {
+	lo, hi := offsets(off)
+	// SAFETY: the call is synchronous; the caller keeps the iovecs and the buffers they
+	// name alive across it. The iovecs sit on the caller's stack, which cannot move
+	// while its goroutine is in a system call, and the pointer is converted inside the
+	// call expression, as unsafe.Pointer's rule for system calls requires.
+	r, _, e := unix.Syscall6(unix.SYS_PREADV2, uintptr(fd), uintptr(unsafe.Pointer(iov)), uintptr(n), lo, hi, uintptr(flags))
+	return int(r), e
+}
+
+// tryRead reads p at off (-1: the file position) only if that needs no waiting for the
+// device: preadv2 with RWF_NOWAIT. It returns errWouldBlock when the read must go to
+// the ring: the kernel said EAGAIN, the file skips the attempt (O_DIRECT), or its file
+// system refused the flag, which the file then remembers.
+func (f *File) tryRead(p []byte, off int64) (int, error) {
+	if f.noFast.Load() {
+		return 0, errWouldBlock
+	}
+	var iov unix.Iovec
+	iov.Base = unsafe.SliceData(p)
+	iov.SetLen(len(p))
+	return f.nowait(&iov, 1, off)
+}
+
+// tryReadv is tryRead for a list of buffers.
+func (f *File) tryReadv(bufs [][]byte, off int64) (int, error) {
+	if f.noFast.Load() || len(bufs) > maxFastIov {
+		return 0, errWouldBlock
+	}
+	var iov [maxFastIov]unix.Iovec
+	for i, b := range bufs {
+		if len(b) > 0 {
+			iov[i].Base = unsafe.SliceData(b)
+			iov[i].SetLen(len(b))
+		}
+	}
+	return f.nowait(&iov[0], len(bufs), off)
+}
+
+func (f *File) nowait(iov *unix.Iovec, n int, off int64) (int, error) {
+	for {
+		r, e := preadv2(f.fd, iov, n, off, unix.RWF_NOWAIT)
+		switch e {
+		case 0:
+			return r, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN, unix.EINVAL:
+			// EINVAL: let the ring give the authoritative answer (an old kernel that
+			// does not know the flag says EOPNOTSUPP instead).
+			return 0, errWouldBlock
+		case unix.EOPNOTSUPP:
+			f.noFast.Store(true)
+			return 0, errWouldBlock
+		}
+		return 0, e
+	}
+}
+
+func seekFd(fd int, off int64, whence int) (int64, error) { return unix.Seek(fd, off, whence) }
+
+func closeFd(fd int) error { return unix.Close(fd) }
+
+// zeroWrite makes the zero-length write os.File.Write makes for an empty buffer: it
+// never blocks, and reports EBADF for a file not open for writing.
+func zeroWrite(fd int) error {
+	_, err := unix.Write(fd, nil)
+	return err
+}
+
+// statxMask asks for what os.Stat reports.
+const statxMask = unix.STATX_BASIC_STATS
+
+// statBuf is the memory an OpStatx fills: a unix.Statx_t, which is exactly
+// poller.StatxSize bytes and 8-byte aligned.
+type statBuf struct{ st unix.Statx_t }
+
+var _ [poller.StatxSize - unsafe.Sizeof(unix.Statx_t{})]byte
+
+// bytes returns the buffer OpStatx writes into.
+func (b *statBuf) bytes() []byte {
+	// SAFETY: b is a heap object referenced by the op (through this slice) until the
+	// op completes; the slice covers exactly its Statx_t.
+	return unsafe.Slice((*byte)(unsafe.Pointer(&b.st)), unsafe.Sizeof(b.st))
+}
+
+// statxOp fills op to stat path relative to dirfd (AT_EMPTY_PATH with path "" stats
+// dirfd itself).
+func statxOp(op *poller.Op, dirfd int, path string, nofollow bool, b *statBuf) {
+	flags := uint32(unix.AT_STATX_SYNC_AS_STAT)
+	if path == "" {
+		flags |= unix.AT_EMPTY_PATH
+	}
+	if nofollow {
+		flags |= unix.AT_SYMLINK_NOFOLLOW
+	}
+	*op = poller.Op{Code: poller.OpStatx, Fd: dirfd, Path: path, Arg: flags, Mode: statxMask, Buf: b.bytes()}
+}
+
+// fileInfo converts a statx result into the os package's view: Mode, ModTime and Size
+// as os.Stat computes them, and Sys returning a *syscall.Stat_t.
+func (b *statBuf) fileInfo(name string) fs.FileInfo {
+	sx := &b.st
+	fi := &fileInfo{name: name, size: int64(sx.Size)}
+	st := &fi.sys
+	setInt(&st.Dev, unix.Mkdev(sx.Dev_major, sx.Dev_minor))
+	setInt(&st.Ino, sx.Ino)
+	setInt(&st.Nlink, uint64(sx.Nlink))
+	setInt(&st.Mode, uint64(sx.Mode))
+	setInt(&st.Uid, uint64(sx.Uid))
+	setInt(&st.Gid, uint64(sx.Gid))
+	setInt(&st.Rdev, unix.Mkdev(sx.Rdev_major, sx.Rdev_minor))
+	st.Size = int64(sx.Size)
+	setInt(&st.Blksize, uint64(sx.Blksize))
+	st.Blocks = int64(sx.Blocks)
+	st.Atim = timespec(sx.Atime)
+	st.Mtim = timespec(sx.Mtime)
+	st.Ctim = timespec(sx.Ctime)
+	fi.modTime = time.Unix(int64(sx.Mtime.Sec), int64(sx.Mtime.Nsec))
+	fi.mode = fileMode(uint32(sx.Mode))
+	return fi
+}
+
+// setInt stores v in an integer field whose width differs between architectures.
+func setInt[T ~int32 | ~int64 | ~uint32 | ~uint64](dst *T, v uint64) { *dst = T(v) }
+
+func timespec(t unix.StatxTimestamp) syscall.Timespec {
+	var ts syscall.Timespec
+	setInt(&ts.Sec, uint64(t.Sec))
+	setInt(&ts.Nsec, uint64(t.Nsec))
+	return ts
+}
+
+// fileMode is os's conversion of st_mode.
+func fileMode(m uint32) fs.FileMode {
+	mode := fs.FileMode(m & 0o777)
+	switch m & syscall.S_IFMT {
+	case syscall.S_IFBLK:
+		mode |= fs.ModeDevice
+	case syscall.S_IFCHR:
+		mode |= fs.ModeDevice | fs.ModeCharDevice
+	case syscall.S_IFDIR:
+		mode |= fs.ModeDir
+	case syscall.S_IFIFO:
+		mode |= fs.ModeNamedPipe
+	case syscall.S_IFLNK:
+		mode |= fs.ModeSymlink
+	case syscall.S_IFSOCK:
+		mode |= fs.ModeSocket
+	}
+	if m&syscall.S_ISGID != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if m&syscall.S_ISUID != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if m&syscall.S_ISVTX != 0 {
+		mode |= fs.ModeSticky
+	}
+	return mode
+}
+
+// fileInfo implements fs.FileInfo as os's does on Linux.
+type fileInfo struct {
+	name    string
+	size    int64
+	mode    fs.FileMode
+	modTime time.Time
+	sys     syscall.Stat_t
+}
+
+// Name returns the base name of the file.
+func (fi *fileInfo) Name() string { return fi.name }
+
+// Size returns the length in bytes of a regular file.
+func (fi *fileInfo) Size() int64 { return fi.size }
+
+// Mode returns the file mode bits, as os computes them.
+func (fi *fileInfo) Mode() fs.FileMode { return fi.mode }
+
+// ModTime returns the modification time.
+func (fi *fileInfo) ModTime() time.Time { return fi.modTime }
+
+// IsDir reports whether the file is a directory.
+func (fi *fileInfo) IsDir() bool { return fi.mode.IsDir() }
+
+// Sys returns the *syscall.Stat_t, as os's FileInfo does.
+func (fi *fileInfo) Sys() any { return &fi.sys }
+
+// sameFile reports whether two results of statBuf.fileInfo describe the same file.
+func sameFile(a, b fs.FileInfo) bool {
+	sa, sb := a.Sys().(*syscall.Stat_t), b.Sys().(*syscall.Stat_t)
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}

@@ -1,0 +1,62 @@
+//go:build !linux
+
+package zfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	goruntime "runtime"
+
+	"github.com/zokio/zokio/poller"
+	"github.com/zokio/zokio/runtime"
+)
+
+const (
+	atFdCwd     = -100
+	oDirect     = 0
+	atRemoveDir = 0x200
+)
+
+// errNoPlatform is what every file operation reports where Zokio has no driver yet.
+var errNoPlatform = fmt.Errorf("zfile: no file I/O driver on %s yet: %w", goruntime.GOOS, errors.ErrUnsupported)
+
+func platformErr() error { return errNoPlatform }
+
+func (f *File) tryRead(p []byte, off int64) (int, error) { return 0, errWouldBlock }
+
+func (f *File) tryReadv(bufs [][]byte, off int64) (int, error) { return 0, errWouldBlock }
+
+func seekFd(fd int, off int64, whence int) (int64, error) { return 0, errNoPlatform }
+
+func closeFd(fd int) error { return errNoPlatform }
+
+func zeroWrite(fd int) error { return errNoPlatform }
+
+// statBuf is empty where there is no driver: statPath and File.Stat never get as far
+// as using it (opening a file, or creating a runtime, fails first).
+type statBuf struct{}
+
+func statxOp(op *poller.Op, dirfd int, path string, nofollow bool, b *statBuf) {
+	*op = poller.Op{Code: poller.OpStatx, Fd: dirfd, Path: path}
+}
+
+func (b *statBuf) fileInfo(name string) fs.FileInfo { return nil }
+
+func sameFile(a, b fs.FileInfo) bool { return false }
+
+// fixedTable is empty where there is no io_uring: files use plain descriptors.
+type fixedTable struct{}
+
+func acquireFixed(ls *loopState, l *runtime.Loop, fd int) int32 { return -1 }
+
+func releaseFixed(ls *loopState, l *runtime.Loop, slot int32) {}
+
+func mapArena(size int) ([]byte, error) { return nil, errNoPlatform }
+
+func unmapArena(mem []byte) {}
+
+func (a *Arena) register(ctx context.Context) error { return errNoPlatform }
+
+func (a *Arena) unregister() {}
