@@ -20,6 +20,7 @@ func (l *Loop) Call(ctx context.Context, fn func()) error {
 	w := callWaiters.Get().(*callWaiter)
 	w.fn = fn
 	w.state.Store(callPending)
+	w.l = l
 	if err := l.postTask(&w.task, w.runFn); err != nil {
 		w.fn = nil
 		callWaiters.Put(w)
@@ -45,6 +46,7 @@ const (
 )
 
 type callWaiter struct {
+	l     *Loop
 	task  task
 	fn    func()
 	state atomic.Int32
@@ -63,6 +65,7 @@ var callWaiters = sync.Pool{New: func() any {
 func (w *callWaiter) run() {
 	w.fn()
 	if w.state.Swap(callDone) == callParked {
+		w.l.readied = true
 		w.ch <- struct{}{}
 	}
 }

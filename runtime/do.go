@@ -105,6 +105,7 @@ var waiters = sync.Pool{New: func() any {
 func (w *opWaiter) submit() {
 	if err := w.l.d.Submit(w.op); err != nil {
 		w.err = err
+		w.l.readied = true
 		w.ch <- struct{}{}
 	}
 }
@@ -119,6 +120,7 @@ func (w *opWaiter) cancel() {
 // done runs on the loop for each completion.
 func (w *opWaiter) done(op *poller.Op) {
 	if !op.More() {
+		w.l.readied = true
 		w.ch <- struct{}{}
 	}
 }

@@ -36,6 +36,7 @@ type Loop struct {
 	timers    timerHeap
 	seed      uint32
 	lastYield int64 // nanotime of the last pass through Go's scheduler
+	readied   bool  // code on the loop made a goroutine runnable this tick (NoteWake)
 	stop      bool  // Close asked the loop to stop
 	running   bool  // the loop is inside run's main loop
 	count     counters
@@ -127,6 +128,18 @@ func (l *Loop) tick() {
 			timeout = 0
 		}
 	}
+	if timeout != 0 && l.readied {
+		// Goroutines this tick woke sit in this goroutine's P's run queue; blocking
+		// in the kernel now would strand them until sysmon retakes the P (20 µs to
+		// 10 ms). One pass through the scheduler hands them the P first; the next
+		// tick then sleeps with fresh deadlines.
+		l.readied = false
+		l.lastYield = nanotime()
+		goruntime.Gosched()
+		l.count.ticks++
+		l.count.tasksRun += uint64(ran)
+		return
+	}
 	slept := false
 	if timeout != 0 {
 		if l.inbox.prepareSleep() {
@@ -192,6 +205,13 @@ type completionPeeker interface{ CompletionsReady() bool }
 // another turn instead, so that a timer due within a microsecond fires without a
 // sleep the kernel would stretch (timer slack is 50 µs by default).
 const minKernelWait = int64(time.Microsecond)
+
+// NoteWake tells the loop that code running on it made a goroutine runnable (sent on a
+// channel a goroutine waits on, say). Before it next blocks in the kernel the loop then
+// lets Go's scheduler run that goroutine, which would otherwise wait behind the loop's
+// system call. Loop.Do and Loop.Call do this themselves; packages that hand results to
+// goroutines in their own way call it. On the loop only.
+func (l *Loop) NoteWake() { l.readied = true }
 
 // yieldEvery is how often a loop passes through Go's scheduler. A goroutine that only
 // makes system calls never does; after 10 ms Go's monitor thread then treats it as
