@@ -60,6 +60,10 @@ type fdState struct {
 	armed    bool  // registered with the kernel; its exact meaning belongs to the backend
 	listed   bool  // on emul.ready
 	draining bool  // startClose is cancelling its ops
+	// hup: an edge reported that the peer shut its writing half (or a hangup or an
+	// error). A short read then no longer means "wait for the next edge": the end
+	// of the stream behind the data raises none.
+	hup bool
 }
 
 func (f *fdState) waiting() bool {
@@ -128,7 +132,7 @@ func (e *emul) fdBorn(fd int, kind fdKind) {
 		return
 	}
 	f := e.fds.at(fd)
-	f.kind, f.armed, f.ready = kind, false, 0
+	f.kind, f.armed, f.ready, f.hup = kind, false, 0, false
 }
 
 func (e *emul) enqueue(idx int32, s *slot, fd int, f *fdState, dir int) {
@@ -167,6 +171,9 @@ func (e *emul) onReady(fd int, revents uint32) {
 		e.notifyPollers(f, revents)
 	}
 	var bits uint8
+	if revents&(pollRdHup|unix.POLLHUP|unix.POLLERR) != 0 {
+		f.hup = true
+	}
 	if revents&(unix.POLLIN|pollRdHup|unix.POLLHUP|unix.POLLERR) != 0 {
 		bits |= readyRead
 	}

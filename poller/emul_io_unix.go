@@ -192,8 +192,11 @@ func (e *emul) tryRecvSelect(idx int32, op *Op, budget *int) tryResult {
 			return tryDone
 		}
 		e.post(idx, int32(n), ResBuffer, id)
-		if n < g.size && e.fds.at(op.Fd).kind == kindStream {
-			return tryWait // drained: the next edge brings more (see kindStream)
+		if f := e.fds.at(op.Fd); n < g.size && f.kind == kindStream && !f.hup {
+			// Drained: the next edge brings more (see kindStream). Not after the
+			// peer's FIN was reported: data and FIN often share one edge, and the
+			// EOF behind the data raises no other.
+			return tryWait
 		}
 	}
 }

@@ -16,6 +16,7 @@ func init() {
 	register("MultishotAccept", testMultishotAccept)
 	register("MultishotRecv", testMultishotRecv)
 	register("MultishotRecvEOF", testMultishotRecvEOF)
+	register("MultishotRecvDataThenEOF", testMultishotRecvDataThenEOF)
 	register("MultishotRecvNoBuffers", testMultishotRecvENOBUFS)
 	register("MultishotPoll", testMultishotPoll)
 	register("BufferGroupBadInput", testBufferGroupBadInput)
@@ -98,6 +99,40 @@ func testMultishotRecvEOF(t *testing.T, nd NewDriver) {
 	last := r.got[len(r.got)-1]
 	if last.Res != 0 || last.Flags&poller.ResMore != 0 {
 		t.Fatalf("multishot recv at EOF ended with res %d flags %v, want a final 0", last.Res, last.Flags)
+	}
+}
+
+// testMultishotRecvDataThenEOF has the last bytes and the peer's shutdown arrive
+// while the driver is not waiting, so that both are pending when it looks again (on
+// epoll: one edge for both). The stream must deliver the bytes, then end with a
+// final 0.
+func testMultishotRecvDataThenEOF(t *testing.T, nd NewDriver) {
+	h, fds := start(t, nd), newFDs(t)
+	g := newGroup(t, h, 4, 64)
+	a, b := fds.socketpair(unix.SOCK_STREAM)
+	r := newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Flags: poller.FlagMultishot | poller.FlagBufferSelect, Group: g.ID()})
+	h.submit(&r.op)
+	write(t, b, []byte("first"))
+	h.until("the first message", func() bool { return len(r.got) > 0 })
+	h.quiet(2 * time.Millisecond) // armed and drained: waiting for the next edge
+	if len(r.got) != 1 {
+		t.Fatalf("%d completions for one message, want 1: %+v", len(r.got), r.got)
+	}
+	write(t, b, []byte("tail"))
+	fatalIf(t, unix.Shutdown(b, unix.SHUT_WR), "shutdown")
+	h.until("multishot recv at EOF", r.isFinal)
+	var data string
+	for _, c := range r.got[:len(r.got)-1] {
+		if c.Res <= 0 || c.Flags&poller.ResBuffer == 0 {
+			t.Fatalf("recv: res %d flags %v, want data in a buffer", c.Res, c.Flags)
+		}
+		data += string(g.Bytes(c.BufID)[:c.Res])
+		g.Release(c.BufID)
+	}
+	last := r.got[len(r.got)-1]
+	if data != "firsttail" || last.Res != 0 || last.Flags&poller.ResMore != 0 {
+		t.Fatalf("stream gave %q and ended with res %d flags %v, want %q then a final 0",
+			data, last.Res, last.Flags, "firsttail")
 	}
 }
 
