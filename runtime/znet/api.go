@@ -1,0 +1,199 @@
+package znet
+
+import (
+	"errors"
+	"net"
+	"os"
+	"syscall"
+	"time"
+)
+
+// Handler receives a connection's events. Every method runs on the connection's loop,
+// one at a time, so a handler needs no locks for per-connection state (keep it in
+// Conn.SetContext's slot). A method must not block: it holds up every connection of
+// its loop. Writing, closing and the like from a method are cheap, and what a method
+// writes leaves in one send when it returns.
+type Handler interface {
+	// OnOpen is called once, when the connection is ready, before any OnData.
+	OnOpen(c *Conn)
+	// OnData delivers received bytes. data is a view of the loop's receive buffer,
+	// valid only until OnData returns, unless c.Retain is called during OnData.
+	OnData(c *Conn, data []byte)
+	// OnClose is called once, after the descriptor is closed, with nil when Close
+	// ended the connection, io.EOF when the peer shut it down in an orderly way,
+	// net.ErrClosed (wrapped) when the server or the runtime closed, or the error that
+	// ended it (a *net.OpError: ECONNRESET, a timeout, ...). After OnClose, the
+	// connection's methods return errors and its callbacks no longer run.
+	OnClose(c *Conn, err error)
+}
+
+// EOFHandler is implemented by handlers that want to keep writing after the peer shut
+// down its sending side (half-close). Without it, a connection whose peer sent EOF
+// flushes what was written and closes, and OnClose receives io.EOF. With it, OnEOF is
+// called instead and the connection stays open until the handler closes it.
+type EOFHandler interface {
+	OnEOF(c *Conn)
+}
+
+// WritableHandler is implemented by handlers that want to know when a connection
+// whose Write failed with ErrWriteBufferFull can take data again: OnWritable is
+// called once its unsent output has drained to a quarter of Config.WriteBufferLimit.
+type WritableHandler interface {
+	OnWritable(c *Conn)
+}
+
+// AcceptMode chooses how a Server spreads connections across the runtime's loops.
+type AcceptMode uint8
+
+const (
+	// AcceptAuto is the default: AcceptReusePort for TCP, AcceptHandoff for Unix
+	// sockets (the kernel has no SO_REUSEPORT for them).
+	AcceptAuto AcceptMode = iota
+	// AcceptReusePort gives every loop its own listening socket, bound to the same
+	// address with SO_REUSEPORT, and its own multishot accept: the kernel spreads
+	// connections by hashing their addresses, and a connection lives on the loop that
+	// accepted it, so accepting costs no cross-thread handoff. See the package
+	// documentation for the measurements behind the default.
+	AcceptReusePort
+	// AcceptHandoff has one listening socket and one multishot accept on the first
+	// loop, which hands connections to the loops in turn (a post to the target
+	// loop's inbox). The spread is exactly even, at the price of a wakeup of the
+	// target loop per connection.
+	AcceptHandoff
+)
+
+// Defaults of Config's fields.
+const (
+	DefaultWriteBufferLimit = 1 << 20
+	DefaultRecvBufferSize   = 16 << 10
+	DefaultRecvBuffers      = 1024
+	DefaultFlushTimeout     = 5 * time.Second
+	DefaultSendZCThreshold  = 64 << 10
+)
+
+// Config configures Serve (and every connection of the Server). The zero value,
+// with a Handler, serves with the defaults.
+type Config struct {
+	// Handler receives every connection's events. Required.
+	Handler Handler
+	// Accept chooses how connections spread across loops (default AcceptAuto).
+	Accept AcceptMode
+	// WriteBufferLimit bounds a connection's unsent output, in bytes (default
+	// DefaultWriteBufferLimit). A connection whose output exceeds half of it stops
+	// reading until the output drains to a quarter; a Write that would exceed it
+	// fails with ErrWriteBufferFull. So a peer that never reads cannot make the
+	// server hold more than this per connection. Backends: all.
+	WriteBufferLimit int
+	// IdleTimeout closes a connection on which nothing was received or sent for this
+	// long (0: never). OnClose then gets an error matching ErrIdleTimeout.
+	IdleTimeout time.Duration
+	// ReadTimeout closes a connection on which nothing was received for this long,
+	// whatever it sends (0: never).
+	ReadTimeout time.Duration
+	// FlushTimeout bounds how long Close waits for unsent output to leave before it
+	// closes anyway (default DefaultFlushTimeout; negative: do not wait).
+	FlushTimeout time.Duration
+	// RecvBufferSize and RecvBuffers size the provided-buffer group each loop
+	// receives into (defaults DefaultRecvBufferSize and DefaultRecvBuffers; the count
+	// is rounded up to a power of two). Connections share it: a buffer goes back as
+	// soon as OnData returns, so the count bounds receives waiting at once, not
+	// connections. Servers with equal sizes share one group per loop.
+	RecvBufferSize int
+	RecvBuffers    int
+	// SendZCThreshold is the send size from which a connection sends with
+	// SEND_ZC (zero copy) where the driver has it (default DefaultSendZCThreshold;
+	// negative: never). Loopback and Unix-socket peers never use it: the kernel copies
+	// zero-copy data for local delivery anyway, and measured slower here (see the
+	// package documentation). Backends: uring.
+	SendZCThreshold int
+	// Nagle keeps Nagle's algorithm on. By default TCP_NODELAY is set, as Go's net
+	// package does.
+	Nagle bool
+}
+
+func (c *Config) setDefaults() {
+	if c.WriteBufferLimit <= 0 {
+		c.WriteBufferLimit = DefaultWriteBufferLimit
+	}
+	if c.RecvBufferSize <= 0 {
+		c.RecvBufferSize = DefaultRecvBufferSize
+	}
+	if c.RecvBuffers <= 0 {
+		c.RecvBuffers = DefaultRecvBuffers
+	}
+	n := 1
+	for n < c.RecvBuffers && n < 32768 {
+		n <<= 1
+	}
+	c.RecvBuffers = n
+	if c.FlushTimeout == 0 {
+		c.FlushTimeout = DefaultFlushTimeout
+	}
+	if c.SendZCThreshold == 0 {
+		c.SendZCThreshold = DefaultSendZCThreshold
+	}
+}
+
+// hooks are the optional handler interfaces, looked up once per server.
+type hooks struct {
+	eof      EOFHandler
+	writable WritableHandler
+}
+
+func hooksOf(h Handler) hooks {
+	var k hooks
+	k.eof, _ = h.(EOFHandler)
+	k.writable, _ = h.(WritableHandler)
+	return k
+}
+
+// ErrWriteBufferFull is returned (wrapped in a *net.OpError) by Conn.Write and
+// Conn.Writev when accepting the bytes would take the connection's unsent output past
+// Config.WriteBufferLimit. Nothing was copied; the handler keeps its bytes and writes
+// them again after OnWritable. See Conn.Write for the whole backpressure contract.
+var ErrWriteBufferFull = errors.New("znet: write buffer full")
+
+// ErrIdleTimeout is the error (wrapped in a *net.OpError, whose Timeout method reports
+// true) that OnClose receives when a connection is closed because Config.IdleTimeout or
+// Config.ReadTimeout passed. errors.Is reports it as os.ErrDeadlineExceeded too.
+var ErrIdleTimeout error = idleTimeoutError{}
+
+type idleTimeoutError struct{}
+
+// Error, Timeout and Temporary make it a net.Error that says "timeout", as
+// os.ErrDeadlineExceeded does; Is makes errors.Is match that too.
+func (idleTimeoutError) Error() string   { return "znet: connection idle for too long" }
+func (idleTimeoutError) Timeout() bool   { return true }
+func (idleTimeoutError) Temporary() bool { return true }
+func (idleTimeoutError) Is(target error) bool {
+	return target == os.ErrDeadlineExceeded
+}
+
+// errUnsupported is what the package returns on platforms without an implementation.
+var errUnsupported = errors.New("znet: not implemented on this platform: " + errors.ErrUnsupported.Error())
+
+// unsupportedErr wraps errors.ErrUnsupported with the operation that needed it.
+func unsupportedErr(op, network string) error {
+	return &net.OpError{Op: op, Net: network, Err: wrapUnsupported{}}
+}
+
+type wrapUnsupported struct{}
+
+// Error and Unwrap make errors.Is(err, errors.ErrUnsupported) hold.
+func (wrapUnsupported) Error() string { return errUnsupported.Error() }
+func (wrapUnsupported) Unwrap() error { return errors.ErrUnsupported }
+
+// opError builds the error shape Go's net package returns: Source is the local
+// address, Addr the remote one (for listeners and dials, the address asked for).
+func opError(op, network string, src, addr net.Addr, err error) error {
+	return &net.OpError{Op: op, Net: network, Source: src, Addr: addr, Err: err}
+}
+
+// resErr turns a negative completion result into the error Go's net package would
+// wrap: *os.SyscallError naming the system call.
+func resErr(syscallName string, res int32) error {
+	return os.NewSyscallError(syscallName, syscall.Errno(-res))
+}
+
+// isErrno reports whether a completion result is -errno.
+func isErrno(res int32, errno syscall.Errno) bool { return res == -int32(errno) }

@@ -1,0 +1,443 @@
+package znet
+
+import (
+	"io"
+	"net"
+	"os"
+	goruntime "runtime"
+	"sync"
+	"time"
+	"weak"
+
+	"github.com/zokio/zokio/poller"
+	"github.com/zokio/zokio/runtime"
+)
+
+// The connection's completions. Everything here runs on the connection's loop.
+
+// armRecv submits the multishot receive unless the connection is not reading.
+func (c *Conn) armRecv() {
+	if c.state != stOpen || c.recv.InFlight() || c.flags&(flagPaused|flagEOF|flagStarved) != 0 {
+		return
+	}
+	if err := c.l.Submit(&c.recv); err != nil {
+		c.submitFailed()
+	}
+}
+
+// pauseRecv stops reading while the output is above half the limit (backpressure).
+// Bytes the kernel already received keep arriving until the cancellation lands; none
+// is lost, the next receive starts where the kernel stopped.
+func (c *Conn) pauseRecv() {
+	c.flags |= flagPaused
+	if c.recv.InFlight() && c.flags&flagRecvCancel == 0 {
+		c.flags |= flagRecvCancel
+		_ = c.l.Cancel(&c.recv)
+	}
+}
+
+func (c *Conn) resumeRecv() {
+	c.flags &^= flagPaused
+	c.armRecv()
+}
+
+// onRecv handles every completion of the multishot receive.
+func (c *Conn) onRecv(op *poller.Op) {
+	if op.Result&poller.ResBuffer != 0 {
+		c.deliver(op.BufID, op.Res)
+	}
+	if !op.More() {
+		c.recvEnded(op.Res)
+	}
+}
+
+// deliver hands one received buffer to OnData and gives it back to the group, unless
+// the handler retained it. A connection that is closing drops what arrives.
+func (c *Conn) deliver(id uint16, n int32) {
+	g := c.g
+	if n <= 0 || c.state != stOpen {
+		g.release(id)
+		return
+	}
+	if c.timer != nil {
+		c.lastIn = clock()
+	}
+	c.cur, c.curID = g.g.Bytes(id)[:n], id
+	if c.flags&flagPaused != 0 {
+		c.flags |= flagGrace // received before the pause took effect: see Write
+	}
+	c.depth++
+	c.sh.h.OnData(c, c.cur)
+	c.depth--
+	c.flags &^= flagGrace
+	c.cur = nil
+	if c.flags&flagRetained != 0 {
+		c.flags &^= flagRetained
+	} else {
+		g.release(id)
+	}
+	c.afterCallback()
+}
+
+// recvEnded handles the receive's final completion: re-arm it, or end the stream.
+// The kernel ends a multishot receive on errors, on ENOBUFS (the group ran dry) and on
+// CQ overflow (RELIABILITY.md traps 5 and 6); none of these loses a byte, since bytes
+// not received stay in the socket for the next receive.
+func (c *Conn) recvEnded(res int32) {
+	cancelled := c.flags&flagRecvCancel != 0
+	c.flags &^= flagRecvCancel
+	switch {
+	case c.state != stOpen:
+		c.progressClose()
+	case res == 0:
+		c.onEOF()
+	case res > 0:
+		c.armRecv()
+	case isErrno(res, eNoBufs):
+		if c.g.hasFree() {
+			c.armRecv()
+		} else {
+			c.g.starve(c)
+		}
+	case isErrno(res, eCanceled) && cancelled:
+		c.armRecv() // a pause's cancel; armRecv does nothing while still paused
+	case isErrno(res, eCanceled):
+		c.fail(c.opErr("read", net.ErrClosed)) // the runtime is closing
+	default:
+		c.fail(c.opErr("read", resErr("recv", res)))
+	}
+}
+
+func (c *Conn) onEOF() {
+	c.flags |= flagEOF
+	if c.sh.hk.eof == nil {
+		c.closeWith(io.EOF, false)
+		return
+	}
+	c.depth++
+	c.sh.hk.eof.OnEOF(c)
+	c.depth--
+	c.afterCallback()
+}
+
+// afterCallback runs when a handler callback returns: send what it wrote, and carry
+// out a shutdown or close it asked for.
+func (c *Conn) afterCallback() {
+	if c.depth != 0 {
+		return
+	}
+	c.flush()
+	switch c.state {
+	case stOpen:
+		c.progressShut()
+	case stClosing:
+		c.progressClose()
+	}
+}
+
+// fail ends the connection with err, dropping unsent output.
+func (c *Conn) fail(err error) { c.closeWith(err, true) }
+
+// submitFailed handles a driver that refused an op: it refuses only when it is
+// closed (the runtime is closing), so the connection ends, closing its descriptor
+// itself once its ops are done.
+func (c *Conn) submitFailed() {
+	c.flags |= flagDirect
+	if c.state == stOpen {
+		c.closeWith(c.opErr("read", net.ErrClosed), true)
+		return
+	}
+	c.progressClose()
+}
+
+// closeWith starts closing: no more OnData; unless abort, the output is flushed first
+// (bounded by FlushTimeout).
+func (c *Conn) closeWith(err error, abort bool) {
+	if c.state != stOpen {
+		return
+	}
+	c.state = stClosing
+	c.closeErr = err
+	c.g.forget(c)
+	if abort || c.sh.cfg.FlushTimeout < 0 {
+		c.flags |= flagAbort
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	if c.flags&flagAbort == 0 && c.Buffered() > 0 {
+		if c.timer == nil {
+			c.timer = c.l.NewTimer(c.onTimer)
+		}
+		c.timer.Reset(c.sh.cfg.FlushTimeout)
+	}
+	if c.depth == 0 {
+		c.progressClose()
+	}
+}
+
+// progressClose moves a closing connection on: flush, wait for the output and any
+// shutdown in flight, then close through the driver, which cancels and drains the
+// receive and send before the number is released. With the driver gone it waits for
+// those ops itself and calls close(2).
+func (c *Conn) progressClose() {
+	if c.state != stClosing || c.flags&flagCloseSent != 0 {
+		return
+	}
+	if c.flags&flagAbort == 0 {
+		c.flush()
+		if c.Buffered() > 0 {
+			return // onSend calls again
+		}
+	}
+	if inFlight(c.ctl) {
+		return // the shutdown; onCtl calls again
+	}
+	if c.flags&flagDirect != 0 {
+		if c.recv.InFlight() || c.send.InFlight() || inFlight(c.zsend) {
+			return
+		}
+		c.flags |= flagCloseSent
+		_ = closeFd(c.fd)
+		c.finish()
+		return
+	}
+	c.flags |= flagCloseSent
+	ctl := c.ctlOp()
+	ctl.Code = poller.OpClose
+	if err := c.l.Submit(ctl); err != nil {
+		c.flags &^= flagCloseSent
+		c.flags |= flagDirect
+		c.progressClose()
+	}
+}
+
+// onCtl handles the shutdown's and the close's completion.
+func (c *Conn) onCtl(op *poller.Op) {
+	switch op.Code {
+	case poller.OpShutdown:
+		if c.state == stClosing {
+			c.progressClose()
+		}
+	case poller.OpClose:
+		c.finish()
+	}
+}
+
+// finish runs once the descriptor is closed: OnClose, exactly once.
+func (c *Conn) finish() {
+	c.state = stClosed
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.out, c.pend = nil, nil
+	if c.owner != nil {
+		c.owner.detach(c)
+	}
+	c.sh.h.OnClose(c, c.closeErr)
+}
+
+// onTimer enforces the idle and read timeouts of an open connection and the flush
+// timeout of a closing one. The timer is re-armed lazily: activity only records the
+// time, and a firing that finds recent activity arms again for the remainder, so the
+// steady state touches no timer.
+func (c *Conn) onTimer() {
+	switch c.state {
+	case stOpen:
+		now := c.timedOut()
+		if now == 0 {
+			return
+		}
+		c.timer.Reset(c.nextTimeout(now))
+	case stClosing:
+		c.flags |= flagAbort
+		c.progressClose()
+	}
+}
+
+// timedOut closes the connection if a timeout passed and returns 0, or returns now.
+func (c *Conn) timedOut() int64 {
+	now := clock()
+	cfg := &c.sh.cfg
+	last := max(c.lastIn, c.lastOut)
+	switch {
+	case cfg.ReadTimeout > 0 && now-c.lastIn >= int64(cfg.ReadTimeout):
+		c.fail(c.opErr("read", ErrIdleTimeout))
+	case cfg.IdleTimeout > 0 && now-last >= int64(cfg.IdleTimeout):
+		c.fail(c.opErr("idle", ErrIdleTimeout))
+	default:
+		return now
+	}
+	return 0
+}
+
+// nextTimeout is how long until the earliest timeout could pass.
+func (c *Conn) nextTimeout(now int64) time.Duration {
+	cfg := &c.sh.cfg
+	d := time.Duration(1<<62 - 1)
+	if cfg.ReadTimeout > 0 {
+		d = min(d, time.Duration(c.lastIn+int64(cfg.ReadTimeout)-now))
+	}
+	if cfg.IdleTimeout > 0 {
+		d = min(d, time.Duration(max(c.lastIn, c.lastOut)+int64(cfg.IdleTimeout)-now))
+	}
+	return max(d, time.Duration(1))
+}
+
+// errDeadline is the error of a timed-out blocking call, as Go's net package gives it.
+var errDeadline error = os.ErrDeadlineExceeded
+
+// loopNet is the package's state on one loop: the provided-buffer groups its
+// connections receive into. A group lives in the loop's driver (buffer groups cannot
+// be unregistered; the driver frees them when it closes), so every server and
+// connection on a loop shares one group per buffer size instead of making its own.
+//
+// A loopNet is used only by its loop, except that the registry hands it out.
+type loopNet struct {
+	groups []*recvGroup
+}
+
+// registry maps loops to their loopNet. It holds the loops weakly: a loopNet holds no
+// pointer to its loop, and a cleanup drops the entry once the loop is unreachable, so a
+// process that makes and closes runtimes does not accumulate them.
+var registry struct {
+	mu sync.Mutex
+	m  map[weak.Pointer[runtime.Loop]]*loopNet
+}
+
+// netOf returns l's loopNet, creating it on first use. Safe for concurrent use; the
+// loopNet's contents are used only on l.
+func netOf(l *runtime.Loop) *loopNet {
+	key := weak.Make(l)
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	if ln := registry.m[key]; ln != nil {
+		return ln
+	}
+	if registry.m == nil {
+		registry.m = make(map[weak.Pointer[runtime.Loop]]*loopNet)
+	}
+	ln := &loopNet{}
+	registry.m[key] = ln
+	goruntime.AddCleanup(l, forgetLoop, key)
+	return ln
+}
+
+func forgetLoop(key weak.Pointer[runtime.Loop]) {
+	registry.mu.Lock()
+	delete(registry.m, key)
+	registry.mu.Unlock()
+}
+
+// group returns the loop's receive group of count buffers of size bytes, creating it
+// on l's driver on first use. On the loop only.
+func (ln *loopNet) group(l *runtime.Loop, count, size int) (*recvGroup, error) {
+	for _, g := range ln.groups {
+		if g.size == size && g.count == count {
+			return g, nil
+		}
+	}
+	bg, err := l.Driver().NewBufferGroup(count, size)
+	if err != nil {
+		return nil, err
+	}
+	g := &recvGroup{g: bg, id: bg.ID(), size: size, count: count}
+	ln.groups = append(ln.groups, g)
+	return g, nil
+}
+
+// recvGroup is one provided-buffer group and its bookkeeping: how many buffers the
+// handlers retain, and the connections whose multishot recv stopped because the group
+// ran dry (ENOBUFS), to be re-armed as buffers come back. Used only on its loop.
+type recvGroup struct {
+	g        poller.BufferGroup
+	id       uint16
+	size     int
+	count    int
+	retained int     // buffers kept past OnData by Conn.Retain
+	starved  []*Conn // connections waiting for buffers, oldest first
+	waking   bool    // wake is running: a re-arm that starves again waits for later
+}
+
+// release gives buffer id back to the kernel (or the readiness driver) and re-arms
+// starved connections if there are any.
+func (g *recvGroup) release(id uint16) {
+	g.g.Release(id)
+	if len(g.starved) > 0 {
+		g.wake()
+	}
+}
+
+// hasFree reports whether the group may have a buffer for a receive right now: every
+// buffer not retained by a handler has been released (completions release theirs
+// before the next one is handled), so only retained ones are out for long.
+func (g *recvGroup) hasFree() bool { return g.retained < g.count }
+
+// starve queues c to be re-armed when a buffer comes back.
+func (g *recvGroup) starve(c *Conn) {
+	c.flags |= flagStarved
+	g.starved = append(g.starved, c)
+}
+
+// wake re-arms starved connections, oldest first, while buffers seem free.
+func (g *recvGroup) wake() {
+	if g.waking {
+		return
+	}
+	g.waking = true
+	n := 0
+	for n < len(g.starved) && g.hasFree() {
+		c := g.starved[n]
+		n++
+		c.flags &^= flagStarved
+		c.armRecv()
+	}
+	rest := copy(g.starved, g.starved[n:])
+	clear(g.starved[rest:])
+	g.starved = g.starved[:rest]
+	g.waking = false
+}
+
+// forget drops c from the starved list (it is closing).
+func (g *recvGroup) forget(c *Conn) {
+	if c.flags&flagStarved == 0 {
+		return
+	}
+	c.flags &^= flagStarved
+	for i, s := range g.starved {
+		if s == c {
+			last := len(g.starved) - 1
+			copy(g.starved[i:], g.starved[i+1:])
+			g.starved[last] = nil
+			g.starved = g.starved[:last]
+			return
+		}
+	}
+}
+
+// Retained is a received buffer that a handler kept past OnData with Conn.Retain. Its
+// bytes stay valid, and the buffer stays out of the loop's receive group, until
+// Release. A Retained is used only on its connection's loop.
+type Retained struct {
+	g    *recvGroup
+	id   uint16
+	data []byte
+}
+
+// Bytes returns the retained bytes: the data OnData was given.
+func (r *Retained) Bytes() []byte { return r.data }
+
+// Release gives the buffer back to the loop's receive group. It must be called on the
+// connection's loop, once; later calls do nothing. After the runtime has closed, the
+// buffer's memory is gone and Release does nothing either.
+func (r *Retained) Release() {
+	g := r.g
+	if g == nil {
+		return
+	}
+	r.g, r.data = nil, nil
+	if g.retained > 0 {
+		g.retained--
+	}
+	g.release(r.id)
+}

@@ -1,0 +1,173 @@
+package znet
+
+import (
+	"io"
+	"net"
+
+	"github.com/zokio/zokio/poller"
+)
+
+// The connection's sending side. Everything here runs on the connection's loop.
+//
+// One send is ordering-active at a time (flagSending): it was submitted and its byte
+// count has not come back. What handlers write meanwhile accumulates in pend and
+// leaves in the next send, so bytes never reorder (RELIABILITY.md trap 9). A copy
+// send (OpSend, op send) is done when its count comes back. A zero-copy send
+// (OpSendZC, op zsend) reports its count first and a notification last: the count
+// ends its ordering role, so the next send need not wait for the peer's ACK, but the
+// buffer (zbuf) stays the kernel's until the notification (C2) and is never recycled
+// for writing; a second zero-copy send waits for that notification, copy sends go on
+// meanwhile.
+
+// flush starts a send of everything written since the last one, unless one is
+// ordering-active (its count calls flush again).
+func (c *Conn) flush() {
+	if c.flags&flagSending != 0 || len(c.pend) == 0 || c.flags&(flagAbort|flagCloseSent|flagDirect) != 0 {
+		return
+	}
+	c.out, c.pend = c.pend, c.out[:0] // out is never zbuf's array here: see sent
+	c.outOff = 0
+	c.startSend()
+}
+
+// startSend sends out[outOff:]: zero-copy when it is large enough, the peer remote
+// (see Config.SendZCThreshold) and no zero-copy send awaits its notification.
+func (c *Conn) startSend() {
+	b := c.out[c.outOff:]
+	op := &c.send
+	if c.zcOK && len(b) >= c.sh.cfg.SendZCThreshold && !inFlight(c.zsend) {
+		if c.zsend == nil {
+			c.zsend = &poller.Op{Code: poller.OpSendZC, Fd: c.fd, Arg: msgNoSignal, Done: c.onZSend}
+		}
+		op = c.zsend
+		c.zsends++
+	}
+	op.Buf = b
+	c.flags |= flagSending
+	if err := c.l.Submit(op); err != nil {
+		op.Buf = nil
+		c.flags &^= flagSending
+		c.submitFailed()
+	}
+}
+
+// onSend handles the copy send's completion.
+func (c *Conn) onSend(op *poller.Op) {
+	op.Buf = nil
+	c.flags &^= flagSending
+	c.sent(op.Res)
+}
+
+// onZSend handles the zero-copy send's completions: its byte count, then (when the
+// count had ResMore) its notification.
+func (c *Conn) onZSend(op *poller.Op) {
+	if op.Result&poller.ResNotif != 0 {
+		op.Buf, c.zbuf = nil, nil // the kernel is done with the pages
+		if c.state == stClosing {
+			c.progressClose()
+		}
+		return
+	}
+	if op.More() {
+		c.zbuf = c.out // the kernel's until the notification
+		c.flags |= flagOutHeld
+	} else {
+		op.Buf = nil
+	}
+	c.flags &^= flagSending
+	if isErrno(op.Res, eOpNotSupp) && c.state != stClosed {
+		c.zcOK = false // the socket takes no zero-copy sends: copy instead
+		c.startSend()
+		return
+	}
+	c.sent(op.Res)
+}
+
+// sent takes a send's byte count: re-send the rest of a short send first, else move
+// on to what was written meanwhile.
+func (c *Conn) sent(res int32) {
+	switch {
+	case res < 0:
+		c.sendFailed(res)
+		return
+	case res == 0 && c.outOff < len(c.out):
+		c.fail(c.opErr("write", io.ErrShortWrite))
+		return
+	}
+	if c.timer != nil {
+		c.lastOut = clock()
+	}
+	c.outOff += int(res)
+	if c.outOff < len(c.out) && c.flags&flagAbort == 0 {
+		c.startSend() // a short send: its rest goes first
+		return
+	}
+	if c.flags&flagOutHeld != 0 {
+		c.out = nil // a zero-copy send may still hold this array: never write into it
+		c.flags &^= flagOutHeld
+	} else {
+		c.out = c.out[:0]
+	}
+	c.outOff = 0
+	c.flush()
+	c.drained()
+	if c.flags&flagSending == 0 && len(c.pend) == 0 {
+		// Nothing more to send: do not pin a burst's memory for the connection's
+		// life. While output keeps coming, the two buffers swap without reallocating.
+		if cap(c.out) > keepCap {
+			c.out = nil
+		}
+		if cap(c.pend) > keepCap {
+			c.pend = nil
+		}
+	}
+}
+
+func (c *Conn) sendFailed(res int32) {
+	if c.state == stOpen {
+		if isErrno(res, eCanceled) {
+			c.fail(c.opErr("write", net.ErrClosed))
+		} else {
+			c.fail(c.opErr("write", resErr("send", res)))
+		}
+		return
+	}
+	c.flags |= flagAbort // closing: what is left cannot be sent
+	c.progressClose()
+}
+
+// drained runs after a send completed: lift backpressure, and carry out a shutdown or
+// close that waited for the output.
+func (c *Conn) drained() {
+	low := c.sh.cfg.WriteBufferLimit / 4
+	switch c.state {
+	case stOpen:
+		if c.flags&flagPaused != 0 && c.Buffered() <= low {
+			c.resumeRecv()
+		}
+		if c.flags&flagWantWritable != 0 && c.Buffered() <= low && c.sh.hk.writable != nil {
+			c.flags &^= flagWantWritable
+			c.depth++
+			c.sh.hk.writable.OnWritable(c)
+			c.depth--
+			c.afterCallback()
+			return
+		}
+		c.progressShut()
+	case stClosing:
+		c.progressClose()
+	}
+}
+
+// progressShut submits the shutdown CloseWrite asked for, once the output is sent.
+func (c *Conn) progressShut() {
+	if c.flags&(flagShutWr|flagShutSent) != flagShutWr || c.Buffered() > 0 || c.flags&flagSending != 0 || inFlight(c.ctl) {
+		return
+	}
+	c.flags |= flagShutSent
+	ctl := c.ctlOp()
+	ctl.Code, ctl.Arg = poller.OpShutdown, shutWr
+	if err := c.l.Submit(ctl); err != nil {
+		c.submitFailed()
+	}
+}

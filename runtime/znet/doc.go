@@ -1,0 +1,71 @@
+// Package znet is networking on Zokio's runtime: TCP, Unix and UDP sockets whose I/O
+// runs on the runtime's loops, through the same poller.Driver contract on io_uring
+// and on epoll. (The name keeps it from shadowing the standard library's net in code
+// that uses both.)
+//
+// It offers two APIs over one engine:
+//
+//   - The event API (Serve, Handler, Conn): callbacks on the connection's loop, no
+//     goroutine per connection, and no allocation per message in steady state.
+//     OnData sees received bytes in place, in the loop's receive buffers; Write
+//     copies into the connection's send buffer, and what a callback wrote leaves in
+//     one send when it returns.
+//   - Adapters for code written against the standard library: Listen returns a
+//     net.Listener, Dial a net.Conn (NetConn) and ListenPacket a net.PacketConn, with
+//     working deadlines, so net/http's Server and crypto/tls run on them unchanged.
+//     Their blocking calls park the calling goroutine until the op completes on a
+//     loop (runtime.Loop.Do); nothing polls.
+//
+// Errors read like the net package's: *net.OpError around net.ErrClosed after Close,
+// os.ErrDeadlineExceeded after a deadline, *os.SyscallError for the kernel's errors
+// (ECONNRESET, ECONNREFUSED, EADDRINUSE ...), and a bare io.EOF on orderly shutdown.
+// On platforms without a driver yet, Serve, Listen, Dial and ListenPacket return an
+// error wrapping errors.ErrUnsupported.
+//
+// # The engine
+//
+// Each loop has one provided-buffer group (16 KiB × 1024 by default) that all its
+// connections receive into: a connection has one multishot receive armed, the kernel
+// (or, on epoll, the driver) picks a buffer per completion, OnData runs on it, and the
+// buffer goes back as soon as OnData returns — unless the handler keeps it with
+// Conn.Retain. A multishot receive that ends quietly (CQ overflow, a completion without
+// F_MORE) is re-armed; one that ends with ENOBUFS because handlers retained every
+// buffer waits on a per-group list and is re-armed when a buffer comes back. Bytes the
+// kernel has not delivered stay in the socket, so no path loses any.
+//
+// A connection has at most one send whose byte count is outstanding: what is written
+// meanwhile accumulates and leaves in the next send, so writes coalesce under load
+// (a pipelined burst of requests is answered with one send) and bytes never reorder;
+// a short send re-sends its rest first. On io_uring, a send of at least
+// Config.SendZCThreshold bytes to a remote peer uses SEND_ZC: its byte count lets the
+// next (copy) send go, but its buffer stays the kernel's until the notification
+// completion, and is never reused for writing before.
+//
+// Close flushes what was written (bounded by Config.FlushTimeout), then closes the
+// descriptor through the driver: OpClose cancels the receive and drains every op on
+// the descriptor before close(2), so the number is never released under an op in
+// flight. The adapters keep Go's fdMutex discipline: a call holds a reference while it
+// uses the descriptor, Close wakes the calls in flight through their deadline
+// channels, and the last reference closes it.
+//
+// # Backpressure
+//
+// A connection's unsent output never exceeds Config.WriteBufferLimit for writes a
+// handler makes on its own (Write beyond it fails with ErrWriteBufferFull, and
+// OnWritable says when to go on); past half the limit the connection stops reading,
+// so an echo-like handler, which writes what it reads, never meets the error; what the
+// kernel had already received when reading stopped is still delivered and accepted
+// (bounded by the socket's receive buffer). A peer that never reads therefore costs at
+// most two send buffers of the limit (the one in flight and the next).
+//
+// # Spreading connections across loops
+//
+// Serve gives every loop its own listening socket with SO_REUSEPORT and its own
+// multishot accept (AcceptReusePort), rather than one acceptor handing connections to
+// the other loops (AcceptHandoff). See the package's README section and bench/net for
+// the measurements; in short, reuseport accepts with no cross-thread wakeup per
+// connection, and the kernel's hash spreads connections within a few percent of even
+// at the connection counts servers see, while a handoff costs a post to the target
+// loop and a wakeup of its thread for every connection. Unix sockets have no
+// SO_REUSEPORT and use the handoff.
+package znet

@@ -1,0 +1,161 @@
+package znet_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/zokio/zokio/runtime"
+	"github.com/zokio/zokio/runtime/znet"
+)
+
+// upper is an event-API handler: it answers every chunk it receives in upper case.
+// Its methods run on the connection's loop; Write copies into the connection's send
+// buffer, and what OnData wrote leaves in one send when it returns.
+type upper struct{}
+
+func (upper) OnOpen(c *znet.Conn) {}
+
+func (upper) OnData(c *znet.Conn, data []byte) {
+	for i, b := range data {
+		if 'a' <= b && b <= 'z' {
+			data[i] = b - 'a' + 'A' // data is ours until OnData returns
+		}
+	}
+	c.Write(data)
+}
+
+func (upper) OnClose(c *znet.Conn, err error) {}
+
+// Serve runs a server on the event API: here an upper-casing echo, reached with Go's
+// net package.
+func ExampleServe() {
+	rt, err := runtime.New(runtime.Options{Loops: 2})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer rt.Close(context.Background())
+	srv, err := znet.Serve(context.Background(), rt, "tcp", "127.0.0.1:0", znet.Config{Handler: upper{}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer srv.Close(context.Background())
+
+	c, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	c.Write([]byte("hello, zokio"))
+	buf := make([]byte, 12)
+	io.ReadFull(c, buf)
+	fmt.Println(string(buf))
+	// Output: HELLO, ZOKIO
+}
+
+// Listen gives a net.Listener whose connections run on the runtime's loops: net/http
+// serves on it unchanged.
+func ExampleListen() {
+	rt, err := runtime.New(runtime.Options{Loops: 2})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer rt.Close(context.Background())
+	ln, err := znet.Listen(context.Background(), rt, "tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello from %s", r.URL.Path)
+	})}
+	go srv.Serve(ln)
+	defer srv.Shutdown(context.Background())
+
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get("http://" + ln.Addr().String() + "/zokio")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.Status, string(body))
+	// Output: 200 OK hello from /zokio
+}
+
+// Dial connects with a context; the connection is a net.Conn, and a refused
+// connection reads like the net package's error.
+func ExampleDial() {
+	rt, err := runtime.New(runtime.Options{Loops: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer rt.Close(context.Background())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			io.Copy(c, c)
+			c.Close()
+		}
+	}()
+	c, err := znet.Dial(context.Background(), rt, "tcp", ln.Addr().String())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c.Write([]byte("ping"))
+	buf := make([]byte, 4)
+	io.ReadFull(c, buf)
+	fmt.Println(string(buf))
+	c.Close()
+
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = znet.Dial(context.Background(), rt, "tcp", addr)
+	fmt.Println(strings.Replace(err.Error(), addr, "ADDR", 1))
+	// Output:
+	// ping
+	// dial tcp ADDR: connect: connection refused
+}
+
+// ListenPacket gives a net.PacketConn for UDP.
+func ExampleListenPacket() {
+	rt, err := runtime.New(runtime.Options{Loops: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer rt.Close(context.Background())
+	a, err := znet.ListenPacket(context.Background(), rt, "udp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer a.Close()
+	b, err := znet.ListenPacket(context.Background(), rt, "udp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer b.Close()
+	a.WriteTo([]byte("datagram"), b.LocalAddr())
+	buf := make([]byte, 64)
+	n, from, _ := b.ReadFrom(buf)
+	fmt.Println(string(buf[:n]), from.String() == a.LocalAddr().String())
+	// Output: datagram true
+}

@@ -1,0 +1,98 @@
+package znet
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/zokio/zokio/runtime"
+	"github.com/zokio/zokio/runtime/driver"
+)
+
+// testDeadline bounds every wait in the tests: a hang fails instead of stalling.
+const testDeadline = 30 * time.Second
+
+// drivers are the drivers every scenario runs on.
+var drivers = []driver.Kind{driver.Uring, driver.Epoll}
+
+// forEachDriver runs fn as a subtest per driver, with a runtime of loops loops
+// that is closed afterwards, checking that no descriptor outlives the scenario.
+func forEachDriver(t *testing.T, loops int, fn func(t *testing.T, rt *runtime.Runtime)) {
+	t.Helper()
+	for _, k := range drivers {
+		t.Run(string(k), func(t *testing.T) {
+			rt := newRuntime(t, k, loops)
+			fn(t, rt)
+		})
+	}
+}
+
+// newRuntime starts a runtime on driver k; cleanup closes it and compares the
+// process's descriptors with those before.
+func newRuntime(t testing.TB, k driver.Kind, loops int) *runtime.Runtime {
+	t.Helper()
+	if k == driver.Uring {
+		if _, err := driver.Choose(driver.Uring); err != nil {
+			if os.Getenv("ZOKIO_REQUIRE_URING") != "" {
+				t.Fatalf("io_uring required but unavailable: %v", err)
+			}
+			t.Skipf("io_uring unavailable: %v", err)
+		}
+	}
+	before := fdCount(t)
+	rt, err := runtime.New(runtime.Options{Loops: loops, Driver: k, NoPin: true})
+	if err != nil {
+		t.Fatalf("runtime.New(%s): %v", k, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+		defer cancel()
+		if err := rt.Close(ctx); err != nil {
+			t.Errorf("runtime Close: %v", err)
+		}
+		waitFds(t, before)
+	})
+	return rt
+}
+
+// fdCount is the number of descriptors the process has open.
+func fdCount(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// waitFds checks that the process has at most want descriptors open. Every close
+// in the package completes before the call that asked for it returns (or before
+// OnClose), and the tests' Go clients are closed with no reader left, so a plain
+// check suffices: no polling.
+func waitFds(t testing.TB, want int) {
+	t.Helper()
+	if n := fdCount(t); n > want {
+		t.Errorf("descriptor leak: %d open, want at most %d", n, want)
+	}
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// maxRcvBuf is the largest TCP receive buffer the kernel grows a socket to.
+func maxRcvBuf() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_rmem")
+	if err != nil {
+		return 6 << 20
+	}
+	var lo, def, hi int
+	if _, err := fmt.Sscan(string(b), &lo, &def, &hi); err != nil {
+		return 6 << 20
+	}
+	return hi
+}
