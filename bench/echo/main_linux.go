@@ -199,6 +199,18 @@ var contenderArgs = map[string][]string{
 	"epoll":       {"-impl=driver", "-driver=epoll"},
 	"gnet":        {"-impl=gnet"},
 	"gonet":       {"-impl=gonet"},
+	"znet-uring":  {"-impl=znet", "-driver=uring"},
+	"znet-epoll":  {"-impl=znet", "-driver=epoll"},
+	"netpoll":     {"-impl=netpoll"},
+	// SQPOLL modes on znet (issue 7): one loop, so PerRing and Shared both have one
+	// SQ thread; the -2l variants run two loops, where Shared has one SQ thread for
+	// both rings and PerRing two.
+	"znet-sq-off":       {"-impl=znet", "-driver=uring", "-znet-sqpoll=off"},
+	"znet-sq-ring":      {"-impl=znet", "-driver=uring", "-znet-sqpoll=perring"},
+	"znet-sq-shared":    {"-impl=znet", "-driver=uring", "-znet-sqpoll=shared"},
+	"znet-sq-off-2l":    {"-impl=znet", "-driver=uring", "-znet-sqpoll=off", "-znet-loops=2"},
+	"znet-sq-ring-2l":   {"-impl=znet", "-driver=uring", "-znet-sqpoll=perring", "-znet-loops=2"},
+	"znet-sq-shared-2l": {"-impl=znet", "-driver=uring", "-znet-sqpoll=shared", "-znet-loops=2"},
 }
 
 var defaultContenders = []string{"uring", "epoll", "gnet", "gonet"}

@@ -86,9 +86,10 @@ func runOne(r runSpec) (sample, error) {
 	}
 	defer ld.kill()
 
-	s := sample{Conns: sc.Conns, Size: sc.Size, Pipeline: sc.Pipeline, ServerMallocs: -1,
+	s := sample{Conns: sc.Conns, Size: sc.Size, Pipeline: sc.Pipeline, ServerMallocs: -1, ServerEnters: -1,
 		ServerCPUs: cpusAllowed(srv.cmd.Process.Pid), LoadCPUs: cpusAllowed(ld.cmd.Process.Pid)}
 	var m0, m1 uint64
+	var e0, e1 int64
 	var res loadResult
 	deadline := r.warmup + r.duration + time.Minute
 	for done := false; !done; {
@@ -98,9 +99,9 @@ func runOne(r runSpec) (sample, error) {
 		}
 		switch {
 		case line == "window start":
-			m0, err = srv.mark()
+			m0, e0, err = srv.mark()
 		case line == "window end":
-			m1, err = srv.mark()
+			m1, e1, err = srv.mark()
 		case strings.HasPrefix(line, "result "):
 			err = json.Unmarshal([]byte(strings.TrimPrefix(line, "result ")), &res)
 			done = true
@@ -122,6 +123,9 @@ func runOne(r runSpec) (sample, error) {
 	}
 	if m1 >= m0 && m0 > 0 {
 		s.ServerMallocs = int64(m1 - m0)
+	}
+	if e0 >= 0 && e1 >= e0 {
+		s.ServerEnters = e1 - e0
 	}
 
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -237,16 +241,30 @@ func (p *proc) expect(prefix string, timeout time.Duration) (string, error) {
 	}
 }
 
-// mark asks the server for its allocation count.
-func (p *proc) mark() (uint64, error) {
+// mark asks the server for its allocation count and, where it counts them, its
+// kernel enters (-1 otherwise).
+func (p *proc) mark() (mallocs uint64, enters int64, err error) {
 	if _, err := io.WriteString(p.stdin, "mark\n"); err != nil {
-		return 0, fmt.Errorf("server mark: %w", err)
+		return 0, -1, fmt.Errorf("server mark: %w", err)
 	}
 	line, err := p.expect("mark ", 10*time.Second)
 	if err != nil {
-		return 0, err
+		return 0, -1, err
 	}
-	return strconv.ParseUint(strings.TrimPrefix(line, "mark "), 10, 64)
+	f := strings.Fields(strings.TrimPrefix(line, "mark "))
+	if len(f) == 0 {
+		return 0, -1, fmt.Errorf("server mark: %q", line)
+	}
+	if mallocs, err = strconv.ParseUint(f[0], 10, 64); err != nil {
+		return 0, -1, fmt.Errorf("server mark: %w", err)
+	}
+	enters = -1
+	if len(f) > 1 {
+		if enters, err = strconv.ParseInt(f[1], 10, 64); err != nil {
+			return 0, -1, fmt.Errorf("server mark: %w", err)
+		}
+	}
+	return mallocs, enters, nil
 }
 
 func (p *proc) wait() error {

@@ -38,8 +38,11 @@ type sample struct {
 	ServerTasks       int   `json:"server_tasks"`
 	ServerTasksExited int   `json:"server_tasks_exited"`
 	ServerMallocs     int64 `json:"server_mallocs"` // in the window; -1 if unknown
-	LoadCPUNs         int64 `json:"load_cpu_ns"`
-	LoadPreempted     int64 `json:"load_preempted"`
+	// ServerEnters is the server's kernel enters (io_uring_enter or epoll_wait) in
+	// the window, from its runtime's stats; -1 where the server does not count them.
+	ServerEnters  int64 `json:"server_enters"`
+	LoadCPUNs     int64 `json:"load_cpu_ns"`
+	LoadPreempted int64 `json:"load_preempted"`
 
 	ServerCPUs  string          `json:"server_cpus"` // Cpus_allowed_list, as the kernel saw it
 	LoadCPUs    string          `json:"load_cpus"`
@@ -58,6 +61,13 @@ func (s sample) allocsPerMsg() float64 {
 	return float64(s.ServerMallocs) / float64(s.Msgs)
 }
 
+func (s sample) entersPerMsg() float64 {
+	if s.ServerEnters < 0 {
+		return math.NaN()
+	}
+	return float64(s.ServerEnters) / float64(s.Msgs)
+}
+
 // latency is the generator's per-message latency summary, in nanoseconds.
 type latency struct {
 	P50  float64 `json:"p50"`
@@ -74,17 +84,18 @@ func spreadOf(v []float64) spread { return stats.Of(v) }
 
 // summary condenses one contender's samples in one scenario.
 type summary struct {
-	Contender    string `json:"contender"`
-	Scenario     string `json:"scenario"`
-	MsgsPerSec   spread `json:"msgs_per_sec"`
-	MBPerSec     spread `json:"mb_per_sec"`
-	P50Ns        spread `json:"p50_ns"`
-	P99Ns        spread `json:"p99_ns"`
-	P999Ns       spread `json:"p999_ns"`
-	CPUNsPerMsg  spread `json:"server_cpu_ns_per_msg"`
-	ServerUtil   spread `json:"server_cpu_util"`
-	LoadUtil     spread `json:"load_cpu_util"`
-	AllocsPerMsg spread `json:"server_allocs_per_msg"`
+	Contender    string  `json:"contender"`
+	Scenario     string  `json:"scenario"`
+	MsgsPerSec   spread  `json:"msgs_per_sec"`
+	MBPerSec     spread  `json:"mb_per_sec"`
+	P50Ns        spread  `json:"p50_ns"`
+	P99Ns        spread  `json:"p99_ns"`
+	P999Ns       spread  `json:"p999_ns"`
+	CPUNsPerMsg  spread  `json:"server_cpu_ns_per_msg"`
+	ServerUtil   spread  `json:"server_cpu_util"`
+	LoadUtil     spread  `json:"load_cpu_util"`
+	AllocsPerMsg spread  `json:"server_allocs_per_msg"`
+	EntersPerMsg *spread `json:"server_enters_per_msg,omitempty"` // nil where not counted
 }
 
 // ratio compares contender A with B in one scenario: the median and range of
@@ -102,7 +113,7 @@ func summarize(samples []sample, cfg config) []summary {
 	var out []summary
 	for _, sc := range cfg.Scenarios {
 		for _, c := range cfg.Contenders {
-			var tput, mb, p50, p99, p999, cpu, su, lu, al []float64
+			var tput, mb, p50, p99, p999, cpu, su, lu, al, en []float64
 			for _, s := range samples {
 				if s.Scenario != sc.Name || s.Contender != c {
 					continue
@@ -118,10 +129,18 @@ func summarize(samples []sample, cfg config) []summary {
 				if a := s.allocsPerMsg(); !math.IsNaN(a) {
 					al = append(al, a)
 				}
+				if e := s.entersPerMsg(); !math.IsNaN(e) {
+					en = append(en, e)
+				}
+			}
+			var enters *spread
+			if len(en) > 0 {
+				e := spreadOf(en)
+				enters = &e
 			}
 			out = append(out, summary{Contender: c, Scenario: sc.Name, MsgsPerSec: spreadOf(tput), MBPerSec: spreadOf(mb),
 				P50Ns: spreadOf(p50), P99Ns: spreadOf(p99), P999Ns: spreadOf(p999), CPUNsPerMsg: spreadOf(cpu),
-				ServerUtil: spreadOf(su), LoadUtil: spreadOf(lu), AllocsPerMsg: spreadOf(al)})
+				ServerUtil: spreadOf(su), LoadUtil: spreadOf(lu), AllocsPerMsg: spreadOf(al), EntersPerMsg: enters})
 		}
 	}
 	return out
@@ -138,8 +157,28 @@ func ratioPairs(contenders []string) [][2]string {
 			}
 		}
 	}
+	if slices.Contains(contenders, "gonet") {
+		for _, c := range contenders {
+			if c != "gonet" && c != "gnet" {
+				pairs = append(pairs, [2]string{c, "gonet"})
+			}
+		}
+	}
 	if slices.Contains(contenders, "uring") && slices.Contains(contenders, "epoll") {
 		pairs = append(pairs, [2]string{"uring", "epoll"})
+	}
+	// SQPOLL modes against Off with as many loops.
+	for _, c := range contenders {
+		if !strings.HasPrefix(c, "znet-sq-") || strings.HasPrefix(c, "znet-sq-off") {
+			continue
+		}
+		off := "znet-sq-off"
+		if strings.HasSuffix(c, "-2l") {
+			off += "-2l"
+		}
+		if slices.Contains(contenders, off) {
+			pairs = append(pairs, [2]string{c, off})
+		}
 	}
 	for _, c := range contenders {
 		if base, ok := strings.CutSuffix(c, altSuffix); ok && slices.Contains(contenders, base) {
@@ -182,13 +221,17 @@ func writeTables(w io.Writer, sums []summary, rats []ratio, reps int) {
 	fmt.Fprintf(w, "Medians of %d repetitions, (min–max) across them. Scenario CONNSxSIZEpPIPELINE. "+
 		"Server CPU is all the server's threads over the measured window; util is that CPU time ÷ wall time "+
 		"(1.00 = its CPU was saturated); load util is the generator's.\n\n", reps)
-	fmt.Fprintln(w, "| scenario | contender | kmsg/s | p50 µs | p99 µs | p999 µs | server CPU ns/msg | server util | load util | allocs/msg |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| scenario | contender | kmsg/s | p50 µs | p99 µs | p999 µs | server CPU ns/msg | server util | load util | allocs/msg | enters/msg |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range sums {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %.2f | %.2f | %s |\n", s.Scenario, s.Contender,
+		enters := "–"
+		if s.EntersPerMsg != nil {
+			enters = fmtSpread(*s.EntersPerMsg, 1, "%.3f")
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %.2f | %.2f | %s | %s |\n", s.Scenario, s.Contender,
 			fmtSpread(s.MsgsPerSec, 1e-3, "%.1f"), fmtSpread(s.P50Ns, 1e-3, "%.0f"), fmtSpread(s.P99Ns, 1e-3, "%.0f"),
 			fmtSpread(s.P999Ns, 1e-3, "%.0f"), fmtSpread(s.CPUNsPerMsg, 1, "%.0f"),
-			s.ServerUtil.Median, s.LoadUtil.Median, fmtSpread(s.AllocsPerMsg, 1, "%.2g"))
+			s.ServerUtil.Median, s.LoadUtil.Median, fmtSpread(s.AllocsPerMsg, 1, "%.2g"), enters)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Ratios A ÷ B, taken per repetition (same rep, interleaved), then median (min–max).")

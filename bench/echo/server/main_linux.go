@@ -5,6 +5,8 @@
 //	server -impl=driver -driver=uring|epoll   package driverecho on a Zokio driver
 //	server -impl=gnet                         gnet v2, its idiomatic echo
 //	server -impl=gonet                        Go's net, a goroutine per connection
+//	server -impl=znet -driver=uring|epoll     Zokio's runtime and its event API (runtime/znet)
+//	server -impl=netpoll                      cloudwego/netpoll v0.7.2, its echo idiom
 //
 // It prints "ready <addr>" on stdout once it listens. It reads commands from
 // stdin, one per line: "mark" answers "mark <mallocs>" (the process's
@@ -39,8 +41,8 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.impl, "impl", "driver", "implementation: driver, gnet or gonet")
-	flag.StringVar(&o.driver, "driver", "uring", "Zokio driver for -impl=driver: uring or epoll")
+	flag.StringVar(&o.impl, "impl", "driver", "implementation: driver, gnet, gonet, znet (Zokio's runtime/znet event API) or netpoll (cloudwego/netpoll)")
+	flag.StringVar(&o.driver, "driver", "uring", "Zokio driver for -impl=driver and -impl=znet: uring or epoll")
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen address, numeric host:port (port 0: any free port)")
 	flag.IntVar(&o.buffers, "buffers", 0, "-impl=driver: receive buffers in the group (0: driverecho's default, 4096)")
 	flag.IntVar(&o.bufSize, "bufsize", 0, "-impl=driver: bytes per receive buffer (0: driverecho's default, 2048)")
@@ -59,8 +61,12 @@ func main() {
 		err = runGnet(o)
 	case "gonet":
 		err = runGonet(o)
+	case "znet":
+		err = runZnet(o)
+	case "netpoll":
+		err = runNetpoll(o)
 	default:
-		err = fmt.Errorf("-impl=%q: want driver, gnet or gonet", o.impl)
+		err = fmt.Errorf("-impl=%q: want driver, gnet, gonet, znet or netpoll", o.impl)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
@@ -92,6 +98,10 @@ func onSignal(stop func()) {
 	}()
 }
 
+// kernelEnters, when set, counts the server's io_uring_enter or epoll_wait calls so
+// far; "mark" then reports it after the allocation count.
+var kernelEnters func() uint64
+
 // serveCommands answers the runner's "mark" lines on stdin until it closes.
 func serveCommands(cpuprofile string) {
 	go func() {
@@ -116,7 +126,11 @@ func serveCommands(cpuprofile string) {
 				prof.Close()
 				prof = nil
 			}
-			fmt.Printf("mark %d\n", m.Mallocs)
+			if kernelEnters != nil {
+				fmt.Printf("mark %d %d\n", m.Mallocs, kernelEnters())
+			} else {
+				fmt.Printf("mark %d\n", m.Mallocs)
+			}
 		}
 	}()
 }
