@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/zokio/zokio/sqpoll"
 )
 
 type options struct {
@@ -57,6 +59,9 @@ func main() {
 	flag.IntVar(&rtOpts.Loops, "loops", 0, "loops of every zfile runtime (0: one per CPU)")
 	flag.BoolVar(&rtOpts.NoPin, "nopin", false, "leave the loops unpinned")
 	flag.DurationVar(&rtOpts.SpinBeforePark, "spin", 0, "runtime.Options.SpinBeforePark of every zfile runtime")
+	flag.Func("sqpoll", "SQPOLL mode of every zfile runtime whose contender has no +sq=MODE suffix: off, perring or shared (default: ZOKIO_SQPOLL, else off)",
+		func(v string) (err error) { rtOpts.SQPoll.Mode, err = sqpoll.ParseMode(v); return err })
+	flag.DurationVar(&rtOpts.SQPoll.Idle, "sqidle", 0, "SQ thread idle time (0: sqpoll.DefaultIdle)")
 	flag.StringVar(&o.jsonPath, "json", filepath.Join("results", "tmp", "file-"+time.Now().UTC().Format("20060102T150405Z")+".json"), "raw samples (empty: none)")
 	flag.Parse()
 	if err := run(o); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/zokio/zokio/runtime"
 	"github.com/zokio/zokio/runtime/driver"
 	"github.com/zokio/zokio/runtime/zfile"
+	"github.com/zokio/zokio/sqpoll"
 )
 
 // The read contenders. go-*: `depth` goroutines calling File.ReadAt (as os does);
@@ -37,11 +38,14 @@ type readSample struct {
 	CPUSeconds  float64 `json:"cpu_seconds"`
 	CPUPerOp    float64 `json:"cpu_per_op"`
 	AllocsPerOp float64 `json:"allocs_per_op"`
+	// EntersPerOp is the runtime's kernel enters (io_uring_enter or epoll_wait) per
+	// op in the window, for Zokio's contenders; -1 for the others.
+	EntersPerOp float64 `json:"enters_per_op"`
 	Note        string  `json:"note,omitempty"`
 }
 
 func runReader(name, mode, file string, size int64, depth int, warm, dur time.Duration) (readSample, error) {
-	s := readSample{Contender: name, Mode: mode, Depth: depth}
+	s := readSample{Contender: name, Mode: mode, Depth: depth, EntersPerOp: -1}
 	var err error
 	switch {
 	case strings.HasPrefix(name, "fio"):
@@ -112,11 +116,26 @@ func mallocs() uint64 {
 	return ms.Mallocs
 }
 
+// kernelEnters, while one of Zokio's contenders runs, counts its runtime's kernel
+// enters so far.
+var kernelEnters func() uint64
+
 // timed waits out warm, measures dur with ops as the op counter, and fills s.
 func timed(s *readSample, warm, dur time.Duration, ops func() uint64) {
 	time.Sleep(warm) // the benchmark's clock, not a wait for an event
+	var e0 uint64
+	if kernelEnters != nil {
+		e0 = kernelEnters()
+	}
 	w := window{t0: time.Now(), cpu0: cpuNow(), ops0: ops(), mallc0: mallocs()}
 	time.Sleep(dur)
+	if kernelEnters != nil {
+		defer func(e1 uint64) {
+			if s.Ops > 0 {
+				s.EntersPerOp = float64(e1-e0) / float64(s.Ops)
+			}
+		}(kernelEnters())
+	}
 	m1 := mallocs()
 	n := ops() - w.ops0
 	cpu := cpuNow() - w.cpu0
@@ -172,22 +191,44 @@ func runOS(s *readSample, file string, size int64, warm, dur time.Duration) erro
 	return goroutines(s, f, size, warm, dur)
 }
 
+// runOurs runs one of Zokio's contenders. A name may end in "+sq=MODE" (off,
+// perring or shared), the SQPOLL mode of its runtime; without it, the -sqpoll flag's.
 func runOurs(s *readSample, file string, size int64, warm, dur time.Duration) error {
+	name, sq, hasSQ := strings.Cut(s.Contender, "+sq=")
 	kind := driver.Uring
-	if strings.Contains(s.Contender, "epoll") {
+	if strings.Contains(name, "epoll") {
 		kind = driver.Epoll
 	}
-	rt, err := runtime.New(runtimeOptions(kind))
+	opts := runtimeOptions(kind)
+	if hasSQ {
+		m, err := sqpoll.ParseMode(sq)
+		if err != nil {
+			return fmt.Errorf("contender %q: %w", s.Contender, err)
+		}
+		opts.SQPoll.Mode = m
+	}
+	rt, err := runtime.New(opts)
 	if err != nil {
 		return err
 	}
 	defer rt.Close(context.Background())
+	if d := rt.SQPoll(); hasSQ && d.Mode != opts.SQPoll.Mode {
+		return fmt.Errorf("contender %q: SQPOLL %v asked, the runtime runs %v: %s", s.Contender, opts.SQPoll.Mode, d.Mode, d.Reason)
+	}
+	kernelEnters = func() uint64 {
+		var n uint64
+		for _, st := range rt.Stats() {
+			n += st.KernelEnters
+		}
+		return n
+	}
+	defer func() { kernelEnters = nil }()
 	if os.Getenv("ZFILE_BENCH_STATS") != "" {
 		defer func() { fmt.Fprintf(os.Stderr, "%s stats: %+v\n", s.Contender, rt.Loops()[0].Stats()) }()
 	}
 	ctx := context.Background()
-	fixed := strings.HasSuffix(s.Contender, "-fixed")
-	if strings.HasPrefix(s.Contender, "loop-") {
+	fixed := strings.HasSuffix(name, "-fixed")
+	if strings.HasPrefix(name, "loop-") {
 		return onLoops(s, rt, file, size, warm, dur, fixed)
 	}
 	f, err := zfile.OpenFileWith(ctx, rt, file, openFlags(s.Mode), 0, zfile.OpenOptions{Fixed: fixed})
@@ -195,7 +236,7 @@ func runOurs(s *readSample, file string, size int64, warm, dur time.Duration) er
 		return err
 	}
 	defer f.Close()
-	if strings.HasPrefix(s.Contender, "batch-") {
+	if strings.HasPrefix(name, "batch-") {
 		return batches(s, f, size, warm, dur)
 	}
 	return goroutines(s, f, size, warm, dur)

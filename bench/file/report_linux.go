@@ -32,15 +32,18 @@ func printMarkdown(w io.Writer, r *report, modes []string, depths []int, names [
 	for _, mode := range modes {
 		for _, d := range depths {
 			fmt.Fprintf(w, "\n#### %s, queue depth %d\n\n", mode, d)
-			fmt.Fprintln(w, "| contender | IOPS (k) | CPU µs/op | allocs/op | IOPS ÷ os | CPU/op ÷ os |")
-			fmt.Fprintln(w, "|---|---|---|---|---|---|")
+			fmt.Fprintln(w, "| contender | IOPS (k) | CPU µs/op | allocs/op | kernel enters/op | IOPS ÷ os | CPU/op ÷ os |")
+			fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 			for _, n := range names {
-				var iops, cpu, allocs, riops, rcpu []float64
+				var iops, cpu, allocs, enters, riops, rcpu []float64
 				for _, s := range r.Reads {
 					if s.Contender != n || s.Mode != mode || s.Depth != d {
 						continue
 					}
 					iops, cpu, allocs = append(iops, s.IOPS), append(cpu, s.CPUPerOp), append(allocs, s.AllocsPerOp)
+					if s.EntersPerOp >= 0 {
+						enters = append(enters, s.EntersPerOp)
+					}
 					if b := base(r, mode, d, s.Rep); b != nil && b.IOPS > 0 && b.CPUPerOp > 0 {
 						riops, rcpu = append(riops, s.IOPS/b.IOPS), append(rcpu, s.CPUPerOp/b.CPUPerOp)
 					}
@@ -52,8 +55,12 @@ func printMarkdown(w io.Writer, r *report, modes []string, depths []int, names [
 				if strings.HasPrefix(n, "fio") {
 					al = "–"
 				}
-				fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", n, summarize(iops).format(1e-3, 1),
-					summarize(cpu).format(1e6, 2), al, summarize(riops).format(1, 2), summarize(rcpu).format(1, 2))
+				en := "–"
+				if len(enters) > 0 {
+					en = summarize(enters).format(1, 3)
+				}
+				fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", n, summarize(iops).format(1e-3, 1),
+					summarize(cpu).format(1e6, 2), al, en, summarize(riops).format(1, 2), summarize(rcpu).format(1, 2))
 			}
 		}
 	}
