@@ -92,7 +92,9 @@ const (
 	// FlagFixedFile says Fd is an index into the driver's registered file table.
 	// Backends: uring.
 	FlagFixedFile
-	// FlagFixedBuffer says Buf lies inside registered buffer BufIndex. Backends: uring.
+	// FlagFixedBuffer says Buf lies inside registered buffer BufIndex: for OpRead,
+	// OpWrite and OpSendZC (the kernel takes none for a plain send). For OpSendZC it
+	// spares the kernel pinning the pages per send. Backends: uring.
 	FlagFixedBuffer
 	// FlagAsync hints that the op will block, so a completion engine should not try it
 	// inline first. Backends: uring (IOSQE_ASYNC); ignored elsewhere.

@@ -44,8 +44,10 @@ func validateFlags(op *Op) error {
 	if f&FlagBufferSelect != 0 && op.Code != OpRecv {
 		return invalid(op, "FlagBufferSelect is only for recv")
 	}
-	if f&FlagFixedBuffer != 0 && op.Code != OpRead && op.Code != OpWrite {
-		return invalid(op, "FlagFixedBuffer is only for read and write")
+	if f&FlagFixedBuffer != 0 && op.Code != OpRead && op.Code != OpWrite && op.Code != OpSendZC {
+		// The kernel refuses a registered buffer for a plain send (EINVAL on 6.18);
+		// SEND_ZC takes one.
+		return invalid(op, "FlagFixedBuffer is only for read, write and send_zc")
 	}
 	if op.Timeout < 0 {
 		return invalid(op, "negative Timeout")

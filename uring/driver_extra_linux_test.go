@@ -2,6 +2,7 @@ package uring
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -166,6 +167,69 @@ func TestDriverFixedFilesAndBuffers(t *testing.T) {
 	waitFor(t, d, "fixed close", func() bool { return done == 3 })
 	if cl.Res != 0 {
 		t.Fatalf("close of a fixed slot: %v", cl.Err())
+	}
+}
+
+// TestDriverFixedBufferSendZC sends from a registered buffer with SEND_ZC: the byte
+// count, then the notification that hands the buffer back, and the peer gets the bytes.
+// A plain send with FlagFixedBuffer is refused before it reaches the kernel, which
+// would answer EINVAL.
+func TestDriverFixedBufferSendZC(t *testing.T) {
+	d := newDriver(t, DriverConfig{})
+	if !d.Info().Features.Has(poller.FeatFixedBuffers | poller.FeatSendZC) {
+		t.Fatal("the io_uring driver must offer fixed buffers and SEND_ZC on this kernel")
+	}
+	mem, err := unix.Mmap(-1, 0, 16384, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	if err := d.Ring().RegisterBuffers([][]byte{mem}); err != nil {
+		t.Fatal(err)
+	}
+	client, server := tcpPair(t)
+	payload := mem[100 : 100+8000]
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	want := bytes.Clone(payload)
+
+	plain := &poller.Op{Code: poller.OpSend, Fd: client, Flags: poller.FlagFixedBuffer, Buf: payload,
+		Done: func(*poller.Op) { t.Error("a refused op completed") }}
+	if err := d.Submit(plain); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("plain send with FlagFixedBuffer: %v, want EINVAL", err)
+	}
+
+	var sent int32
+	var notified bool
+	op := &poller.Op{Code: poller.OpSendZC, Fd: client, Flags: poller.FlagFixedBuffer, BufIndex: 0,
+		Buf: payload, Arg: unix.MSG_NOSIGNAL, Done: func(op *poller.Op) {
+			switch {
+			case op.Result&poller.ResNotif != 0:
+				notified = true
+			case op.Res < 0:
+				t.Errorf("send_zc: %v", op.Err())
+			default:
+				sent = op.Res
+			}
+		}}
+	if err := d.Submit(op); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, d, "send_zc notification", func() bool { return notified })
+	if sent <= 0 {
+		t.Fatalf("send_zc sent %d bytes", sent)
+	}
+	got := make([]byte, sent)
+	for n := 0; n < len(got); {
+		k, err := unix.Read(server, got[n:])
+		if err != nil || k == 0 {
+			t.Fatalf("read: %d, %v", k, err)
+		}
+		n += k
+	}
+	if !bytes.Equal(got, want[:sent]) {
+		t.Fatal("the peer got other bytes than the registered buffer held")
 	}
 }
 

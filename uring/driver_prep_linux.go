@@ -234,7 +234,12 @@ func (d *Driver) fillNet(sqe *SQE, idx int32, op *poller.Op) {
 	case poller.OpSend:
 		sqe.PrepSend(op.Fd, op.Buf, int(op.Arg))
 	case poller.OpSendZC:
-		sqe.PrepSendZC(op.Fd, op.Buf, int(op.Arg), 0)
+		if op.Flags&poller.FlagFixedBuffer != 0 {
+			sqe.PrepSendZC(op.Fd, op.Buf, int(op.Arg), RecvSendFixedBuf)
+			sqe.BufIndex = op.BufIndex
+		} else {
+			sqe.PrepSendZC(op.Fd, op.Buf, int(op.Arg), 0)
+		}
 	case poller.OpSendmsg:
 		sqe.PrepSendmsg(op.Fd, d.msghdr(idx, op), op.Arg)
 	case poller.OpRecvmsg:
