@@ -201,7 +201,9 @@ var contenderArgs = map[string][]string{
 	"gonet":       {"-impl=gonet"},
 	"znet-uring":  {"-impl=znet", "-driver=uring"},
 	"znet-epoll":  {"-impl=znet", "-driver=epoll"},
-	"netpoll":     {"-impl=netpoll"},
+	// znet with 256 × 64 KiB receive buffers instead of 1024 × 16 KiB (bulk streams).
+	"znet-uring-64k": {"-impl=znet", "-driver=uring", "-buffers=256", "-bufsize=65536"},
+	"netpoll":        {"-impl=netpoll"},
 	// SQPOLL modes on znet (issue 7): one loop, so PerRing and Shared both have one
 	// SQ thread; the -2l variants run two loops, where Shared has one SQ thread for
 	// both rings and PerRing two.
