@@ -454,3 +454,22 @@ type noCopy struct{}
 
 func (*noCopy) Lock()   {}
 func (*noCopy) Unlock() {}
+
+var slotStateNames = [...]string{stFree: "free", stChained: "chained", stQueued: "queued",
+	stTimer: "timer", stPending: "pending", stWorker: "worker", stClosing: "closing", stDone: "done"}
+
+// InFlight implements InFlightReporter: every slot that holds an op, in slot order.
+func (e *emul) InFlight(dst []InFlightOp) []InFlightOp {
+	for i := int32(1); i <= e.nslots; i++ {
+		s := e.slot(i)
+		if s.state == stFree || s.op == nil {
+			continue
+		}
+		name := "?"
+		if int(s.state) < len(slotStateNames) {
+			name = slotStateNames[s.state]
+		}
+		dst = append(dst, InFlightOp{Slot: i, Gen: s.gen, State: name, Code: s.op.Code, Fd: s.op.Fd, Flags: s.op.Flags})
+	}
+	return dst
+}

@@ -355,3 +355,5 @@ func (d *Epoll) epollWait(timeout int64) (int, syscall.Errno) {
 	}
 	return n, 0
 }
+
+var _ InFlightReporter = (*Epoll)(nil)

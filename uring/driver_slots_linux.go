@@ -199,3 +199,26 @@ func (w *waker) close() {
 		w.fd = -1
 	}
 }
+
+var slotStateNames = [...]string{stateFree: "free", statePending: "pending", stateSubmitted: "submitted",
+	stateClosing: "closing", stateReady: "ready"}
+
+// InFlight implements poller.InFlightReporter: every slot that holds an op, in slot
+// order. Call it only from the goroutine that calls Wait (or while none runs).
+func (d *Driver) InFlight(dst []poller.InFlightOp) []poller.InFlightOp {
+	for i := range d.slots.s {
+		s := &d.slots.s[i]
+		if s.state == stateFree || s.op == nil {
+			continue
+		}
+		name := "?"
+		if int(s.state) < len(slotStateNames) {
+			name = slotStateNames[s.state]
+		}
+		dst = append(dst, poller.InFlightOp{Slot: int32(i), Gen: s.gen, State: name,
+			Code: s.op.Code, Fd: s.op.Fd, Flags: s.op.Flags})
+	}
+	return dst
+}
+
+var _ poller.InFlightReporter = (*Driver)(nil)

@@ -2,6 +2,7 @@ package pollertest
 
 import (
 	"fmt"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +21,56 @@ func init() {
 	register("MultishotRecvNoBuffers", testMultishotRecvENOBUFS)
 	register("MultishotPoll", testMultishotPoll)
 	register("BufferGroupBadInput", testBufferGroupBadInput)
+	register("InFlightTable", testInFlightTable)
+}
+
+// testInFlightTable checks the diagnostics a timed-out test prints: the driver lists
+// the ops it holds (a recv waiting on an idle socket, a multishot recv), and nothing
+// once they have ended.
+func testInFlightTable(t *testing.T, nd NewDriver) {
+	h, fds := start(t, nd), newFDs(t)
+	r, ok := h.d.(poller.InFlightReporter)
+	if !ok {
+		t.Skipf("%T cannot list its in-flight table (poller.InFlightReporter is optional)", h.d)
+	}
+	if ops := r.InFlight(nil); len(ops) != 0 {
+		t.Fatalf("a fresh driver lists %v", ops)
+	}
+	g := newGroup(t, h, 2, 64)
+	a, _ := fds.socketpair(unix.SOCK_STREAM)
+	c, _ := fds.socketpair(unix.SOCK_STREAM)
+	one := newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Buf: make([]byte, 8)})
+	multi := newRec(t, poller.Op{Code: poller.OpRecv, Fd: c, Flags: poller.FlagMultishot | poller.FlagBufferSelect, Group: g.ID()})
+	h.submit(&one.op)
+	h.submit(&multi.op)
+	h.quiet(2*time.Millisecond, one, multi)
+	ops := r.InFlight(nil)
+	if len(ops) != 2 {
+		t.Fatalf("in flight: %v, want the two recvs", ops)
+	}
+	found := map[int]poller.InFlightOp{}
+	for _, o := range ops {
+		if o.Code != poller.OpRecv || o.State == "" {
+			t.Fatalf("in flight: %v, want recvs with a state", o)
+		}
+		found[o.Fd] = o
+	}
+	if _, ok := found[a]; !ok {
+		t.Fatalf("in flight: %v, want the recv on fd %d", ops, a)
+	}
+	if o, ok := found[c]; !ok || o.Flags&poller.FlagMultishot == 0 {
+		t.Fatalf("in flight: %v, want the multishot recv on fd %d", ops, c)
+	}
+	var dump strings.Builder
+	if n := poller.DumpInFlight(&dump, h.d); n != 2 || !strings.Contains(dump.String(), "recv") {
+		t.Fatalf("DumpInFlight listed %d:\n%s", n, dump.String())
+	}
+	fatalIf(t, h.d.Cancel(&one.op), "Cancel")
+	fatalIf(t, h.d.Cancel(&multi.op), "Cancel")
+	h.until("both recvs cancelled", func() bool { return one.isFinal() && multi.isFinal() })
+	if ops := r.InFlight(nil); len(ops) != 0 {
+		t.Fatalf("after the final completions the driver still lists %v", ops)
+	}
 }
 
 func testMultishotAccept(t *testing.T, nd NewDriver) {

@@ -125,7 +125,9 @@ func (h *harness) until(what string, cond func() bool) {
 	for !cond() {
 		left := time.Until(end)
 		if left <= 0 {
-			h.t.Fatalf("timed out after %v waiting for %s\n%s", deadline, what, goroutines())
+			var tab strings.Builder
+			poller.DumpInFlight(&tab, h.d)
+			h.t.Fatalf("timed out after %v waiting for %s\n%s\n%s", deadline, what, tab.String(), goroutines())
 		}
 		if _, err := h.d.Wait(left); err != nil {
 			h.t.Fatalf("Wait: %v", err)
