@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -100,4 +101,56 @@ func TestCloseUnblocksDo(t *testing.T) {
 			before.check(t, rt)
 		})
 	}
+}
+
+// TestDumpInFlight lists a recv waiting on its loop, nothing once it is cancelled, and
+// reports a loop stuck in a task instead of waiting for it.
+func TestDumpInFlight(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *Runtime) {
+		_, b := socketpair(t)
+		l := rt.Loops()[0]
+		done := make(chan int32, 1)
+		op := &poller.Op{Code: poller.OpRecv, Fd: b, Buf: make([]byte, 8), Done: func(op *poller.Op) { done <- op.Res }}
+		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+		defer cancel()
+		if err := l.Call(ctx, func() {
+			if err := l.Submit(op); err != nil {
+				t.Errorf("Submit: %v", err)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		if n := rt.DumpInFlight(ctx, &out); n != 1 || !strings.Contains(out.String(), "recv fd") {
+			t.Fatalf("DumpInFlight listed %d op(s):\n%s", n, out.String())
+		}
+		if err := l.Call(ctx, func() { _ = l.Driver().Cancel(op) }); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case res := <-done:
+			if res != -int32(unix.ECANCELED) {
+				t.Fatalf("cancelled recv: res %d", res)
+			}
+		case <-ctx.Done():
+			t.Fatalf("the cancelled recv never completed\n%s", hung())
+		}
+		out.Reset()
+		if n := rt.DumpInFlight(ctx, &out); n != 0 {
+			t.Fatalf("after its completion DumpInFlight listed %d op(s):\n%s", n, out.String())
+		}
+
+		release := make(chan struct{})
+		if err := l.Post(func() { <-release }); err != nil {
+			t.Fatal(err)
+		}
+		short, cancelShort := context.WithTimeout(ctx, 50*time.Millisecond)
+		out.Reset()
+		n := rt.DumpInFlight(short, &out)
+		cancelShort()
+		close(release)
+		if n != 0 || !strings.Contains(out.String(), "no answer") {
+			t.Fatalf("a loop stuck in a task: DumpInFlight listed %d:\n%s", n, out.String())
+		}
+	})
 }

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/zokio/zokio/runtime"
@@ -62,4 +63,21 @@ func ExampleRace() {
 	// Output:
 	// race: <nil>
 	// loser: context canceled
+}
+
+// DumpInFlight shows what each loop's driver still holds: here nothing, since no op
+// is in flight. A program that waits too long can print it beside its goroutines.
+func ExampleRuntime_DumpInFlight() {
+	rt, err := runtime.New(runtime.Options{Loops: 2})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer rt.Close(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	rt.DumpInFlight(ctx, os.Stdout)
+	// Output:
+	// loop 0: in-flight table: 0 op(s)
+	// loop 1: in-flight table: 0 op(s)
 }

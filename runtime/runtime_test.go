@@ -3,8 +3,11 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
+	goruntime "runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,7 +54,9 @@ func newRuntime(t *testing.T, o Options) *Runtime {
 		t.Fatalf("New(%+v): %v", o, err)
 	}
 	before.watchThreads(t, rt)
+	live.Store(t.Name(), rt)
 	t.Cleanup(func() {
+		live.Delete(t.Name())
 		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 		defer cancel()
 		if err := rt.Close(ctx); err != nil {
@@ -64,6 +69,28 @@ func newRuntime(t *testing.T, o Options) *Runtime {
 
 const testDeadline = 20 * time.Second
 
+// live holds the runtimes of the tests that are running (newRuntime), by test name, so
+// that a test that times out can show what their loops still hold.
+var live sync.Map
+
+// hung is the evidence a timed-out wait prints: every live runtime's in-flight table,
+// then every goroutine's stack.
+func hung() string {
+	var b strings.Builder
+	live.Range(func(name, rt any) bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		fmt.Fprintf(&b, "runtime of %s:\n", name)
+		rt.(*Runtime).DumpInFlight(ctx, &b)
+		return true
+	})
+	buf := make([]byte, 1<<20)
+	buf = buf[:goruntime.Stack(buf, true)]
+	b.WriteString("goroutines:\n")
+	b.Write(buf)
+	return b.String()
+}
+
 // await waits for f with the test deadline.
 func await[T any](t *testing.T, f *Future[T]) (T, error) {
 	t.Helper()
@@ -71,7 +98,7 @@ func await[T any](t *testing.T, f *Future[T]) (T, error) {
 	defer cancel()
 	v, err := f.Await(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("future did not complete within %v", testDeadline)
+		t.Fatalf("future did not complete within %v\n%s", testDeadline, hung())
 	}
 	return v, err
 }
@@ -349,7 +376,7 @@ func waitGroup(t *testing.T, wg *sync.WaitGroup) {
 	select {
 	case <-done:
 	case <-time.After(testDeadline):
-		t.Fatalf("tasks did not finish within %v", testDeadline)
+		t.Fatalf("tasks did not finish within %v\n%s", testDeadline, hung())
 	}
 }
 
