@@ -3,16 +3,14 @@ package runtime
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"os"
-	goruntime "runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/zokio/zokio/internal/hangtest"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime/driver"
 	"github.com/zokio/zokio/sqpoll"
@@ -54,9 +52,8 @@ func newRuntime(t *testing.T, o Options) *Runtime {
 		t.Fatalf("New(%+v): %v", o, err)
 	}
 	before.watchThreads(t, rt)
-	live.Store(t.Name(), rt)
+	live.Track(t, rt)
 	t.Cleanup(func() {
-		live.Delete(t.Name())
 		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 		defer cancel()
 		if err := rt.Close(ctx); err != nil {
@@ -69,27 +66,12 @@ func newRuntime(t *testing.T, o Options) *Runtime {
 
 const testDeadline = 20 * time.Second
 
-// live holds the runtimes of the tests that are running (newRuntime), by test name, so
-// that a test that times out can show what their loops still hold.
-var live sync.Map
+// live tracks the runtimes of the running tests (newRuntime), so that a test that
+// times out shows what their loops still hold.
+var live hangtest.Registry
 
-// hung is the evidence a timed-out wait prints: every live runtime's in-flight table,
-// then every goroutine's stack.
-func hung() string {
-	var b strings.Builder
-	live.Range(func(name, rt any) bool {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		fmt.Fprintf(&b, "runtime of %s:\n", name)
-		rt.(*Runtime).DumpInFlight(ctx, &b)
-		return true
-	})
-	buf := make([]byte, 1<<20)
-	buf = buf[:goruntime.Stack(buf, true)]
-	b.WriteString("goroutines:\n")
-	b.Write(buf)
-	return b.String()
-}
+// hung is the evidence a timed-out wait prints.
+func hung() string { return live.Report() }
 
 // await waits for f with the test deadline.
 func await[T any](t *testing.T, f *Future[T]) (T, error) {

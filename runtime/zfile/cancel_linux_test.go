@@ -37,7 +37,7 @@ func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
 	case v := <-ch:
 		return v
 	case <-time.After(testDeadline):
-		t.Fatalf("timed out waiting for %s", what)
+		t.Fatalf("timed out waiting for %s\n%s", what, hung())
 		panic("unreachable")
 	}
 }

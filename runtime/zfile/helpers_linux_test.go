@@ -9,6 +9,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/zokio/zokio/internal/hangtest"
 	"github.com/zokio/zokio/runtime"
 	"github.com/zokio/zokio/runtime/driver"
 )
@@ -45,6 +46,14 @@ func (e *env) path(name string) string { return filepath.Join(e.dir, name) }
 
 func (e *env) uring() bool { return e.kind == driver.Uring }
 
+// live tracks the runtimes of the running tests, so that a test that times out
+// shows what their loops still hold.
+var live hangtest.Registry
+
+// hung is the evidence a timed-out wait prints: every live runtime's in-flight
+// table, then every goroutine's stack.
+func hung() string { return live.Report() }
+
 // forEachDriver runs fn once per driver with a fresh runtime of n loops. Afterwards it
 // checks that closing the runtime gave back every descriptor.
 func forEachDriver(t *testing.T, n int, fn func(t *testing.T, e *env)) {
@@ -55,6 +64,7 @@ func forEachDriver(t *testing.T, n int, fn func(t *testing.T, e *env)) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			live.Track(t, rt)
 			t.Cleanup(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 				defer cancel()

@@ -66,7 +66,7 @@ func recvErr(t *testing.T, ch chan error) error {
 	case err := <-ch:
 		return err
 	case <-time.After(testDeadline):
-		t.Fatal("timed out waiting for OnClose")
+		t.Fatalf("timed out waiting for OnClose\n%s", hung())
 		return nil
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zokio/zokio/internal/hangtest"
 	"github.com/zokio/zokio/runtime"
 	"github.com/zokio/zokio/runtime/driver"
 )
@@ -46,6 +47,7 @@ func newRuntime(t testing.TB, k driver.Kind, loops int) *runtime.Runtime {
 	if err != nil {
 		t.Fatalf("runtime.New(%s): %v", k, err)
 	}
+	live.Track(t, rt)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 		defer cancel()
@@ -56,6 +58,14 @@ func newRuntime(t testing.TB, k driver.Kind, loops int) *runtime.Runtime {
 	})
 	return rt
 }
+
+// live tracks the runtimes of the running tests, so that a test that times out
+// shows what their loops still hold.
+var live hangtest.Registry
+
+// hung is the evidence a timed-out wait prints: every live runtime's in-flight
+// table, then every goroutine's stack.
+func hung() string { return live.Report() }
 
 // fdCount is the number of descriptors the process has open.
 func fdCount(t testing.TB) int {

@@ -69,7 +69,7 @@ func TestBackpressureNeverReadingPeer(t *testing.T) {
 			select {
 			case <-h.refused:
 			case <-time.After(testDeadline):
-				t.Fatal("Write never reported ErrWriteBufferFull")
+				t.Fatalf("Write never reported ErrWriteBufferFull\n%s", hung())
 			}
 			return c
 		}
