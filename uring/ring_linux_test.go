@@ -275,3 +275,59 @@ func TestSubmitStopsAtBadSQE(t *testing.T) {
 		})
 	}
 }
+
+// TestSubmitAndWaitBatch checks the min-wait semantics the runtime's BatchWait relies
+// on: with fewer completions than asked, the wait ends once the min-wait has passed and
+// one is ready (not at the timeout); with enough, at once; with one already ready, it
+// does not sleep; and it allocates nothing.
+func TestSubmitAndWaitBatch(t *testing.T) {
+	r := newRing(t, Config{Entries: 16})
+	if r.Features()&FeatMinTimeout == 0 {
+		t.Skip("the kernel has no min-wait (IORING_FEAT_MIN_TIMEOUT, Linux 6.12)")
+	}
+	dst := make([]CQE, 16)
+	var keep []*Timespec
+	timer := func(d time.Duration) {
+		ts := NewTimespec(d)
+		s := r.NextSQE()
+		s.PrepTimeout(&ts, 0, 0)
+		s.SetUserData(7)
+		if _, err := r.Submit(); err != nil {
+			t.Fatal(err)
+		}
+		keep = append(keep, &ts) // the kernel reads ts until the timer fires
+	}
+	for _, timeout := range []time.Duration{5 * time.Second, -1} {
+		timer(5 * time.Millisecond)
+		start := time.Now()
+		if _, err := r.SubmitAndWaitBatch(8, 20*time.Millisecond, timeout); err != nil {
+			t.Fatalf("timeout %v: %v", timeout, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("timeout %v: one completion and a passed min-wait took %v: the wait held out for 8", timeout, d)
+		}
+		if n := r.PeekCQEs(dst); n != 1 || dst[0].UserData != 7 {
+			t.Fatalf("timeout %v: %d CQEs %+v, want the timer's", timeout, n, dst[:n])
+		}
+	}
+	for range 8 {
+		r.NextSQE().PrepNop()
+	}
+	if _, err := r.SubmitAndWaitBatch(8, time.Second, 5*time.Second); err != nil || r.CQReady() != 8 {
+		t.Fatalf("8 NOPs: %v, %d ready", err, r.CQReady())
+	}
+	start := time.Now()
+	if _, err := r.SubmitAndWaitBatch(16, time.Second, 5*time.Second); err != nil || time.Since(start) > 500*time.Millisecond {
+		t.Fatalf("with CQEs ready: %v after %v, want no wait", err, time.Since(start))
+	}
+	if n := r.PeekCQEs(dst); n != 8 {
+		t.Fatalf("%d CQEs for 8 NOPs", n)
+	}
+	if a := testing.AllocsPerRun(10, func() {
+		r.NextSQE().PrepNop()
+		r.SubmitAndWaitBatch(4, time.Microsecond, time.Second)
+		r.PeekCQEs(dst)
+	}); a != 0 {
+		t.Fatalf("batched wait allocates %.1f times", a)
+	}
+}

@@ -107,6 +107,23 @@ func (r *Ring) Submit() (int, error) {
 // interrupts the wait (EINTR) is absorbed: the wait resumes with the time
 // left, and no SQE is submitted twice. Other errors are as for Submit.
 func (r *Ring) SubmitAndWait(minComplete uint32, timeout time.Duration) (int, error) {
+	return r.submitAndWait(minComplete, 0, timeout)
+}
+
+// SubmitAndWaitBatch is SubmitAndWait for a batch: when no CQE is ready it sleeps
+// until minComplete CQEs are, but for at most minWait; once minWait has passed, any
+// CQE ends the wait (the kernel's min-wait, FeatMinTimeout, Linux 6.12). It trades up
+// to minWait of latency for fewer wakeups under load. With CQEs already ready it does
+// not wait. Without FeatMinTimeout, or with minWait ≤ 0, it is SubmitAndWait(1,
+// timeout).
+func (r *Ring) SubmitAndWaitBatch(minComplete uint32, minWait, timeout time.Duration) (int, error) {
+	if minWait <= 0 || r.params.Features&FeatMinTimeout == 0 || minComplete <= 1 {
+		return r.submitAndWait(1, 0, timeout)
+	}
+	return r.submitAndWait(minComplete, minWait, timeout)
+}
+
+func (r *Ring) submitAndWait(minComplete uint32, minWait, timeout time.Duration) (int, error) {
 	if r.closed {
 		return 0, os.ErrClosed
 	}
@@ -114,6 +131,12 @@ func (r *Ring) SubmitAndWait(minComplete uint32, timeout time.Duration) (int, er
 		return r.Submit()
 	}
 	want := min(minComplete, r.cq.entries)
+	// With a min-wait the kernel may end the wait with fewer than want CQEs: any
+	// one is then enough, and one already ready means no wait at all.
+	enough := want
+	if minWait > 0 {
+		enough = 1
+	}
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
@@ -123,17 +146,24 @@ func (r *Ring) SubmitAndWait(minComplete uint32, timeout time.Duration) (int, er
 	for {
 		toSubmit, fresh, flags := r.prepareEnter()
 		submitted += int(fresh) // nonzero only with SQPOLL
-		if toSubmit == 0 && flags == 0 && r.CQReady() >= want {
+		if toSubmit == 0 && flags == 0 && r.CQReady() >= enough {
 			return submitted, nil
 		}
 		arg, argSize := unsafe.Pointer(nil), uintptr(0)
-		if timeout > 0 {
+		switch {
+		case timeout > 0:
 			left := time.Until(deadline)
 			if left <= 0 && toSubmit == 0 {
 				return submitted, unix.ETIME
 			}
-			arg, argSize = r.waitArgFor(max(left, 0))
+			arg, argSize = r.waitArgFor(max(left, 0), minWait)
 			flags |= EnterExtArg
+		case minWait > 0:
+			arg, argSize = r.waitArgFor(-1, minWait)
+			flags |= EnterExtArg
+		}
+		if minWait > 0 && r.CQReady() > 0 {
+			want = 1 // submit, and take what is ready without sleeping
 		}
 		// When it submits anything, the kernel reports the count and
 		// swallows a wait error (EINTR, ETIME); when the CQ is not empty it
@@ -145,14 +175,14 @@ func (r *Ring) SubmitAndWait(minComplete uint32, timeout time.Duration) (int, er
 				submitted += n
 				r.stats.Submitted += uint64(n)
 			}
-			if uint32(n) == toSubmit && r.CQReady() >= want {
+			if uint32(n) == toSubmit && r.CQReady() >= enough {
 				return submitted, nil // the common case: no second look needed
 			}
 		case unix.EINTR:
 			r.stats.Interrupts++
 			continue
 		case unix.ETIME:
-			if r.CQReady() < want {
+			if r.CQReady() < enough {
 				return submitted, unix.ETIME
 			}
 		default:
@@ -181,12 +211,16 @@ func (r *Ring) prepareEnter() (toSubmit, fresh uint32, flags EnterFlags) {
 	return 0, fresh, 0
 }
 
-// waitArgFor fills the Ring's EnterExtArg argument with a relative timeout.
-func (r *Ring) waitArgFor(d time.Duration) (unsafe.Pointer, uintptr) {
-	r.waitTS = NewTimespec(d)
-	// SAFETY: waitTS and waitArg are fields of the Ring, a heap object that
-	// does not move and that the caller keeps alive across the enter.
-	r.waitArg = GetEventsArg{TS: ptr(&r.waitTS)}
+// waitArgFor fills the Ring's EnterExtArg argument with a relative timeout (d < 0:
+// none) and a min-wait (0: none; whole microseconds, rounded up).
+func (r *Ring) waitArgFor(d, minWait time.Duration) (unsafe.Pointer, uintptr) {
+	r.waitArg = GetEventsArg{MinWaitUsec: uint32((minWait + time.Microsecond - 1) / time.Microsecond)}
+	if d >= 0 {
+		r.waitTS = NewTimespec(d)
+		// SAFETY: waitTS and waitArg are fields of the Ring, a heap object that
+		// does not move and that the caller keeps alive across the enter.
+		r.waitArg.TS = ptr(&r.waitTS)
+	}
 	return unsafe.Pointer(&r.waitArg), unsafe.Sizeof(r.waitArg)
 }
 
