@@ -154,3 +154,40 @@ func TestDumpInFlight(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchWait runs a loop that waits for batches of completions: posts, timers and
+// I/O still complete (a lone completion ends the wait once the min-wait has passed),
+// and every op and post is accounted for.
+func TestBatchWait(t *testing.T) {
+	for _, k := range drivers(t) {
+		t.Run(string(k), func(t *testing.T) {
+			rt := newRuntime(t, Options{Loops: 1, Driver: k, BatchWait: 2 * time.Millisecond})
+			l := rt.Loops()[0]
+			ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+			defer cancel()
+			ran := 0
+			for range 100 {
+				if err := l.Call(ctx, func() { ran++ }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := await(t, l.Sleep(time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+			a, b := socketpair(t)
+			buf := make([]byte, 8)
+			for i := range 50 {
+				if _, err := unix.Write(a, []byte{byte(i)}); err != nil {
+					t.Fatal(err)
+				}
+				if n, err := l.Do(ctx, &poller.Op{Code: poller.OpRecv, Fd: b, Buf: buf}); n != 1 || err != nil || buf[0] != byte(i) {
+					t.Fatalf("recv %d: %d %v %v", i, n, err, buf[:1])
+				}
+			}
+			var count int
+			if err := l.Call(ctx, func() { count = ran }); err != nil || count != 100 {
+				t.Fatalf("ran %d calls of 100, %v", count, err)
+			}
+		})
+	}
+}

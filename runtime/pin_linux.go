@@ -17,7 +17,8 @@ func gettid() int { return unix.Gettid() }
 // ring gets its SQ thread on the CPU the plan chose, or attaches to loop 0's.
 func setDriverConfig(c *driver.Config, l *Loop) {
 	o := &l.rt.opts
-	c.Uring = uring.DriverConfig{Entries: o.RingEntries, Flags: uring.SetupSingleIssuer | uring.SetupDeferTaskrun}
+	c.Uring = uring.DriverConfig{Entries: o.RingEntries, Flags: uring.SetupSingleIssuer | uring.SetupDeferTaskrun,
+		BatchWait: o.BatchWait}
 	var first *uring.Driver
 	if l.id > 0 && l.rt.sq.AttachesToFirst() {
 		// Loop 0 finished starting before this loop began when rings share an SQ

@@ -56,6 +56,13 @@ type Options struct {
 	// does. Zero (the default) never spins. An idle runtime still sleeps: the spin
 	// only follows activity. Backends: all.
 	SpinBeforePark time.Duration
+	// BatchWait, when positive, lets a loop that sleeps in the kernel wait for a
+	// batch of completions (32) for up to this long before it takes fewer: under
+	// load, fewer wakeups and kernel enters per op for up to BatchWait more latency
+	// per wakeup, posts and timers included (see bench/README.md, "batchwait").
+	// Zero (the default) wakes on the first completion. Backends: uring on Linux ≥
+	// 6.12 (the kernel's min-wait); ignored elsewhere.
+	BatchWait time.Duration
 }
 
 // Runtime is a set of event loops, one per core. It is safe for concurrent use by
