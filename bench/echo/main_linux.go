@@ -201,6 +201,9 @@ var contenderArgs = map[string][]string{
 	"gonet":       {"-impl=gonet"},
 	"znet-uring":  {"-impl=znet", "-driver=uring"},
 	"znet-epoll":  {"-impl=znet", "-driver=epoll"},
+	// znet whose loop waits for batches of completions (runtime.Options.BatchWait).
+	"znet-uring-bw20":  {"-impl=znet", "-driver=uring", "-znet-batchwait=20us"},
+	"znet-uring-bw100": {"-impl=znet", "-driver=uring", "-znet-batchwait=100us"},
 	// znet with 256 × 64 KiB receive buffers instead of 1024 × 16 KiB (bulk streams).
 	"znet-uring-64k": {"-impl=znet", "-driver=uring", "-buffers=256", "-bufsize=65536"},
 	"netpoll":        {"-impl=netpoll"},

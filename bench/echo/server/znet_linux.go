@@ -35,6 +35,7 @@ var (
 	znetLoops  = flag.Int("znet-loops", 1, "-impl=znet: loops")
 	znetSQ     = flag.String("znet-sqpoll", "default", "-impl=znet: SQPOLL mode, off, perring or shared (default: ZOKIO_SQPOLL, else off)")
 	znetSQIdle = flag.Duration("znet-sqidle", 0, "-impl=znet: SQ thread idle time (0: sqpoll.DefaultIdle)")
+	znetBatch  = flag.Duration("znet-batchwait", 0, "-impl=znet: runtime.Options.BatchWait")
 )
 
 // runZnet serves with Zokio's runtime and its event API (package runtime/znet): one
@@ -57,7 +58,7 @@ func runZnet(o options) error {
 		return err
 	}
 	rt, err := runtime.New(runtime.Options{Loops: *znetLoops, Driver: kind, RingEntries: uint32(o.entries),
-		SpinBeforePark: *znetSpin, SQPoll: sqpoll.Config{Mode: sqm, Idle: *znetSQIdle}})
+		SpinBeforePark: *znetSpin, BatchWait: *znetBatch, SQPoll: sqpoll.Config{Mode: sqm, Idle: *znetSQIdle}})
 	if err != nil {
 		return err
 	}
