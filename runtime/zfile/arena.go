@@ -68,6 +68,7 @@ func NewArena(ctx context.Context, l *runtime.Loop, o ArenaOptions) (*Arena, err
 	if l == nil {
 		return nil, errors.New("zfile: NewArena: nil loop")
 	}
+	ctx = orBackground(ctx)
 	o.setDefaults()
 	page := os.Getpagesize()
 	if o.Align&(o.Align-1) != 0 || o.Align > page || o.BufSize%o.Align != 0 || o.Count <= 0 ||

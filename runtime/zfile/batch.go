@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/zokio/zokio/poller"
@@ -34,6 +35,9 @@ type Batch struct {
 	sent  int   // reqs[:sent] were handed to the loop
 	left  int   // sent and not yet reported by Next
 	ctxEr error // the context error that cancelled the batch, if any
+	// cancelled is set on the loop by cancelOnLoop: short transfers stop there
+	// instead of sending their rest, which nothing would cancel.
+	cancelled atomic.Bool
 
 	mu    sync.Mutex // guards ready, which the loop appends to
 	ready []int32
@@ -79,7 +83,8 @@ func NewBatch(l *runtime.Loop) *Batch {
 }
 
 // ReadAt queues a read of len(p) bytes at off and returns its index. Its result is
-// what File.ReadAt would return.
+// what File.ReadAt would return, except on a stream (pipe, FIFO, socket), where off is
+// ignored and the read takes what the stream has (File.ReadAt says ESPIPE there).
 func (b *Batch) ReadAt(f *File, p []byte, off int64) int {
 	return b.add(f, poller.OpRead, p, off, 0)
 }
@@ -123,8 +128,12 @@ func (b *Batch) add(f *File, code poller.Opcode, p []byte, off int64, arg uint32
 	r.code, r.f, r.p, r.off, r.arg = code, f, p, off, arg
 	r.link, r.linked = false, b.n > b.sent && b.reqs[b.n-1].link
 	r.n, r.local, r.err, r.res = 0, false, nil, 0
-	if off < 0 && f != nil {
+	switch {
+	case f == nil:
+	case off < 0:
 		r.err = &os.PathError{Op: opName(code) + "at", Path: f.name, Err: errNegativeOffset}
+	case code == poller.OpWrite && f.append:
+		r.err = errWriteAtInAppendMode // as File.WriteAt: the kernel would append instead
 	}
 	b.n++
 	return int(r.i)
@@ -133,6 +142,8 @@ func (b *Batch) add(f *File, code poller.Opcode, p []byte, off int64, arg uint32
 var (
 	errOpenChain = errors.New("zfile: batch ends with Link: a chain cannot span submissions")
 	errBusy      = errors.New("zfile: batch has ops in flight")
+	errNoSuchOp  = errors.New("zfile: no such op in the batch")
+	errNotSent   = errors.New("zfile: op not submitted (Submit refused it, or was not called)")
 )
 
 // Submit hands the ops queued since the last Submit to the loop, in one step, and
@@ -188,7 +199,8 @@ func (r *breq) tryFast() bool {
 		r.b.push(r.i)
 		return true
 	}
-	if r.code != poller.OpRead || r.link || r.linked || f == nil || r.err != nil || !f.incref() {
+	// A stream has no offset to read at: its reads go to the loop, which ignores it.
+	if r.code != poller.OpRead || r.link || r.linked || f == nil || r.err != nil || f.stream || !f.incref() {
 		return false
 	}
 	for r.n < len(r.p) {
@@ -325,6 +337,13 @@ func (r *breq) complete(op *poller.Op) {
 	if res > 0 && op.Code != poller.OpNop && op.Code != poller.OpFsync {
 		r.n += int(res)
 		if r.n < len(r.p) && !r.link && !r.linked {
+			if r.f.isClosed() || r.b.cancelled.Load() {
+				res = -int32(syscall.ECANCELED) // reported as Close's or ctx's error
+				r.res = res
+				r.release()
+				r.b.push(r.i)
+				return
+			}
 			r.prep(r.b.l)
 			if err := r.b.l.Submit(&r.op); err == nil {
 				return
@@ -382,6 +401,7 @@ func (b *Batch) Next(ctx context.Context) (int, error) {
 
 // cancelOnLoop runs on the loop: it cancels every sent op still in flight.
 func (b *Batch) cancelOnLoop() {
+	b.cancelled.Store(true)
 	for _, r := range b.reqs[:b.sent] {
 		if r.op.InFlight() {
 			_ = b.l.Cancel(&r.op)
@@ -394,8 +414,9 @@ func (b *Batch) cancelOnLoop() {
 // not (io.EOF for a read that hit the end of the file). If ctx ends first, Wait
 // cancels the outstanding ops and still waits for them (see Next).
 func (b *Batch) Wait(ctx context.Context) error {
-	if err := b.Submit(ctx); err != nil && b.left == 0 {
-		return err
+	serr := b.Submit(ctx)
+	if serr != nil && b.left == 0 {
+		return serr
 	}
 	for b.left > 0 {
 		if _, err := b.Next(ctx); err != nil {
@@ -407,12 +428,18 @@ func (b *Batch) Wait(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return serr // what Submit refused was never sent
 }
 
 // Result returns op i's outcome as its File method would have returned it (bytes
 // moved and error). It is valid once Next returned i, or Wait returned.
 func (b *Batch) Result(i int) (int, error) {
+	if i < 0 || i >= b.n {
+		return 0, errNoSuchOp
+	}
+	if i >= b.sent {
+		return 0, errNotSent
+	}
 	r := b.reqs[i]
 	var err error
 	switch {
@@ -470,6 +497,7 @@ func (b *Batch) Reset() error {
 		r.f, r.p, r.err = nil, nil, nil
 	}
 	b.n, b.sent, b.ctxEr = 0, 0, nil
+	b.cancelled.Store(false)
 	b.local, b.head = b.local[:0], 0
 	return nil
 }

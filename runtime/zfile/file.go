@@ -36,6 +36,7 @@ type File struct {
 	fixed  int32         // slot in the home loop's registered file table, or -1
 	direct bool          // opened with O_DIRECT
 	append bool          // opened with O_APPEND
+	stream bool          // no file position (a pipe, FIFO, socket or tty): lseek says ESPIPE
 
 	// state counts the calls using fd (low bits) and has closedBit once Close began,
 	// as internal/poll's fdMutex does. Every use increments it first and fails once the
@@ -56,7 +57,13 @@ type File struct {
 	// or a file system that refused RWF_NOWAIT.
 	noFast atomic.Bool
 
-	rmu, wmu sync.Mutex // serialize Read calls and Write calls (the file position)
+	rmu, wmu sync.Mutex // serialize Read calls and Write calls
+	// pmu makes each Read, Write and Seek of a file that has a position one step on
+	// it, as the kernel's f_pos_lock does for os.File: Read and Write read the
+	// position, move data at explicit offsets, then set the position (see write).
+	// Streams have no position and never take it, so a waiting read cannot hold up a
+	// write. Taken after rmu or wmu.
+	pmu sync.Mutex
 
 	// mu guards closing and tracked: the ops started through the loop-level and batch
 	// APIs, which Close cancels one by one on their loops.
@@ -115,6 +122,7 @@ var errForeignLoop = errors.New("zfile: loop belongs to another runtime")
 
 // OpenFileWith is OpenFile with options.
 func OpenFileWith(ctx context.Context, rt *runtime.Runtime, name string, flag int, perm fs.FileMode, o OpenOptions) (*File, error) {
+	ctx = orBackground(ctx)
 	perr := func(err error) error { return &os.PathError{Op: "open", Path: name, Err: err} }
 	switch {
 	case rt == nil:
@@ -154,6 +162,8 @@ var nextOpen atomic.Uint32 // spreads opens over the loops
 func newFile(rt *runtime.Runtime, l *runtime.Loop, fd int, name string, flag int, o OpenOptions) *File {
 	f := &File{name: name, fd: fd, rt: rt, loop: l, ls: stateOf(l), fixed: -1, drained: make(chan struct{}, 1),
 		direct: flag&oDirect != 0 && oDirect != 0, append: flag&os.O_APPEND != 0}
+	_, err := seekFd(fd, 0, io.SeekCurrent)
+	f.stream = errors.Is(err, syscall.ESPIPE)
 	f.closeCtx, f.closeCancel = context.WithCancel(context.Background())
 	f.noFast.Store(f.direct || o.NoFastPath)
 	return f

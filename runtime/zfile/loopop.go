@@ -25,6 +25,8 @@ import (
 // p belongs to the kernel until cb runs. On io_uring a read of cached data completes
 // at submission, in the kernel; on epoll, whose file ops run on worker threads,
 // ReadAtOn copies cached data from the loop's thread first (preadv2 with RWF_NOWAIT).
+// On a stream (pipe, FIFO, socket) there is no offset: off is ignored and the read
+// takes what the stream has, which is how a loop waits on a pipe without a thread.
 func (f *File) ReadAtOn(l *runtime.Loop, p []byte, off int64, cb func(n int, err error)) error {
 	return f.startOn(l, poller.OpRead, p, off, cb)
 }
@@ -144,6 +146,9 @@ func (ls *loopState) inlineReads(l *runtime.Loop) bool {
 // that cb still runs later and never inside ReadAtOn; the rest of a partial one goes
 // to the driver.
 func (r *lreq) tryInline() {
+	if r.f.stream {
+		return // no offset to read at: the ring's read ignores it
+	}
 	for r.n < len(r.p) {
 		m, err := r.f.tryRead(r.p[r.n:min(len(r.p), r.n+maxRW)], r.off+int64(r.n))
 		switch {
@@ -194,6 +199,12 @@ func (r *lreq) complete(op *poller.Op) {
 	default:
 		r.n += int(res)
 		if r.n < len(r.p) {
+			if r.f.isClosed() {
+				// Close began, and may have found nothing to cancel while this part
+				// was in flight: sending the rest would make it wait for that.
+				err = os.ErrClosed
+				break
+			}
 			if err = r.submit(); err == nil {
 				return
 			}

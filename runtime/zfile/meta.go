@@ -35,6 +35,9 @@ func (f *File) Allocate(off, n int64) error { return f.Fallocate(0, off, n) }
 // Fallocate is fallocate(2) with mode (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, ... from
 // golang.org/x/sys/unix). Errors name the op "fallocate".
 func (f *File) Fallocate(mode uint32, off, n int64) error {
+	if f != nil && f.isClosed() {
+		return f.wrapErr("fallocate", os.ErrClosed) // as os: a closed file says so first
+	}
 	if off < 0 || n <= 0 {
 		return f.wrapErr("fallocate", syscall.EINVAL) // what the kernel says
 	}
@@ -43,6 +46,9 @@ func (f *File) Fallocate(mode uint32, off, n int64) error {
 
 // Truncate changes the file's size, as os.File.Truncate does.
 func (f *File) Truncate(size int64) error {
+	if f != nil && f.isClosed() {
+		return f.wrapErr("truncate", os.ErrClosed) // as os: a closed file says so first
+	}
 	if size < 0 {
 		return f.wrapErr("truncate", syscall.EINVAL)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"syscall"
 	"unsafe"
 
 	"github.com/zokio/zokio/poller"
@@ -51,6 +52,9 @@ func (f *File) readAt(ctx context.Context, p []byte, off int64) (n int, err erro
 	}
 	if ctx != nil && ctx.Err() != nil && len(p) > 0 {
 		return 0, f.wrapErr("read", ctx.Err())
+	}
+	if f.stream && len(p) > 0 && !f.isClosed() {
+		return 0, f.wrapErr("read", syscall.ESPIPE) // as os: a stream has no offsets
 	}
 	for len(p) > 0 {
 		m, e := f.pread(ctx, p, off)
@@ -105,6 +109,10 @@ func (f *File) read(ctx context.Context, p []byte) (int, error) {
 	defer f.rmu.Unlock()
 	if len(p) == 0 {
 		return 0, nil
+	}
+	if !f.stream {
+		f.pmu.Lock()
+		defer f.pmu.Unlock()
 	}
 	if ctx != nil && ctx.Err() != nil {
 		return 0, f.wrapErr("read", ctx.Err())
@@ -165,6 +173,9 @@ func (f *File) writeAt(ctx context.Context, p []byte, off int64) (n int, err err
 	if off < 0 {
 		return 0, &os.PathError{Op: "writeat", Path: f.name, Err: errNegativeOffset}
 	}
+	if f.stream && len(p) > 0 && !f.isClosed() {
+		return 0, f.wrapErr("write", syscall.ESPIPE)
+	}
 	for len(p) > 0 {
 		m, e := f.pwriteAll(ctx, p, off)
 		if e != nil {
@@ -224,6 +235,10 @@ func (f *File) write(ctx context.Context, p []byte) (n int, err error) {
 	defer f.decref()
 	f.wmu.Lock()
 	defer f.wmu.Unlock()
+	if !f.stream {
+		f.pmu.Lock()
+		defer f.pmu.Unlock()
+	}
 	var e error
 	if len(p) == 0 {
 		e = zeroWrite(f.fd) // os makes the call too: a read-only file says EBADF
@@ -279,6 +294,10 @@ func (f *File) Seek(offset int64, whence int) (int64, error) {
 		return 0, f.wrapErr("seek", os.ErrClosed)
 	}
 	defer f.decref()
+	if !f.stream {
+		f.pmu.Lock()
+		defer f.pmu.Unlock()
+	}
 	r, err := seekFd(f.fd, offset, whence)
 	if err != nil {
 		return 0, f.wrapErr("seek", err)
@@ -369,6 +388,9 @@ func (f *File) vecAt(code poller.Opcode, bufs [][]byte, off int64) (n int, err e
 	}
 	if off < 0 {
 		return 0, &os.PathError{Op: name + "at", Path: f.name, Err: errNegativeOffset}
+	}
+	if f.stream && total(bufs) > 0 && !f.isClosed() {
+		return 0, f.wrapErr(name, syscall.ESPIPE)
 	}
 	owned := false // bufs is still the caller's slice
 	for {
