@@ -135,6 +135,16 @@ func (s *opSlot) do(l *runtime.Loop, d *deadline, op poller.Op) (int32, error) {
 	select {
 	case <-ch:
 		s.op = nil
+		if errors.Is(err, syscall.ECANCELED) {
+			// ch's closing cancelled the op. Do asks the deadline why only after the
+			// op completed, and a deadline moved back meanwhile says nothing: the
+			// cause is the closing, which is for good, or else the expiry.
+			if d.isShut() {
+				err = net.ErrClosed
+			} else {
+				err = os.ErrDeadlineExceeded
+			}
+		}
 	default:
 		s.op.Buf, s.op.Bufs, s.op.Addr = nil, nil, nil // do not keep the caller's memory
 	}

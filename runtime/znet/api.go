@@ -82,7 +82,10 @@ type Config struct {
 	// DefaultWriteBufferLimit). A connection whose output exceeds half of it stops
 	// reading until the output drains to a quarter; a Write that would exceed it
 	// fails with ErrWriteBufferFull. So a peer that never reads cannot make the
-	// server hold more than this per connection. Backends: all.
+	// server hold more than this per connection. It is at least twice
+	// RecvBufferSize (smaller values are raised to that): one OnData can carry a
+	// whole receive buffer, and a handler that writes back what it reads must
+	// never meet the error. Backends: all.
 	WriteBufferLimit int
 	// IdleTimeout closes a connection on which nothing was received or sent for this
 	// long (0: never). OnClose then gets an error matching ErrIdleTimeout.
@@ -121,6 +124,7 @@ func (c *Config) setDefaults() {
 	if c.RecvBuffers <= 0 {
 		c.RecvBuffers = DefaultRecvBuffers
 	}
+	c.WriteBufferLimit = max(c.WriteBufferLimit, 2*c.RecvBufferSize)
 	n := 1
 	for n < c.RecvBuffers && n < 32768 {
 		n <<= 1

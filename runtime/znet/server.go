@@ -45,11 +45,15 @@ type srvLoop struct {
 	lfd    int // the listening socket this loop accepts on, or -1
 	accept poller.Op
 	lclose poller.Op
-	retry  *runtime.Timer // re-arms accept after EMFILE and the like
-	next   int            // handoff: the next loop to give a connection to
-	conns  *Conn          // open connections, linked through prev/next
-	err    error          // set up failed
-	stop   bool
+	// guard stands in for accept on a loop without a listening socket: an op kept
+	// in flight so that a closing runtime, which cancels every op, reaches this
+	// loop's connections too (through stopAll), even those with nothing in flight.
+	guard poller.Op
+	retry *runtime.Timer // re-arms accept after EMFILE and the like
+	next  int            // handoff: the next loop to give a connection to
+	conns *Conn          // open connections, linked through prev/next
+	err   error          // set up failed
+	stop  bool
 }
 
 // acceptBackoff is how long accept rests after the process ran out of descriptors or
@@ -135,18 +139,25 @@ func (s *Server) listen(ctx context.Context, address string) ([]int, error) {
 	return fds, nil
 }
 
-// install sets every loop up (receive group, multishot accept), on the loops.
+// install sets every loop up, on the loops, in two rounds: every loop's receive group
+// first, then the accepts, so that a connection accepted at once and handed to another
+// loop finds that loop ready.
 func (s *Server) install() error {
-	for _, sl := range s.loops {
-		if err := sl.l.Call(context.Background(), sl.install); err != nil {
-			// The loop refused the call (its runtime is closing): install never ran,
-			// so the listening socket is ours to close.
-			sl.err = err
-			sl.stop = true
-			if sl.lfd >= 0 {
-				_ = closeFd(sl.lfd)
-				sl.lfd = -1
-				s.release()
+	for _, phase := range []func(*srvLoop){(*srvLoop).prepare, (*srvLoop).arm} {
+		for _, sl := range s.loops {
+			if sl.stop {
+				continue
+			}
+			if err := sl.l.Call(context.Background(), func() { phase(sl) }); err != nil {
+				// The loop refused the call (its runtime is closing): nothing of ours
+				// runs there, so the listening socket is ours to close.
+				sl.err = err
+				sl.stop = true
+				if sl.lfd >= 0 {
+					_ = closeFd(sl.lfd)
+					sl.lfd = -1
+					s.release()
+				}
 			}
 		}
 	}
@@ -210,9 +221,8 @@ func (s *Server) finish() {
 // errServerClosed is what connections closed by Server.Close report.
 var errServerClosed = net.ErrClosed
 
-// install runs on the loop: the receive group, and the multishot accept if this loop
-// has a listening socket.
-func (sl *srvLoop) install() {
+// prepare runs on the loop: the receive group.
+func (sl *srvLoop) prepare() {
 	cfg := sl.s.cfg
 	g, err := netOf(sl.l).group(sl.l, cfg.RecvBuffers, cfg.RecvBufferSize)
 	if err != nil {
@@ -221,13 +231,44 @@ func (sl *srvLoop) install() {
 		return
 	}
 	sl.g = g
+}
+
+// arm runs on the loop: the multishot accept if this loop has a listening socket,
+// else the guard.
+func (sl *srvLoop) arm() {
+	if sl.stop {
+		return
+	}
 	if sl.lfd < 0 {
+		sl.guard = poller.Op{Code: poller.OpTimeout, Timeout: guardPeriod, Done: sl.onGuard}
+		if err := sl.l.Submit(&sl.guard); err != nil {
+			sl.err = err
+			sl.stopAll()
+		}
 		return
 	}
 	sl.accept = poller.Op{Code: poller.OpAccept, Flags: poller.FlagMultishot, Fd: sl.lfd,
 		Arg: sockFlags, Done: sl.onAccept}
 	if err := sl.l.Submit(&sl.accept); err != nil {
 		sl.err = err
+		sl.stopAll()
+	}
+}
+
+// guardPeriod is how long the guard waits before it re-arms itself: it is not meant
+// to expire, only to be cancelled.
+const guardPeriod = 24 * time.Hour
+
+// onGuard: cancelled by Server.Close (stopAll did it; nothing to do) or by a closing
+// runtime (stop this loop's connections, as a cancelled accept does).
+func (sl *srvLoop) onGuard(op *poller.Op) {
+	switch {
+	case sl.stop:
+	case isErrno(op.Res, poller.ETIME):
+		if err := sl.l.Submit(&sl.guard); err != nil {
+			sl.stopAll()
+		}
+	default:
 		sl.stopAll()
 	}
 }
@@ -323,6 +364,9 @@ func (sl *srvLoop) stopAll() {
 		sl.stop = true
 		if sl.retry != nil {
 			sl.retry.Stop()
+		}
+		if sl.guard.InFlight() {
+			_ = sl.l.Cancel(&sl.guard)
 		}
 		if sl.accept.InFlight() {
 			_ = sl.l.Cancel(&sl.accept) // its final completion closes the listener
