@@ -1,6 +1,7 @@
 package znet
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -177,6 +178,34 @@ func (idleTimeoutError) Is(target error) bool {
 var errUnsupported = errors.New("znet: not implemented on this platform: " + errors.ErrUnsupported.Error())
 
 // unsupportedErr wraps errors.ErrUnsupported with the operation that needed it.
+// ctxError maps a context's error as Go's net package does for Dial: a deadline is an
+// "i/o timeout" whose Timeout() is true and that matches both context.DeadlineExceeded
+// and os.ErrDeadlineExceeded; a cancellation is "operation was canceled", matching
+// context.Canceled.
+func ctxError(err error) error {
+	switch err {
+	case context.DeadlineExceeded:
+		return dialTimeoutError{}
+	case context.Canceled:
+		return dialCanceledError{}
+	}
+	return err
+}
+
+type dialTimeoutError struct{}
+
+func (dialTimeoutError) Error() string   { return "i/o timeout" }
+func (dialTimeoutError) Timeout() bool   { return true }
+func (dialTimeoutError) Temporary() bool { return true }
+func (dialTimeoutError) Is(target error) bool {
+	return target == context.DeadlineExceeded || target == os.ErrDeadlineExceeded
+}
+
+type dialCanceledError struct{}
+
+func (dialCanceledError) Error() string        { return "operation was canceled" }
+func (dialCanceledError) Is(target error) bool { return target == context.Canceled }
+
 func unsupportedErr(op, network string) error {
 	return &net.OpError{Op: op, Net: network, Err: wrapUnsupported{}}
 }

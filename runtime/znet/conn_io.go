@@ -21,7 +21,7 @@ func (c *Conn) armRecv() {
 		return
 	}
 	if err := c.l.Submit(&c.recv); err != nil {
-		c.submitFailed()
+		c.submitFailed("read")
 	}
 }
 
@@ -138,13 +138,13 @@ func (c *Conn) afterCallback() {
 // fail ends the connection with err, dropping unsent output.
 func (c *Conn) fail(err error) { c.closeWith(err, true) }
 
-// submitFailed handles a driver that refused an op: it refuses only when it is
+// submitFailed handles a driver that refused op (the name errors use): it refuses only when it is
 // closed (the runtime is closing), so the connection ends, closing its descriptor
 // itself once its ops are done.
-func (c *Conn) submitFailed() {
+func (c *Conn) submitFailed(op string) {
 	c.flags |= flagDirect
 	if c.state == stOpen {
-		c.closeWith(c.opErr("read", net.ErrClosed), true)
+		c.closeWith(c.opErr(op, net.ErrClosed), true)
 		return
 	}
 	c.progressClose()

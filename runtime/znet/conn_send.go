@@ -47,7 +47,7 @@ func (c *Conn) startSend() {
 	if err := c.l.Submit(op); err != nil {
 		op.Buf = nil
 		c.flags &^= flagSending
-		c.submitFailed()
+		c.submitFailed("write")
 	}
 }
 
@@ -168,6 +168,6 @@ func (c *Conn) progressShut() {
 	ctl := c.ctlOp()
 	ctl.Code, ctl.Arg = poller.OpShutdown, shutWr
 	if err := c.l.Submit(ctl); err != nil {
-		c.submitFailed()
+		c.submitFailed("shutdown")
 	}
 }

@@ -75,7 +75,7 @@ func Dial(ctx context.Context, rt *runtime.Runtime, network, address string) (*N
 		return nil, opError("dial", network, nil, nil, err)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, opError("dial", network, nil, nil, err)
+		return nil, opError("dial", network, nil, nil, ctxError(err))
 	}
 	addrs, err := resolveDial(ctx, k, address)
 	if err != nil {
@@ -107,7 +107,7 @@ func dialOne(ctx context.Context, l *runtime.Loop, k netKind, sa *poller.Sockadd
 	if _, err := l.Do(ctx, &op); err != nil {
 		_ = closeThrough(l, fd)
 		if ctx.Err() != nil {
-			err = ctx.Err() // as Go's Dial reports a context that ended
+			err = ctxError(ctx.Err()) // as Go's Dial reports a context that ended
 		} else {
 			err = mapErr(&deadline{}, "connect", err)
 		}

@@ -1,11 +1,13 @@
 package znet
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -204,6 +206,28 @@ func TestSmallWriteBufferLimitEcho(t *testing.T) {
 		case err := <-h.errs:
 			t.Fatal(err)
 		default:
+		}
+	})
+}
+
+// TestDialContextErrors: a Dial whose context has ended fails as Go's Dial does: an
+// "i/o timeout" that matches both context.DeadlineExceeded and os.ErrDeadlineExceeded,
+// or "operation was canceled" that matches context.Canceled.
+func TestDialContextErrors(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		past, cancel := context.WithDeadline(context.Background(), time.Unix(1, 0))
+		defer cancel()
+		_, err := Dial(past, rt, "tcp", "127.0.0.1:9")
+		var oe *net.OpError
+		if !errors.As(err, &oe) || !oe.Timeout() || !errors.Is(err, context.DeadlineExceeded) ||
+			!errors.Is(err, os.ErrDeadlineExceeded) || !strings.Contains(err.Error(), "i/o timeout") {
+			t.Fatalf("Dial past its deadline: %v", err)
+		}
+		cancelled, cancel2 := context.WithCancel(context.Background())
+		cancel2()
+		_, err = Dial(cancelled, rt, "tcp", "127.0.0.1:9")
+		if !errors.As(err, &oe) || oe.Timeout() || !errors.Is(err, context.Canceled) {
+			t.Fatalf("Dial with a cancelled context: %v", err)
 		}
 	})
 }
