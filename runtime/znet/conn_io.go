@@ -138,9 +138,9 @@ func (c *Conn) afterCallback() {
 // fail ends the connection with err, dropping unsent output.
 func (c *Conn) fail(err error) { c.closeWith(err, true) }
 
-// submitFailed handles a driver that refused op (the name errors use): it refuses only when it is
-// closed (the runtime is closing), so the connection ends, closing its descriptor
-// itself once its ops are done.
+// submitFailed handles a driver that refused an op (op names it in the error): it
+// refuses only when it is closed (the runtime is closing), so the connection ends,
+// closing its descriptor itself once its ops are done.
 func (c *Conn) submitFailed(op string) {
 	c.flags |= flagDirect
 	if c.state == stOpen {
