@@ -300,7 +300,8 @@ func (c *Conn) Retain() Retained {
 	}
 	c.flags |= flagRetained
 	c.g.retained++
-	return Retained{g: c.g, id: c.curID, data: c.cur}
+	c.g.held[c.curID]++ // odd: retained
+	return Retained{g: c.g, id: c.curID, gen: c.g.held[c.curID], data: c.cur}
 }
 
 // Close closes the connection: OnData is no longer called, what was written is sent

@@ -341,7 +341,7 @@ func (ln *loopNet) group(l *runtime.Loop, count, size int) (*recvGroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &recvGroup{g: bg, id: bg.ID(), size: size, count: count}
+	g := &recvGroup{g: bg, id: bg.ID(), size: size, count: count, held: make([]uint32, count)}
 	ln.groups = append(ln.groups, g)
 	return g, nil
 }
@@ -355,6 +355,10 @@ type recvGroup struct {
 	size     int
 	count    int
 	retained int     // buffers kept past OnData by Conn.Retain
+	// held[id] is the generation of buffer id's current Retain, odd while retained:
+	// a Retained carries it, so a stale copy's Release (the buffer long back, perhaps
+	// retained again by someone else) does nothing.
+	held []uint32
 	starved  []*Conn // connections waiting for buffers, oldest first
 	waking   bool    // wake is running: a re-arm that starves again waits for later
 }
@@ -421,6 +425,7 @@ func (g *recvGroup) forget(c *Conn) {
 type Retained struct {
 	g    *recvGroup
 	id   uint16
+	gen  uint32
 	data []byte
 }
 
@@ -428,7 +433,8 @@ type Retained struct {
 func (r *Retained) Bytes() []byte { return r.data }
 
 // Release gives the buffer back to the loop's receive group. It must be called on the
-// connection's loop, once; later calls do nothing. After the runtime has closed, the
+// connection's loop; only the first Release of a Retention counts — later calls, on
+// this value or on copies of it, do nothing. After the runtime has closed, the
 // buffer's memory is gone and Release does nothing either.
 func (r *Retained) Release() {
 	g := r.g
@@ -436,6 +442,10 @@ func (r *Retained) Release() {
 		return
 	}
 	r.g, r.data = nil, nil
+	if int(r.id) >= len(g.held) || g.held[r.id] != r.gen {
+		return // a copy released it already
+	}
+	g.held[r.id]++ // even: not retained
 	if g.retained > 0 {
 		g.retained--
 	}
