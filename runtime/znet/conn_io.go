@@ -354,13 +354,13 @@ type recvGroup struct {
 	id       uint16
 	size     int
 	count    int
-	retained int     // buffers kept past OnData by Conn.Retain
+	retained int // buffers kept past OnData by Conn.Retain
 	// held[id] is the generation of buffer id's current Retain, odd while retained:
 	// a Retained carries it, so a stale copy's Release (the buffer long back, perhaps
 	// retained again by someone else) does nothing.
-	held []uint32
-	starved  []*Conn // connections waiting for buffers, oldest first
-	waking   bool    // wake is running: a re-arm that starves again waits for later
+	held    []uint32
+	starved []*Conn // connections waiting for buffers, oldest first
+	waking  bool    // wake is running: a re-arm that starves again waits for later
 }
 
 // release gives buffer id back to the kernel (or the readiness driver) and re-arms
