@@ -374,19 +374,25 @@ func (sl *srvLoop) stopAll() {
 			sl.closeListener()
 		}
 	}
-	for c := sl.conns; c != nil; {
-		next := c.next
-		c.closeWith(errServerClosed, false)
-		c = next
+	for _, c := range sl.snapshot() {
+		c.closeWith(errServerClosed, false) // does nothing to one already closing
 	}
+}
+
+// snapshot lists this loop's connections. Closing one can run handler code (OnClose)
+// that closes others and unlinks them, so walks that close go over a copy.
+func (sl *srvLoop) snapshot() []*Conn {
+	var cs []*Conn
+	for c := sl.conns; c != nil; c = c.next {
+		cs = append(cs, c)
+	}
+	return cs
 }
 
 // abortAll closes this loop's connections at once (Close's context ended).
 func (sl *srvLoop) abortAll() {
-	for c := sl.conns; c != nil; {
-		next := c.next
+	for _, c := range sl.snapshot() {
 		_ = c.Abort()
-		c = next
 	}
 }
 
