@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -12,6 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/zokio/zokio/poller"
+	"github.com/zokio/zokio/runtime/driver"
+	"github.com/zokio/zokio/sqpoll"
 )
 
 func socketpair(t *testing.T) (int, int) {
@@ -189,5 +193,98 @@ func TestBatchWait(t *testing.T) {
 				t.Fatalf("ran %d calls of 100, %v", count, err)
 			}
 		})
+	}
+}
+
+// TestShutdownRunsSpilledTasks: a callback that runs while the loop shuts down (its
+// driver completing a cancelled op) spawns more tasks than the loop's ring holds; the
+// spill goes to the injection queue, and every task still runs before Close returns.
+func TestShutdownRunsSpilledTasks(t *testing.T) {
+	for _, k := range drivers(t) {
+		t.Run(string(k), func(t *testing.T) {
+			rt, err := New(Options{Loops: 1, Driver: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := rt.Loops()[0]
+			a, _ := socketpair(t)
+			var ran atomic.Int64
+			op := &poller.Op{Code: poller.OpPoll, Fd: a, Arg: unix.POLLIN}
+			op.Done = func(*poller.Op) {
+				for range 1000 {
+					l.Spawn(func() { ran.Add(1) })
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+			defer cancel()
+			if err := l.Call(ctx, func() {
+				if err := l.Submit(op); err != nil {
+					t.Error(err)
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := rt.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := ran.Load(); n != 1000 {
+				t.Fatalf("ran %d of the 1000 tasks spawned during shutdown", n)
+			}
+		})
+	}
+}
+
+// TestNewFailsCleanlyUnderSharedSQPoll: when loop 0's ring cannot be set up (here: the
+// process runs out of descriptors) under Shared SQPOLL, the other loops never start;
+// New must return the error, not panic closing loops that never ran.
+func TestNewFailsCleanlyUnderSharedSQPoll(t *testing.T) {
+	o := Options{Loops: 2, Driver: driver.Uring, SQPoll: sqpoll.Config{Mode: sqpoll.Shared}}
+	if _, err := driver.Choose(driver.Uring); err != nil {
+		t.Skipf("io_uring unavailable: %v", err)
+	}
+	rt, err := New(o) // also warms the probes, so that they need no descriptor below
+	if err != nil {
+		t.Skipf("shared SQPOLL unavailable: %v", err)
+	}
+	if err := rt.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for k := -2; k < 6; k++ {
+		lim := unix.Rlimit{Cur: uint64(len(ents) + k), Max: old.Max}
+		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+			t.Fatal(err)
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("limit %d: New panicked: %v", lim.Cur, r)
+				}
+			}()
+			rt, err := New(o)
+			_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
+			if err != nil {
+				failed++
+				return
+			}
+			if err := rt.Close(context.Background()); err != nil {
+				t.Errorf("limit %d: Close: %v", lim.Cur, err)
+			}
+		}()
+	}
+	if failed == 0 {
+		t.Fatal("no limit made New fail: the test did not reach the failure path")
+	}
+	if after, _ := os.ReadDir("/proc/self/fd"); len(after) > len(ents) {
+		t.Errorf("descriptor leak: %d open after the failed New calls, %d before", len(after), len(ents))
 	}
 }

@@ -14,13 +14,16 @@ import (
 // Complete happens before every Await, Result, Done-channel receive and Then callback
 // that observes the completion.
 type Future[T any] struct {
-	done   atomic.Bool
-	mu     sync.Mutex
-	val    T
-	err    error
-	ch     chan struct{} // closed at completion; made on first demand
-	thens  []then[T]
-	cancel func() // asks the work behind the future to stop; called at most once
+	done  atomic.Bool
+	mu    sync.Mutex
+	val   T
+	err   error
+	ch    chan struct{} // closed at completion; made on first demand
+	thens []then[T]
+	// cancel asks the work behind the future to stop and reports whether that will
+	// complete the future; called at most once. settles records a true answer.
+	cancel  func() bool
+	settles bool
 }
 
 type then[T any] struct {
@@ -78,6 +81,12 @@ func (f *Future[T]) Complete(v T, err error) bool {
 // stop and complete the future (with a cancellation error, or with the real result if
 // that won the race). Set it before handing the future out.
 func (f *Future[T]) OnCancel(fn func()) {
+	f.setCancel(func() bool { fn(); return true })
+}
+
+// setCancel is OnCancel for cancel functions that know whether they will complete the
+// future (combinators, whose inputs may not be cancellable).
+func (f *Future[T]) setCancel(fn func() bool) {
 	f.mu.Lock()
 	f.cancel = fn
 	f.mu.Unlock()
@@ -86,14 +95,30 @@ func (f *Future[T]) OnCancel(fn func()) {
 // Cancel asks the work behind the future to stop. The future still completes, with a
 // cancellation error or with its real result. It does nothing on a completed future or
 // one without a cancel function.
-func (f *Future[T]) Cancel() {
+func (f *Future[T]) Cancel() { f.tryCancel() }
+
+// tryCancel is Cancel, reporting whether the future is completed or will be: false
+// when nothing can stop its work.
+func (f *Future[T]) tryCancel() bool {
 	f.mu.Lock()
+	if f.done.Load() {
+		f.mu.Unlock()
+		return true
+	}
 	fn := f.cancel
 	f.cancel = nil
+	settles := f.settles
 	f.mu.Unlock()
-	if fn != nil {
-		fn()
+	if fn == nil {
+		return settles // an earlier Cancel may already be settling it
 	}
+	if fn() {
+		f.mu.Lock()
+		f.settles = true
+		f.mu.Unlock()
+		return true
+	}
+	return f.done.Load()
 }
 
 // IsDone reports whether the future has completed.
@@ -126,6 +151,10 @@ func (f *Future[T]) Done() <-chan struct{} {
 func (f *Future[T]) Then(l *Loop, fn func(T, error)) error {
 	f.mu.Lock()
 	if !f.done.Load() {
+		if l.rt.closing.Load() {
+			f.mu.Unlock()
+			return ErrClosed // the callback could never be posted
+		}
 		f.thens = append(f.thens, then[T]{l, fn})
 		f.mu.Unlock()
 		return nil
@@ -139,8 +168,8 @@ func (f *Future[T]) Then(l *Loop, fn func(T, error)) error {
 // polls. When ctx ends first, Await cancels the future's work and waits for it to
 // settle, so that no result is lost (RELIABILITY.md C3): if the work still completed
 // successfully, Await returns its value and a nil error; otherwise it returns ctx's
-// error. A future without a cancel function cannot be stopped, so Await then returns
-// ctx's error at once. Await must not be called on a loop: it would block the loop.
+// error. A future whose work cannot be stopped (no cancel function; a combinator whose
+// pending inputs have none) makes Await return ctx's error at once. Await must not be called on a loop: it would block the loop.
 func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	if f.done.Load() {
 		return f.val, f.err
@@ -150,14 +179,10 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 		return f.val, f.err
 	case <-ctx.Done():
 	}
-	f.mu.Lock()
-	cancellable := f.cancel != nil
-	f.mu.Unlock()
-	if !cancellable && !f.done.Load() {
+	if !f.tryCancel() {
 		var zero T
-		return zero, ctx.Err()
+		return zero, ctx.Err() // nothing can stop the work: do not wait for it
 	}
-	f.Cancel()
 	<-f.Done()
 	if f.err == nil {
 		return f.val, nil
@@ -182,10 +207,17 @@ func BlockOn[T any](ctx context.Context, rt *Runtime, fn func(l *Loop) *Future[T
 	out := NewFuture[T]()
 	l := rt.loops[rt.next.Add(1)%uint32(len(rt.loops))]
 	var inner atomic.Pointer[Future[T]]
-	out.OnCancel(func() {
+	var cancelled atomic.Bool
+	// The cancel hook records the request before it looks for the inner future, and
+	// the task publishes the inner future before it looks for a request (both
+	// sequentially consistent): one of them sees the other, so a cancellation that
+	// comes before fn has run is not lost.
+	out.setCancel(func() bool {
+		cancelled.Store(true)
 		if f := inner.Load(); f != nil {
-			f.Cancel()
+			return f.tryCancel()
 		}
+		return true // the task will cancel the inner future, or settle out itself
 	})
 	err := l.Post(func() {
 		f := fn(l)
@@ -195,8 +227,10 @@ func BlockOn[T any](ctx context.Context, rt *Runtime, fn func(l *Loop) *Future[T
 			return
 		}
 		inner.Store(f)
-		if out.IsDone() { // cancelled while fn ran
-			f.Cancel()
+		if cancelled.Load() && !f.tryCancel() {
+			var zero T
+			out.Complete(zero, errCanceledOp) // nothing stops f: Await returns ctx's error
+			return
 		}
 		// Completing out is safe on any goroutine, so it happens wherever f completes:
 		// no second trip through the loop's queue.
@@ -230,7 +264,7 @@ func All[T any](fs ...*Future[T]) *Future[[]T] {
 		out.Complete(vals, nil)
 		return out
 	}
-	out.OnCancel(func() { cancelAll(fs) })
+	out.setCancel(func() bool { _, n := cancelAll(fs); return n > 0 }) // one cancelled input fails All
 	for i, f := range fs {
 		f.onComplete(func(v T, err error) {
 			if err != nil {
@@ -249,10 +283,15 @@ func All[T any](fs ...*Future[T]) *Future[[]T] {
 }
 
 // Race returns a future of the first input to complete, with its value or error; the
-// others are cancelled.
+// others are cancelled. Race of no futures fails at once with ErrNoFutures.
 func Race[T any](fs ...*Future[T]) *Future[T] {
 	out := NewFuture[T]()
-	out.OnCancel(func() { cancelAll(fs) })
+	if len(fs) == 0 {
+		var zero T
+		out.Complete(zero, ErrNoFutures)
+		return out
+	}
+	out.setCancel(func() bool { _, n := cancelAll(fs); return n > 0 }) // one settled input ends the race
 	for _, f := range fs {
 		f.onComplete(func(v T, err error) {
 			if out.Complete(v, err) {
@@ -264,10 +303,17 @@ func Race[T any](fs ...*Future[T]) *Future[T] {
 }
 
 // Any returns a future of the first input to succeed; the others are cancelled. If all
-// fail, it fails with their errors joined.
+// fail, it fails with their errors joined. Any of no futures fails at once with
+// ErrNoFutures.
 func Any[T any](fs ...*Future[T]) *Future[T] {
 	out := NewFuture[T]()
-	out.OnCancel(func() { cancelAll(fs) })
+	if len(fs) == 0 {
+		var zero T
+		out.Complete(zero, ErrNoFutures)
+		return out
+	}
+	// Any settles only when every input has: all of them must be stoppable.
+	out.setCancel(func() bool { p, n := cancelAll(fs); return n == p })
 	errs := make([]error, len(fs))
 	var left atomic.Int64
 	left.Store(int64(len(fs)))
@@ -289,11 +335,24 @@ func Any[T any](fs ...*Future[T]) *Future[T] {
 	return out
 }
 
-func cancelAll[T any](fs []*Future[T]) {
+// cancelAll cancels every input. It returns how many were still pending and how many
+// of those will now complete (their work could be stopped).
+func cancelAll[T any](fs []*Future[T]) (pending, settling int) {
 	for _, f := range fs {
-		f.Cancel()
+		if f.IsDone() {
+			continue
+		}
+		pending++
+		if f.tryCancel() {
+			settling++
+		}
 	}
+	return pending, settling
 }
+
+// ErrNoFutures is what Race and Any of no futures complete with at once: there is no
+// first one.
+var ErrNoFutures = errors.New("zokio/runtime: Race or Any of no futures")
 
 // onComplete calls fn synchronously, on whichever goroutine completes f (or now, if f is
 // done). Combinators use it; fn must be short and must not block.

@@ -58,7 +58,9 @@ func TestBlockOnNested(t *testing.T) {
 		v, err := BlockOn(ctx, rt, func(l *Loop) *Future[int] {
 			outer := NewFuture[int]()
 			inner := NewFuture[int]()
-			l.Spawn(func() {
+			// Post, not Spawn: the task arms a timer on l, which only l's thread may
+			// touch, and a spawned task may be stolen by the other loop.
+			_ = l.Post(func() {
 				l.AfterFunc(time.Millisecond, func() { inner.Complete(20, nil) })
 			})
 			_ = inner.Then(l, func(v int, err error) { outer.Complete(v+22, err) })

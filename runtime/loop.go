@@ -330,8 +330,10 @@ func (l *Loop) rand() uint32 {
 }
 
 // Spawn queues fn on this loop's stealable run queue: it runs here unless an idle loop
-// steals it first. On the loop only; from other goroutines use Runtime.Spawn or Post.
-// In steady state it allocates nothing beyond fn itself.
+// steals it first. So fn must not touch this loop's own state (its timers, its ops,
+// its connections) through l: it may run on another loop's thread. Work that must stay
+// here goes through Post. On the loop only; from other goroutines use Runtime.Spawn or
+// Post. In steady state it allocates nothing beyond fn itself.
 func (l *Loop) Spawn(fn func()) {
 	t := l.free.get(fn)
 	t.stealable = true
@@ -389,20 +391,32 @@ func (l *Loop) requestStop() {
 // and runs their callbacks), and the tasks those callbacks queued run.
 func (l *Loop) shutdown() {
 	l.markExited()
-	for {
-		l.drainInbox(1 << 30)
-		if l.runTasks(1<<30) == 0 && !l.inbox.ready() {
-			break
-		}
-	}
+	l.drainAll()
 	l.timers.drain(dropTimer)
 	if err := l.d.Close(); err != nil && err != poller.ErrClosed && l.closeErr == nil {
 		l.closeErr = err
 	}
-	l.drainInbox(1 << 30)
-	l.runTasks(1 << 30)
+	l.drainAll()
 	l.running = false
 	l.publish()
+}
+
+// drainAll runs every task there is for this loop: posted, queued, and what spilled
+// into the runtime's injection queue (a task spawned by a callback during shutdown
+// may overflow the ring; a loop that stops helps empty that queue, so the last one
+// leaves nothing). The local ring is empty when it takes from the injection queue,
+// so the take cannot spill back.
+func (l *Loop) drainAll() {
+	for {
+		l.drainInbox(1 << 30)
+		ran := l.runTasks(1 << 30)
+		if l.rt.inject.take(&l.local, runqSize/2) > 0 {
+			continue
+		}
+		if ran == 0 && !l.inbox.ready() {
+			return
+		}
+	}
 }
 
 func (l *Loop) markExited() {

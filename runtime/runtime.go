@@ -114,8 +114,16 @@ func New(opts Options) (*Runtime, error) {
 		first = rt.loops[:1]
 	}
 	err := rt.start(first, ready)
-	if err == nil && len(first) < len(rt.loops) {
-		err = rt.start(rt.loops[1:], ready)
+	if len(first) < len(rt.loops) {
+		if err == nil {
+			err = rt.start(rt.loops[1:], ready)
+		} else {
+			// Loop 0 failed before the others started: they never will, so Close
+			// must not post to them (their inboxes were never set up).
+			for _, l := range rt.loops[1:] {
+				l.markExited()
+			}
+		}
 	}
 	go func() { rt.stopped.Wait(); close(rt.done) }()
 	if err != nil {
