@@ -184,12 +184,15 @@ func (c *Conn) progressClose() {
 	if c.state != stClosing || c.flags&flagCloseSent != 0 {
 		return
 	}
-	if c.flags&flagAbort == 0 {
+	if c.flags&(flagAbort|flagDirect) == 0 {
 		c.flush()
 		if c.Buffered() > 0 {
 			return // onSend calls again
 		}
 	}
+	// With the driver gone (flagDirect) nothing more can be sent: what is left is
+	// dropped, as by Abort, instead of waiting for a send that cannot start (or for
+	// the flush timer, which a stopping loop no longer fires).
 	if inFlight(c.ctl) {
 		return // the shutdown; onCtl calls again
 	}
