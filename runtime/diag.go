@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/zokio/zokio/poller"
 )
@@ -16,17 +17,39 @@ import (
 // the kernel without a wakeup — is reported as such instead. It returns the number of
 // ops listed.
 func (rt *Runtime) DumpInFlight(ctx context.Context, w io.Writer) int {
+	type answer struct {
+		buf bytes.Buffer
+		n   int
+		err error
+	}
+	// Every loop is asked at once, so that one stuck loop cannot use up ctx for the
+	// others.
+	answers := make([]answer, len(rt.loops))
+	var wg sync.WaitGroup
+	for i, l := range rt.loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := &answers[i]
+			var buf bytes.Buffer
+			n := 0
+			if err := l.Call(ctx, func() { n = poller.DumpInFlight(&buf, l.d) }); err != nil {
+				a.err = err // fn may still run later: its buffer is never read
+				return
+			}
+			a.buf, a.n = buf, n
+		}()
+	}
+	wg.Wait()
 	total := 0
-	for _, l := range rt.loops {
-		var buf bytes.Buffer
-		n := 0
-		err := l.Call(ctx, func() { n = poller.DumpInFlight(&buf, l.d) })
-		if err != nil {
-			fmt.Fprintf(w, "loop %d: no answer (%v)\n", l.id, err)
+	for i, l := range rt.loops {
+		a := &answers[i]
+		if a.err != nil {
+			fmt.Fprintf(w, "loop %d: no answer (%v)\n", l.id, a.err)
 			continue
 		}
-		fmt.Fprintf(w, "loop %d: %s", l.id, buf.Bytes())
-		total += n
+		fmt.Fprintf(w, "loop %d: %s", l.id, a.buf.Bytes())
+		total += a.n
 	}
 	return total
 }

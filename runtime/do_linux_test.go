@@ -288,3 +288,22 @@ func TestNewFailsCleanlyUnderSharedSQPoll(t *testing.T) {
 		t.Errorf("descriptor leak: %d open after the failed New calls, %d before", len(after), len(ents))
 	}
 }
+
+// TestDumpInFlightStuckLoop: one stuck loop is reported as such, and does not keep the
+// others from answering within the same context.
+func TestDumpInFlightStuckLoop(t *testing.T) {
+	forEachDriver(t, 2, func(t *testing.T, rt *Runtime) {
+		release := make(chan struct{})
+		if err := rt.Loops()[0].Post(func() { <-release }); err != nil {
+			t.Fatal(err)
+		}
+		defer close(release)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		var out strings.Builder
+		rt.DumpInFlight(ctx, &out)
+		if !strings.Contains(out.String(), "loop 0: no answer") || !strings.Contains(out.String(), "loop 1: in-flight table: 0 op(s)") {
+			t.Fatalf("DumpInFlight with loop 0 stuck:\n%s", out.String())
+		}
+	})
+}
