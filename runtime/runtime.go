@@ -218,7 +218,9 @@ var errNilFunc = errors.New("zokio/runtime: nil function")
 // ctx.Err() if ctx ends first (the loops still stop in the background). Afterwards no
 // goroutine, descriptor, ring mapping or thread of the runtime remains. (One detail of
 // Go's: a loop that happened to run on the process's main thread leaves it parked
-// rather than ended, since Go never ends the main thread.)
+// rather than ended, since Go never ends the main thread.) Close must not be called on
+// one of the runtime's loops: it waits for that loop to stop, which it cannot while it
+// waits; from a loop, start it in a goroutine.
 func (rt *Runtime) Close(ctx context.Context) error {
 	rt.closeMu.Lock()
 	if !rt.closing.Swap(true) {
