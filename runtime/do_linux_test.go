@@ -307,3 +307,40 @@ func TestDumpInFlightStuckLoop(t *testing.T) {
 		}
 	})
 }
+
+// TestShutdownDropsLateTimers: a callback that runs while the loop's driver closes
+// arms a timer; no tick will fire it, so shutdown drops it, and nothing stays armed.
+func TestShutdownDropsLateTimers(t *testing.T) {
+	for _, k := range drivers(t) {
+		t.Run(string(k), func(t *testing.T) {
+			rt, err := New(Options{Loops: 1, Driver: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := rt.Loops()[0]
+			a, _ := socketpair(t)
+			armed := make(chan struct{}, 1)
+			op := &poller.Op{Code: poller.OpPoll, Fd: a, Arg: unix.POLLIN}
+			op.Done = func(*poller.Op) {
+				l.AfterFunc(time.Hour, func() { t.Error("a dropped timer fired") })
+				armed <- struct{}{}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+			defer cancel()
+			if err := l.Call(ctx, func() { _ = l.Submit(op) }); err != nil {
+				t.Fatal(err)
+			}
+			if err := rt.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-armed:
+			default:
+				t.Fatal("the cancelled op's callback did not run at Close")
+			}
+			if n := len(l.timers.items); n != 0 {
+				t.Fatalf("%d timer(s) still armed on a stopped loop", n)
+			}
+		})
+	}
+}

@@ -397,6 +397,12 @@ func (l *Loop) shutdown() {
 		l.closeErr = err
 	}
 	l.drainAll()
+	// Callbacks that ran while the driver closed may have armed timers, which no
+	// tick will fire: drop those too, until nothing is left (a drop may run code).
+	for len(l.timers.items) > 0 {
+		l.timers.drain(dropTimer)
+		l.drainAll()
+	}
 	l.running = false
 	l.publish()
 }
