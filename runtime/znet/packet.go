@@ -148,6 +148,15 @@ func (c *PacketConn) writeTo(p []byte, ap netip.AddrPort, addr net.Addr) (int, e
 	if err := checkDeadline(&c.wd); err != nil {
 		return 0, c.opErr("write", addr, err)
 	}
+	if !ap.Addr().IsValid() {
+		// A nil IP means the unspecified address of the socket's family, as in Go's
+		// net (the kernel then delivers to this host).
+		if c.v6 {
+			ap = netip.AddrPortFrom(netip.IPv6Unspecified(), ap.Port())
+		} else {
+			ap = netip.AddrPortFrom(netip.IPv4Unspecified(), ap.Port())
+		}
+	}
 	family := afInet
 	if c.v6 {
 		family = afInet6

@@ -267,3 +267,29 @@ func TestRetainedCopyReleasedTwice(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// TestUDPWriteToNilIP: a *net.UDPAddr without an IP means the unspecified address, as
+// in Go's net; the datagram reaches a socket of this host on that port.
+func TestUDPWriteToNilIP(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		dst, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dst.Close()
+		pc, err := ListenPacket(ctxT(t), rt, "udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		port := dst.LocalAddr().(*net.UDPAddr).Port
+		if _, err := pc.WriteTo([]byte("hi"), &net.UDPAddr{Port: port}); err != nil {
+			t.Fatalf("WriteTo with a nil IP: %v", err)
+		}
+		dst.SetReadDeadline(time.Now().Add(testDeadline))
+		buf := make([]byte, 8)
+		if n, _, err := dst.ReadFrom(buf); err != nil || string(buf[:n]) != "hi" {
+			t.Fatalf("received %q, %v", buf[:n], err)
+		}
+	})
+}
