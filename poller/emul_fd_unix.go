@@ -133,6 +133,7 @@ func (e *emul) fdBorn(fd int, kind fdKind) {
 	}
 	f := e.fds.at(fd)
 	f.kind, f.armed, f.ready, f.hup = kind, false, 0, false
+	f.closer = 0 // the number is new: an old close of it is over, whatever is reported later
 }
 
 func (e *emul) enqueue(idx int32, s *slot, fd int, f *fdState, dir int) {
@@ -348,15 +349,11 @@ func (e *emul) maybeClose(fd int) {
 
 func (e *emul) closeNow(fd int, f *fdState, idx int32, s *slot) {
 	e.k.disarm(fd, f)
-	kind := f.kind
-	if kind == kindUnknown {
-		kind = kindOnly(fd, &e.sc.stat)
-	}
-	if kind == kindFile && !e.pool.stopped {
-		// close(2) of a file may flush (NFS, FUSE): it runs on the pool too.
-		e.toPool(idx, s)
-		return
-	}
+	// close(2) runs here, on the loop, for files too: a close on a worker frees the
+	// number before the loop hears of it, and in that window the number can come back
+	// (an accept, an openat, a socket(2) made elsewhere) while the driver still holds
+	// it as closing and refuses every op on it. The cost: a close that flushes (NFS,
+	// FUSE) blocks the loop for that long.
 	e.closeDone(idx, closeRes(fd))
 }
 
@@ -364,8 +361,10 @@ func (e *emul) closeNow(fd int, f *fdState, idx int32, s *slot) {
 // nothing cached about it may survive.
 func (e *emul) closeDone(idx int32, res int32) {
 	f := e.fds.at(e.slot(idx).op.Fd)
-	listed := f.listed
-	*f = fdState{listed: listed}
+	if f.closer == idx { // else the number was handed out again meanwhile: not ours
+		listed := f.listed
+		*f = fdState{listed: listed}
+	}
 	e.finish(idx, res, 0, 0)
 }
 

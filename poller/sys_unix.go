@@ -120,15 +120,6 @@ func classify(fd int, st *unix.Stat_t) (fdKind, syscall.Errno) {
 	return k, 0
 }
 
-// kindOnly is classify without side effects, for OpClose on a descriptor the driver
-// never used; on error it says kindPoll (close inline).
-func kindOnly(fd int, st *unix.Stat_t) fdKind {
-	if unix.Fstat(fd, st) != nil {
-		return kindPoll
-	}
-	return kindFromMode(uint32(st.Mode))
-}
-
 // isStream reports whether a readiness-driven descriptor is a byte stream.
 func isStream(fd int, mode uint32) bool {
 	switch mode & unix.S_IFMT {
