@@ -157,7 +157,9 @@ func TestTLSEcho(t *testing.T) {
 	cert, pool := selfSigned(t)
 	forEachDriver(t, 2, func(t *testing.T, rt *runtime.Runtime) {
 		ln := tls.NewListener(listenT(t, rt, "tcp", "127.0.0.1:0"), &tls.Config{Certificates: []tls.Certificate{cert}})
+		served := make(chan struct{})
 		go func() {
+			defer close(served)
 			c, err := ln.Accept()
 			if err != nil {
 				t.Error(err)
@@ -168,7 +170,16 @@ func TestTLSEcho(t *testing.T) {
 		}()
 		raw := dialT(t, rt, "tcp", ln.Addr().String())
 		c := tls.Client(raw, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
-		defer c.Close()
+		// The server's connection must be closed before the runtime's cleanup counts
+		// descriptors: close ours, then wait for its io.Copy to see the end.
+		defer func() {
+			c.Close()
+			select {
+			case <-served:
+			case <-time.After(testDeadline):
+				t.Errorf("the TLS server never finished\n%s", hung())
+			}
+		}()
 		c.SetDeadline(time.Now().Add(testDeadline))
 		msg := make([]byte, 4<<20)
 		rand.Read(msg)
