@@ -196,44 +196,6 @@ func TestBatchWait(t *testing.T) {
 	}
 }
 
-// TestShutdownRunsSpilledTasks: a callback that runs while the loop shuts down (its
-// driver completing a cancelled op) spawns more tasks than the loop's ring holds; the
-// spill goes to the injection queue, and every task still runs before Close returns.
-func TestShutdownRunsSpilledTasks(t *testing.T) {
-	for _, k := range drivers(t) {
-		t.Run(string(k), func(t *testing.T) {
-			rt, err := New(Options{Loops: 1, Driver: k})
-			if err != nil {
-				t.Fatal(err)
-			}
-			l := rt.Loops()[0]
-			a, _ := socketpair(t)
-			var ran atomic.Int64
-			op := &poller.Op{Code: poller.OpPoll, Fd: a, Arg: unix.POLLIN}
-			op.Done = func(*poller.Op) {
-				for range 1000 {
-					l.Spawn(func() { ran.Add(1) })
-				}
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
-			defer cancel()
-			if err := l.Call(ctx, func() {
-				if err := l.Submit(op); err != nil {
-					t.Error(err)
-				}
-			}); err != nil {
-				t.Fatal(err)
-			}
-			if err := rt.Close(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if n := ran.Load(); n != 1000 {
-				t.Fatalf("ran %d of the 1000 tasks spawned during shutdown", n)
-			}
-		})
-	}
-}
-
 // TestNewFailsCleanlyUnderSharedSQPoll: when loop 0's ring cannot be set up (here: the
 // process runs out of descriptors) under Shared SQPOLL, the other loops never start;
 // New must return the error, not panic closing loops that never ran.
@@ -308,36 +270,64 @@ func TestDumpInFlightStuckLoop(t *testing.T) {
 	})
 }
 
+// closeDuringCallback runs onClose on a one-loop runtime's loop while Close closes its
+// driver (as the completion of an op Close cancels), waits for Close, and returns the
+// loop, now stopped.
+func closeDuringCallback(t *testing.T, k driver.Kind, onClose func(l *Loop)) *Loop {
+	t.Helper()
+	rt, err := New(Options{Loops: 1, Driver: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := rt.Loops()[0]
+	a, _ := socketpair(t)
+	ran := false
+	op := &poller.Op{Code: poller.OpPoll, Fd: a, Arg: unix.POLLIN, Done: func(*poller.Op) { ran = true; onClose(l) }}
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	defer cancel()
+	if err := l.Call(ctx, func() {
+		if err := l.Submit(op); err != nil {
+			t.Error(err)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !ran { // Close returned after the loop stopped: its writes are visible here
+		t.Fatal("the cancelled op's callback did not run at Close")
+	}
+	return l
+}
+
+// TestShutdownRunsSpilledTasks: a callback that runs while the loop shuts down spawns
+// more tasks than the loop's ring holds; the spill goes to the injection queue, and
+// every task still runs before Close returns.
+func TestShutdownRunsSpilledTasks(t *testing.T) {
+	for _, k := range drivers(t) {
+		t.Run(string(k), func(t *testing.T) {
+			var ran atomic.Int64
+			closeDuringCallback(t, k, func(l *Loop) {
+				for range 1000 {
+					l.Spawn(func() { ran.Add(1) })
+				}
+			})
+			if n := ran.Load(); n != 1000 {
+				t.Fatalf("ran %d of the 1000 tasks spawned during shutdown", n)
+			}
+		})
+	}
+}
+
 // TestShutdownDropsLateTimers: a callback that runs while the loop's driver closes
 // arms a timer; no tick will fire it, so shutdown drops it, and nothing stays armed.
 func TestShutdownDropsLateTimers(t *testing.T) {
 	for _, k := range drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
-			rt, err := New(Options{Loops: 1, Driver: k})
-			if err != nil {
-				t.Fatal(err)
-			}
-			l := rt.Loops()[0]
-			a, _ := socketpair(t)
-			armed := make(chan struct{}, 1)
-			op := &poller.Op{Code: poller.OpPoll, Fd: a, Arg: unix.POLLIN}
-			op.Done = func(*poller.Op) {
+			l := closeDuringCallback(t, k, func(l *Loop) {
 				l.AfterFunc(time.Hour, func() { t.Error("a dropped timer fired") })
-				armed <- struct{}{}
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
-			defer cancel()
-			if err := l.Call(ctx, func() { _ = l.Submit(op) }); err != nil {
-				t.Fatal(err)
-			}
-			if err := rt.Close(ctx); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-armed:
-			default:
-				t.Fatal("the cancelled op's callback did not run at Close")
-			}
+			})
 			if n := len(l.timers.items); n != 0 {
 				t.Fatalf("%d timer(s) still armed on a stopped loop", n)
 			}

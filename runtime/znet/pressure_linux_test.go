@@ -206,18 +206,24 @@ func TestRetainAndStarvedGroup(t *testing.T) {
 	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
 		h := &retainer{echoHandler: *newEcho()}
 		s := serveEcho(t, rt, h, Config{RecvBuffers: 4, RecvBufferSize: 64})
-		var wg sync.WaitGroup
-		for i := 0; i < 4; i++ {
-			c := dialStd(t, s)
-			defer c.Close()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				oracleStream(t, c, uint64(i), 100, 700)
-			}()
-		}
-		wg.Wait()
+		streamThrough(t, s, 4)
 	})
+}
+
+// streamThrough runs n checksummed streams through s at once (see oracleStream).
+func streamThrough(t *testing.T, s *Server, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range n {
+		c := dialStd(t, s)
+		defer c.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			oracleStream(t, c, uint64(i), 100, 700)
+		}()
+	}
+	wg.Wait()
 }
 
 // TestServerCloseEndsConnections closes a server with open connections: every one

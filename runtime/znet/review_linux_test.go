@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -254,17 +253,7 @@ func TestRetainedCopyReleasedTwice(t *testing.T) {
 	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
 		h := &doubleReleaser{*newEcho()}
 		s := serveEcho(t, rt, h, Config{RecvBuffers: 4, RecvBufferSize: 64})
-		var wg sync.WaitGroup
-		for i := range 4 {
-			c := dialStd(t, s)
-			defer c.Close()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				oracleStream(t, c, uint64(i), 100, 700)
-			}()
-		}
-		wg.Wait()
+		streamThrough(t, s, 4)
 	})
 }
 
