@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zokio/zokio/internal/testkit"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/zokio/zokio/poller"
@@ -71,7 +73,7 @@ func TestDoCancelLosesNothing(t *testing.T) {
 // TestCloseUnblocksDo closes the runtime while goroutines wait in Do: each returns
 // ErrClosed (C4), and nothing leaks.
 func TestCloseUnblocksDo(t *testing.T) {
-	for _, k := range drivers(t) {
+	for _, k := range testkit.Drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
 			_, b := socketpair(t)
 			before := snapshot(t)
@@ -163,7 +165,7 @@ func TestDumpInFlight(t *testing.T) {
 // I/O still complete (a lone completion ends the wait once the min-wait has passed),
 // and every op and post is accounted for.
 func TestBatchWait(t *testing.T) {
-	for _, k := range drivers(t) {
+	for _, k := range testkit.Drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
 			rt := newRuntime(t, Options{Loops: 1, Driver: k, BatchWait: 2 * time.Millisecond})
 			l := rt.Loops()[0]
@@ -305,7 +307,7 @@ func closeDuringCallback(t *testing.T, k driver.Kind, onClose func(l *Loop)) *Lo
 // more tasks than the loop's ring holds; the spill goes to the injection queue, and
 // every task still runs before Close returns.
 func TestShutdownRunsSpilledTasks(t *testing.T) {
-	for _, k := range drivers(t) {
+	for _, k := range testkit.Drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
 			var ran atomic.Int64
 			closeDuringCallback(t, k, func(l *Loop) {
@@ -323,7 +325,7 @@ func TestShutdownRunsSpilledTasks(t *testing.T) {
 // TestShutdownDropsLateTimers: a callback that runs while the loop's driver closes
 // arms a timer; no tick will fire it, so shutdown drops it, and nothing stays armed.
 func TestShutdownDropsLateTimers(t *testing.T) {
-	for _, k := range drivers(t) {
+	for _, k := range testkit.Drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
 			l := closeDuringCallback(t, k, func(l *Loop) {
 				l.AfterFunc(time.Hour, func() { t.Error("a dropped timer fired") })

@@ -4,39 +4,21 @@ import (
 	"context"
 	"errors"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/zokio/zokio/internal/hangtest"
+	"github.com/zokio/zokio/internal/testkit"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime/driver"
 	"github.com/zokio/zokio/sqpoll"
 )
 
-// Every runtime test runs on each driver this platform has.
-func drivers(t *testing.T) []driver.Kind {
-	t.Helper()
-	var ks []driver.Kind
-	for _, k := range []driver.Kind{driver.Uring, driver.Epoll} {
-		if _, err := driver.Choose(k); err == nil {
-			ks = append(ks, k)
-		} else if k == driver.Uring && os.Getenv("ZOKIO_REQUIRE_URING") != "" {
-			t.Fatalf("io_uring required on this host but unavailable: %v", err)
-		}
-	}
-	if len(ks) == 0 {
-		t.Skip("no driver on this platform")
-	}
-	return ks
-}
-
 // forEachDriver runs fn as a subtest per driver with a fresh runtime of n loops, closed
 // (and checked to close cleanly) when the subtest ends.
 func forEachDriver(t *testing.T, n int, fn func(t *testing.T, rt *Runtime)) {
-	for _, k := range drivers(t) {
+	for _, k := range testkit.Drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
 			rt := newRuntime(t, Options{Loops: n, Driver: k})
 			fn(t, rt)
@@ -68,7 +50,7 @@ const testDeadline = 20 * time.Second
 
 // live tracks the runtimes of the running tests (newRuntime), so that a test that
 // times out shows what their loops still hold.
-var live hangtest.Registry
+var live testkit.Registry
 
 // hung is the evidence a timed-out wait prints.
 func hung() string { return live.Report() }
@@ -179,7 +161,7 @@ func TestIdleRuntimeDoesNotWake(t *testing.T) {
 // TestSpinningRuntimeStillSleeps: spinning before parking follows activity only; an idle
 // runtime with SpinBeforePark set also stops turning.
 func TestSpinningRuntimeStillSleeps(t *testing.T) {
-	for _, k := range drivers(t) {
+	for _, k := range testkit.Drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
 			rt := newRuntime(t, Options{Loops: 2, Driver: k, SpinBeforePark: 100 * time.Microsecond})
 			var wg sync.WaitGroup
@@ -202,7 +184,7 @@ func TestSpinningRuntimeStillSleeps(t *testing.T) {
 
 func TestCall(t *testing.T) {
 	for _, spin := range []time.Duration{0, 50 * time.Microsecond} {
-		for _, k := range drivers(t) {
+		for _, k := range testkit.Drivers(t) {
 			t.Run(string(k)+"/spin="+spin.String(), func(t *testing.T) {
 				rt := newRuntime(t, Options{Loops: 2, Driver: k, SpinBeforePark: spin})
 				l := rt.Loops()[1]
@@ -276,7 +258,7 @@ func TestStuckLoopDoesNotDelayStealable(t *testing.T) {
 }
 
 func TestCloseRefusesNewWork(t *testing.T) {
-	for _, k := range drivers(t) {
+	for _, k := range testkit.Drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
 			rt, err := New(Options{Loops: 2, Driver: k})
 			if err != nil {

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zokio/zokio/internal/testkit"
 )
 
 // A FIFO opened for reading and writing never blocks at open, and a read of it blocks
@@ -81,7 +83,7 @@ func TestContextCancelsRead(t *testing.T) {
 // released only then (C4).
 func TestCloseCancelsInFlight(t *testing.T) {
 	forEachDriver(t, 2, func(t *testing.T, e *env) {
-		fds := countFds(t)
+		fds := testkit.FDCount(t)
 		f, _ := fifo(t, e)
 		fds++ // the writer end stays open until the test ends
 		goRead := make(chan result, 1)
@@ -121,7 +123,7 @@ func TestCloseCancelsInFlight(t *testing.T) {
 		if err := waitFor(t, batchDone, "batch read"); !errors.Is(err, os.ErrClosed) {
 			t.Errorf("batch read after Close: %v", err)
 		}
-		if now := countFds(t); now > fds {
+		if now := testkit.FDCount(t); now > fds {
 			t.Errorf("%d descriptors before, %d after Close", fds, now)
 		}
 	})
@@ -187,7 +189,7 @@ func TestRuntimeClosedFirst(t *testing.T) {
 	forEachDriver(t, 1, func(t *testing.T, e *env) {
 		name := e.path("data")
 		writeFile(t, name, 100)
-		fds := countFds(t)
+		fds := testkit.FDCount(t)
 		f := mustOpen(t, e, name, os.O_RDWR, OpenOptions{NoFastPath: true})
 		if err := e.rt.Close(ctxT(t)); err != nil {
 			t.Fatal(err)
@@ -201,7 +203,7 @@ func TestRuntimeClosedFirst(t *testing.T) {
 		if err := f.Close(); err != nil {
 			t.Errorf("Close after the runtime closed: %v", err)
 		}
-		if now := countFds(t); now > fds {
+		if now := testkit.FDCount(t); now > fds {
 			t.Errorf("descriptor not released: %d before, %d after", fds, now)
 		}
 	})

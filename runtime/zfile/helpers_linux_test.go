@@ -9,31 +9,13 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/zokio/zokio/internal/hangtest"
+	"github.com/zokio/zokio/internal/testkit"
 	"github.com/zokio/zokio/runtime"
 	"github.com/zokio/zokio/runtime/driver"
 )
 
 // testDeadline bounds every wait in the tests; waits are on events, never on sleeps.
 const testDeadline = 30 * time.Second
-
-// drivers lists the drivers this host has; on this project's CI host (Linux 6.18 with
-// io_uring allowed) a missing io_uring fails the run when ZOKIO_REQUIRE_URING is set.
-func drivers(t *testing.T) []driver.Kind {
-	t.Helper()
-	var ks []driver.Kind
-	for _, k := range []driver.Kind{driver.Uring, driver.Epoll} {
-		if _, err := driver.Choose(k); err == nil {
-			ks = append(ks, k)
-		} else if k == driver.Uring && os.Getenv("ZOKIO_REQUIRE_URING") != "" {
-			t.Fatalf("io_uring required on this host but unavailable: %v", err)
-		}
-	}
-	if len(ks) == 0 {
-		t.Skip("no driver on this platform")
-	}
-	return ks
-}
 
 // env is one subtest's world: a runtime on one driver and a temporary directory.
 type env struct {
@@ -48,7 +30,7 @@ func (e *env) uring() bool { return e.kind == driver.Uring }
 
 // live tracks the runtimes of the running tests, so that a test that times out
 // shows what their loops still hold.
-var live hangtest.Registry
+var live testkit.Registry
 
 // hung is the evidence a timed-out wait prints: every live runtime's in-flight
 // table, then every goroutine's stack.
@@ -57,9 +39,9 @@ func hung() string { return live.Report() }
 // forEachDriver runs fn once per driver with a fresh runtime of n loops. Afterwards it
 // checks that closing the runtime gave back every descriptor.
 func forEachDriver(t *testing.T, n int, fn func(t *testing.T, e *env)) {
-	for _, k := range drivers(t) {
+	for _, k := range testkit.Drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
-			fds := countFds(t)
+			fds := testkit.FDCount(t)
 			rt, err := runtime.New(runtime.Options{Loops: n, Driver: k})
 			if err != nil {
 				t.Fatal(err)
@@ -71,22 +53,13 @@ func forEachDriver(t *testing.T, n int, fn func(t *testing.T, e *env)) {
 				if err := rt.Close(ctx); err != nil {
 					t.Errorf("runtime Close: %v", err)
 				}
-				if now := countFds(t); now > fds {
+				if now := testkit.FDCount(t); now > fds {
 					t.Errorf("descriptor leak: %d before the runtime, %d after it closed", fds, now)
 				}
 			})
 			fn(t, &env{rt: rt, kind: k, dir: t.TempDir()})
 		})
 	}
-}
-
-func countFds(t testing.TB) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
 }
 
 func ctxT(t testing.TB) context.Context {

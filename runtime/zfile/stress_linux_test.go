@@ -5,37 +5,13 @@ import (
 	"hash/crc32"
 	"os"
 	goruntime "runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-// gcStorm runs the collector back to back, with GOGC at 1, until the test ends: any
-// buffer the kernel writes that Go does not keep alive would be freed and reused
-// (RELIABILITY.md trap 1), and stacks get shrunk and moved.
-func gcStorm(t *testing.T) {
-	old := debug.SetGCPercent(1)
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				goruntime.GC()
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		close(stop)
-		<-done
-		debug.SetGCPercent(old)
-	})
-}
+	"github.com/zokio/zokio/internal/testkit"
+)
 
 // TestGCStressIntegrity keeps thousands of reads and writes in flight through all three
 // APIs while the collector runs without pause, with fresh buffers for every op, and
@@ -49,7 +25,7 @@ func TestGCStressIntegrity(t *testing.T) {
 		defer rf.Close()
 		wf := mustOpen(t, e, e.path("out"), os.O_RDWR|os.O_CREATE, OpenOptions{})
 		defer wf.Close()
-		gcStorm(t)
+		testkit.GCStorm(t)
 		var ops, bad atomic.Int64
 		check := func(off int64, p []byte) {
 			ops.Add(1)
@@ -185,7 +161,7 @@ func TestStackBuffers(t *testing.T) {
 	forEachDriver(t, 1, func(t *testing.T, e *env) {
 		f, w := fifo(t, e)
 		defer f.Close()
-		gcStorm(t)
+		testkit.GCStorm(t)
 		for i := 0; i < 20; i++ {
 			msg := pattern(int64(i), 512)
 			if got := stackBatchRead(t, f, w, msg, 2000+i); !equal(got, msg) {
@@ -264,7 +240,7 @@ func TestOpenReadCloseCycles(t *testing.T) {
 		name := e.path("data")
 		data := writeFile(t, name, 8192)
 		ctx := ctxT(t)
-		before := countFds(t)
+		before := testkit.FDCount(t)
 		p := make([]byte, 4096)
 		for i := 0; i < 10000; i++ {
 			f, err := OpenFileWith(ctx, e.rt, name, os.O_RDONLY, 0, OpenOptions{Fixed: i%2 == 0, NoFastPath: i%4 < 2})
@@ -282,7 +258,7 @@ func TestOpenReadCloseCycles(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if after := countFds(t); after != before {
+		if after := testkit.FDCount(t); after != before {
 			t.Fatalf("descriptors: %d before 10,000 cycles, %d after", before, after)
 		}
 	})

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zokio/zokio/internal/hangtest"
+	"github.com/zokio/zokio/internal/testkit"
 	"github.com/zokio/zokio/runtime"
 	"github.com/zokio/zokio/runtime/driver"
 )
@@ -15,14 +15,11 @@ import (
 // testDeadline bounds every wait in the tests: a hang fails instead of stalling.
 const testDeadline = 30 * time.Second
 
-// drivers are the drivers every scenario runs on.
-var drivers = []driver.Kind{driver.Uring, driver.Epoll}
-
 // forEachDriver runs fn as a subtest per driver, with a runtime of loops loops
 // that is closed afterwards, checking that no descriptor outlives the scenario.
 func forEachDriver(t *testing.T, loops int, fn func(t *testing.T, rt *runtime.Runtime)) {
 	t.Helper()
-	for _, k := range drivers {
+	for _, k := range testkit.Drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
 			rt := newRuntime(t, k, loops)
 			fn(t, rt)
@@ -34,15 +31,7 @@ func forEachDriver(t *testing.T, loops int, fn func(t *testing.T, rt *runtime.Ru
 // process's descriptors with those before.
 func newRuntime(t testing.TB, k driver.Kind, loops int) *runtime.Runtime {
 	t.Helper()
-	if k == driver.Uring {
-		if _, err := driver.Choose(driver.Uring); err != nil {
-			if os.Getenv("ZOKIO_REQUIRE_URING") != "" {
-				t.Fatalf("io_uring required but unavailable: %v", err)
-			}
-			t.Skipf("io_uring unavailable: %v", err)
-		}
-	}
-	before := fdCount(t)
+	before := testkit.FDCount(t)
 	rt, err := runtime.New(runtime.Options{Loops: loops, Driver: k, NoPin: true})
 	if err != nil {
 		t.Fatalf("runtime.New(%s): %v", k, err)
@@ -61,21 +50,11 @@ func newRuntime(t testing.TB, k driver.Kind, loops int) *runtime.Runtime {
 
 // live tracks the runtimes of the running tests, so that a test that times out
 // shows what their loops still hold.
-var live hangtest.Registry
+var live testkit.Registry
 
 // hung is the evidence a timed-out wait prints: every live runtime's in-flight
 // table, then every goroutine's stack.
 func hung() string { return live.Report() }
-
-// fdCount is the number of descriptors the process has open.
-func fdCount(t testing.TB) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
-}
 
 // waitFds checks that the process has at most want descriptors open. Every close
 // in the package completes before the call that asked for it returns (or before
@@ -83,7 +62,7 @@ func fdCount(t testing.TB) int {
 // check suffices: no polling.
 func waitFds(t testing.TB, want int) {
 	t.Helper()
-	if n := fdCount(t); n > want {
+	if n := testkit.FDCount(t); n > want {
 		t.Errorf("descriptor leak: %d open, want at most %d", n, want)
 	}
 }

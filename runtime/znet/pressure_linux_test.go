@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zokio/zokio/internal/testkit"
+
 	"github.com/zokio/zokio/runtime"
 )
 
@@ -266,9 +268,9 @@ func TestServerCloseEndsConnections(t *testing.T) {
 // TestRuntimeCloseEndsConnections closes the runtime under a server with open
 // connections and a connection mid-send: everything ends and no descriptor remains.
 func TestRuntimeCloseEndsConnections(t *testing.T) {
-	for _, k := range drivers {
+	for _, k := range testkit.Drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
-			before := fdCount(t)
+			before := testkit.FDCount(t)
 			rt := newRuntime(t, k, 2) // closed here; its cleanup's Close is then a no-op
 			h := &closer{echoHandler: *newEcho(), n: 16 << 20, abort: false}
 			s, err := Serve(ctxT(t), rt, "tcp", "127.0.0.1:0", Config{Handler: h, WriteBufferLimit: 32 << 20})

@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zokio/zokio/internal/testkit"
+
 	"github.com/zokio/zokio/runtime"
-	"github.com/zokio/zokio/runtime/driver"
 )
 
 // eofKeeper keeps connections open after the peer's EOF: nothing stays in flight on
@@ -31,14 +32,9 @@ func (h *eofKeeper) OnClose(_ *Conn, err error) { h.closed <- err }
 // connections, on both loops, have nothing in flight: every one is closed (OnClose
 // runs), and no descriptor is left.
 func TestRuntimeCloseReachesEveryLoop(t *testing.T) {
-	for _, k := range drivers {
+	for _, k := range testkit.Drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
-			if k == driver.Uring {
-				if _, err := driver.Choose(driver.Uring); err != nil {
-					t.Skipf("io_uring unavailable: %v", err)
-				}
-			}
-			before := fdCount(t)
+			before := testkit.FDCount(t)
 			rt, err := runtime.New(runtime.Options{Loops: 2, Driver: k, NoPin: true})
 			if err != nil {
 				t.Fatal(err)
@@ -78,7 +74,7 @@ func TestRuntimeCloseReachesEveryLoop(t *testing.T) {
 			for _, c := range cs {
 				c.Close()
 			}
-			if n := fdCount(t); n > before {
+			if n := testkit.FDCount(t); n > before {
 				t.Errorf("descriptor leak: %d open, %d before", n, before)
 			}
 		})

@@ -3,10 +3,12 @@ package znet
 import (
 	"bytes"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/zokio/zokio/internal/testkit"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime/driver"
 )
@@ -26,6 +28,9 @@ func (h *zcCounter) OnClose(c *Conn, err error) {
 // test): the data oracle holds, zero-copy sends happen, and copy sends go on while
 // one awaits its notification.
 func TestSendZC(t *testing.T) {
+	if !slices.Contains(testkit.Drivers(t), driver.Uring) {
+		t.Skip("io_uring unavailable")
+	}
 	zcLocal = true
 	defer func() { zcLocal = false }()
 	rt := newRuntime(t, driver.Uring, 1)

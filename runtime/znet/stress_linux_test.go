@@ -7,11 +7,12 @@ import (
 	"math/rand/v2"
 	"net"
 	goruntime "runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/zokio/zokio/internal/testkit"
 
 	"github.com/zokio/zokio/runtime"
 )
@@ -87,24 +88,8 @@ func oracleStream(t *testing.T, c net.Conn, id uint64, msgs, maxSize int) {
 // would be collected and reused, and the oracle would see it.
 func TestOracleUnderGC(t *testing.T) {
 	forEachDriver(t, 2, func(t *testing.T, rt *runtime.Runtime) {
-		defer debug.SetGCPercent(debug.SetGCPercent(1))
 		s := serveEcho(t, rt, newEcho(), Config{RecvBuffers: 64, RecvBufferSize: 512})
-		stop := make(chan struct{})
-		var gcs atomic.Int64
-		var gcDone sync.WaitGroup
-		gcDone.Add(1)
-		go func() {
-			defer gcDone.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-					goruntime.GC()
-					gcs.Add(1)
-				}
-			}
-		}()
+		stopGC := testkit.GCStorm(t)
 		var wg sync.WaitGroup
 		for i := 0; i < oracleStreams; i++ {
 			wg.Add(1)
@@ -127,9 +112,7 @@ func TestOracleUnderGC(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		close(stop)
-		gcDone.Wait()
-		t.Logf("%d streams × %d messages checked across %d forced collections", oracleStreams, oracleMessages, gcs.Load())
+		t.Logf("%d streams × %d messages checked across %d forced collections", oracleStreams, oracleMessages, stopGC())
 	})
 }
 
@@ -140,7 +123,7 @@ func TestManyConnections(t *testing.T) {
 		h := newEcho()
 		s := serveEcho(t, rt, h, Config{})
 		goroutines := goruntime.NumGoroutine()
-		fds := fdCount(t)
+		fds := testkit.FDCount(t)
 		var next atomic.Int64
 		var wg sync.WaitGroup
 		for w := 0; w < 64; w++ {
@@ -173,7 +156,7 @@ func TestManyConnections(t *testing.T) {
 				t.Fatalf("connection %d: OnClose err = %v, want io.EOF", i, err)
 			}
 		}
-		if n := fdCount(t); n > fds {
+		if n := testkit.FDCount(t); n > fds {
 			t.Errorf("descriptors: %d before, %d after %d connections", fds, n, manyConns)
 		}
 		if n := goruntime.NumGoroutine(); n > goroutines {

@@ -1,4 +1,4 @@
-package hangtest
+package testkit
 
 import (
 	"context"

@@ -1,8 +1,4 @@
-// Package hangtest gathers what a test prints when a wait times out: the in-flight
-// op table of every runtime the running tests use, then every goroutine's stack
-// (RELIABILITY.md: "every test ... dumps goroutines and the in-flight table on
-// timeout"). It is for tests only.
-package hangtest
+package testkit
 
 import (
 	"context"
