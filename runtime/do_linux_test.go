@@ -336,3 +336,39 @@ func TestShutdownDropsLateTimers(t *testing.T) {
 		})
 	}
 }
+
+// TestOnStop: a stop hook runs on its loop at Close, while the driver still takes ops;
+// one removed before does not run.
+func TestOnStop(t *testing.T) {
+	for _, k := range testkit.Drivers(t) {
+		t.Run(string(k), func(t *testing.T) {
+			rt, err := New(Options{Loops: 1, Driver: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := rt.Loops()[0]
+			ran, removedRan := false, false
+			var submitErr error
+			ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+			defer cancel()
+			if err := l.Call(ctx, func() {
+				l.OnStop(func() {
+					ran = true
+					submitErr = l.Submit(&poller.Op{Code: poller.OpNop, Done: func(*poller.Op) {}})
+				})
+				remove := l.OnStop(func() { removedRan = true })
+				remove()
+				remove() // again: nothing
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := rt.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// Close returned after the loop stopped: its writes are visible here.
+			if !ran || removedRan || submitErr != nil {
+				t.Fatalf("hook ran %v (submit in it: %v); removed hook ran %v", ran, submitErr, removedRan)
+			}
+		})
+	}
+}

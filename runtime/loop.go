@@ -28,6 +28,9 @@ type Loop struct {
 	d        poller.Driver
 	decision driver.Decision
 	closeErr error
+	// stopHooks run on the loop when it stops, before its driver closes (OnStop).
+	stopHooks []stopHook
+	nextHook  uint64
 
 	// Owner-only state.
 	local     runq         // stealable tasks; other loops steal from its ring
@@ -392,6 +395,14 @@ func (l *Loop) requestStop() {
 func (l *Loop) shutdown() {
 	l.markExited()
 	l.drainAll()
+	for len(l.stopHooks) > 0 { // a hook may register or remove others
+		hs := l.stopHooks
+		l.stopHooks = nil
+		for _, h := range hs {
+			h.fn()
+		}
+		l.drainAll()
+	}
 	l.timers.drain(dropTimer)
 	if err := l.d.Close(); err != nil && err != poller.ErrClosed && l.closeErr == nil {
 		l.closeErr = err
@@ -429,4 +440,29 @@ func (l *Loop) markExited() {
 	l.mu.Lock()
 	l.exited = true
 	l.mu.Unlock()
+}
+
+type stopHook struct {
+	id uint64
+	fn func()
+}
+
+// OnStop registers fn to run on this loop when the runtime closes, after the tasks
+// already queued and before the loop's driver closes (which cancels every op in
+// flight). Packages that keep state on a loop — a server's connections, say — end it
+// there, including what has no op in flight that a closing driver would reach. It
+// returns a function that unregisters fn (calling it again, or after fn ran, does
+// nothing). On the loop only.
+func (l *Loop) OnStop(fn func()) (remove func()) {
+	l.nextHook++
+	id := l.nextHook
+	l.stopHooks = append(l.stopHooks, stopHook{id, fn})
+	return func() {
+		for i, h := range l.stopHooks {
+			if h.id == id {
+				l.stopHooks = append(l.stopHooks[:i], l.stopHooks[i+1:]...)
+				return
+			}
+		}
+	}
 }
