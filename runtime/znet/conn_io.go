@@ -223,6 +223,11 @@ func (c *Conn) onCtl(op *poller.Op) {
 			c.progressClose()
 		}
 	case poller.OpClose:
+		if isErrno(op.Res, eCanceled) {
+			// The driver closed before it ran the close (a closing runtime cancels
+			// every op): nothing of ours is in flight on the descriptor any more.
+			_ = closeFd(c.fd)
+		}
 		c.finish()
 	}
 }

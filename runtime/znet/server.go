@@ -45,15 +45,15 @@ type srvLoop struct {
 	lfd    int // the listening socket this loop accepts on, or -1
 	accept poller.Op
 	lclose poller.Op
-	// guard stands in for accept on a loop without a listening socket: an op kept
-	// in flight so that a closing runtime, which cancels every op, reaches this
-	// loop's connections too (through stopAll), even those with nothing in flight.
-	guard poller.Op
-	retry *runtime.Timer // re-arms accept after EMFILE and the like
-	next  int            // handoff: the next loop to give a connection to
-	conns *Conn          // open connections, linked through prev/next
-	err   error          // set up failed
-	stop  bool
+	// unhook removes stopAll from the loop's stop hooks (runtime.Loop.OnStop), through
+	// which a closing runtime reaches this loop's connections, even those with
+	// nothing in flight and on loops without a listening socket.
+	unhook func()
+	retry  *runtime.Timer // re-arms accept after EMFILE and the like
+	next   int            // handoff: the next loop to give a connection to
+	conns  *Conn          // open connections, linked through prev/next
+	err    error          // set up failed
+	stop   bool
 }
 
 // acceptBackoff is how long accept rests after the process ran out of descriptors or
@@ -233,42 +233,20 @@ func (sl *srvLoop) prepare() {
 	sl.g = g
 }
 
-// arm runs on the loop: the multishot accept if this loop has a listening socket,
-// else the guard.
+// arm runs on the loop: the stop hook, and the multishot accept if this loop has a
+// listening socket.
 func (sl *srvLoop) arm() {
 	if sl.stop {
 		return
 	}
+	sl.unhook = sl.l.OnStop(sl.stopAll)
 	if sl.lfd < 0 {
-		sl.guard = poller.Op{Code: poller.OpTimeout, Timeout: guardPeriod, Done: sl.onGuard}
-		if err := sl.l.Submit(&sl.guard); err != nil {
-			sl.err = err
-			sl.stopAll()
-		}
 		return
 	}
 	sl.accept = poller.Op{Code: poller.OpAccept, Flags: poller.FlagMultishot, Fd: sl.lfd,
 		Arg: sockFlags, Done: sl.onAccept}
 	if err := sl.l.Submit(&sl.accept); err != nil {
 		sl.err = err
-		sl.stopAll()
-	}
-}
-
-// guardPeriod is how long the guard waits before it re-arms itself: it is not meant
-// to expire, only to be cancelled.
-const guardPeriod = 24 * time.Hour
-
-// onGuard: cancelled by Server.Close (stopAll did it; nothing to do) or by a closing
-// runtime (stop this loop's connections, as a cancelled accept does).
-func (sl *srvLoop) onGuard(op *poller.Op) {
-	switch {
-	case sl.stop:
-	case isErrno(op.Res, poller.ETIME):
-		if err := sl.l.Submit(&sl.guard); err != nil {
-			sl.stopAll()
-		}
-	default:
 		sl.stopAll()
 	}
 }
@@ -365,8 +343,9 @@ func (sl *srvLoop) stopAll() {
 		if sl.retry != nil {
 			sl.retry.Stop()
 		}
-		if sl.guard.InFlight() {
-			_ = sl.l.Cancel(&sl.guard)
+		if sl.unhook != nil {
+			sl.unhook()
+			sl.unhook = nil
 		}
 		if sl.accept.InFlight() {
 			_ = sl.l.Cancel(&sl.accept) // its final completion closes the listener
@@ -410,7 +389,10 @@ func (sl *srvLoop) closeListener() {
 	}
 }
 
-func (sl *srvLoop) onListenerClosed(*poller.Op) {
+func (sl *srvLoop) onListenerClosed(op *poller.Op) {
+	if op != nil && isErrno(op.Res, eCanceled) {
+		_ = closeFd(sl.lfd) // the driver closed before it ran the close
+	}
 	sl.lfd = -1
 	sl.s.release()
 }
