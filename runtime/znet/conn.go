@@ -47,12 +47,13 @@ type Conn struct {
 	zsend *poller.Op // zero-copy sends (OpSendZC), in flight until the notification; made on first use
 	ctl   *poller.Op // shutdown, then close; made on first use (an idle connection does not carry it)
 
-	out    []byte // the bytes being sent; untouched until their send's count is back
-	outOff int    // how much of out the kernel has taken
-	pend   []byte // written since that send started; leaves next
-	zbuf   []byte // the buffer of a zero-copy send: the kernel's until its notification
-	zcOK   bool   // SEND_ZC is worth trying for this peer
-	zsends uint32 // zero-copy sends made (tests read it)
+	out    []byte    // the bytes being sent; untouched until their send's count is back
+	outOff int       // how much of out the kernel has taken
+	pend   []byte    // written since that send started; leaves next
+	zbuf   []byte    // the buffer of a zero-copy send: the kernel's until its notification
+	zcOK   bool      // SEND_ZC is worth trying for this peer
+	zsends uint32    // zero-copy sends made (tests read it)
+	rs     *retSends // received buffers queued by WriteRetained; nil until the first
 
 	curID    uint16 // the buffer OnData is looking at
 	cur      []byte
@@ -180,7 +181,13 @@ func (c *Conn) Context() any { return c.userCtx }
 func (c *Conn) SetContext(v any) { c.userCtx = v }
 
 // Buffered returns the number of written bytes not yet handed to the kernel.
-func (c *Conn) Buffered() int { return len(c.pend) + len(c.out) - c.outOff }
+func (c *Conn) Buffered() int {
+	n := len(c.pend) + len(c.out) - c.outOff
+	if c.rs != nil {
+		n += c.rs.outN + c.rs.pendN
+	}
+	return n
+}
 
 // LocalAddr returns the connection's local address (nil once closed, if never asked
 // before).

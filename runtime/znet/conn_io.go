@@ -239,6 +239,10 @@ func (c *Conn) finish() {
 		c.timer.Stop()
 	}
 	c.out, c.pend = nil, nil
+	if c.rs != nil {
+		c.rs.releaseAll()
+		c.rs = nil
+	}
 	if c.owner != nil {
 		c.owner.detach(c)
 	}
@@ -349,7 +353,7 @@ func (ln *loopNet) group(l *runtime.Loop, count, size int) (*recvGroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &recvGroup{g: bg, id: bg.ID(), size: size, count: count, held: make([]uint32, count)}
+	g := &recvGroup{l: l, g: bg, id: bg.ID(), size: size, count: count, held: make([]uint32, count)}
 	ln.groups = append(ln.groups, g)
 	return g, nil
 }
@@ -358,6 +362,7 @@ func (ln *loopNet) group(l *runtime.Loop, count, size int) (*recvGroup, error) {
 // handlers retain, and the connections whose multishot recv stopped because the group
 // ran dry (ENOBUFS), to be re-armed as buffers come back. Used only on its loop.
 type recvGroup struct {
+	l        *runtime.Loop
 	g        poller.BufferGroup
 	id       uint16
 	size     int

@@ -22,7 +22,12 @@ import (
 // flush starts a send of everything written since the last one, unless one is
 // ordering-active (its count calls flush again).
 func (c *Conn) flush() {
-	if c.flags&flagSending != 0 || len(c.pend) == 0 || c.flags&(flagAbort|flagCloseSent|flagDirect) != 0 {
+	if c.flags&flagSending != 0 || c.flags&(flagAbort|flagCloseSent|flagDirect) != 0 {
+		return
+	}
+	if c.rs != nil && c.rs.pendN > 0 {
+		c.rs.swap()
+	} else if len(c.pend) == 0 {
 		return
 	}
 	c.out, c.pend = c.pend, c.out[:0] // out is never zbuf's array here: see sent
@@ -33,8 +38,13 @@ func (c *Conn) flush() {
 // startSend sends out[outOff:]: zero-copy when it is large enough, the peer remote
 // (see Config.SendZCThreshold) and no zero-copy send awaits its notification.
 func (c *Conn) startSend() {
+	if c.rs != nil && len(c.rs.out) > 0 {
+		c.startSendPieces()
+		return
+	}
 	b := c.out[c.outOff:]
 	op := &c.send
+	op.Code = poller.OpSend
 	if c.zcOK && len(b) >= c.sh.cfg.SendZCThreshold && !inFlight(c.zsend) {
 		if c.zsend == nil {
 			c.zsend = &poller.Op{Code: poller.OpSendZC, Fd: c.fd, Arg: msgNoSignal, Done: c.onZSend}
@@ -53,7 +63,7 @@ func (c *Conn) startSend() {
 
 // onSend handles the copy send's completion.
 func (c *Conn) onSend(op *poller.Op) {
-	op.Buf = nil
+	op.Buf, op.Bufs = nil, nil
 	c.flags &^= flagSending
 	c.sent(op.Res)
 }
@@ -83,6 +93,15 @@ func (c *Conn) onZSend(op *poller.Op) {
 	c.sent(op.Res)
 }
 
+// outLen is the length of out's stream: its copied bytes and the received buffers
+// spliced into them.
+func (c *Conn) outLen() int {
+	if c.rs != nil {
+		return len(c.out) + c.rs.outN
+	}
+	return len(c.out)
+}
+
 // sent takes a send's byte count: re-send the rest of a short send first, else move
 // on to what was written meanwhile.
 func (c *Conn) sent(res int32) {
@@ -90,7 +109,7 @@ func (c *Conn) sent(res int32) {
 	case res < 0:
 		c.sendFailed(res)
 		return
-	case res == 0 && c.outOff < len(c.out):
+	case res == 0 && c.outOff < c.outLen():
 		c.fail(c.opErr("write", io.ErrShortWrite))
 		return
 	}
@@ -98,9 +117,12 @@ func (c *Conn) sent(res int32) {
 		c.lastOut = clock()
 	}
 	c.outOff += int(res)
-	if c.outOff < len(c.out) && c.flags&flagAbort == 0 {
+	if c.outOff < c.outLen() && c.flags&flagAbort == 0 {
 		c.startSend() // a short send: its rest goes first
 		return
+	}
+	if c.rs != nil {
+		c.rs.releaseOut()
 	}
 	if c.flags&flagOutHeld != 0 {
 		c.out = nil // a zero-copy send may still hold this array: never write into it

@@ -39,7 +39,10 @@
 // a short send re-sends its rest first. On io_uring, a send of at least
 // Config.SendZCThreshold bytes to a remote peer uses SEND_ZC: its byte count lets the
 // next (copy) send go, but its buffer stays the kernel's until the notification
-// completion, and is never reused for writing before.
+// completion, and is never reused for writing before. Conn.WriteRetained splices a
+// received buffer into that queue instead of copying it (zero-copy forwarding): a
+// send then takes copied bytes and received buffers together as one sendmsg, and the
+// buffers go back to their group once sent.
 //
 // Close flushes what was written (bounded by Config.FlushTimeout), then closes the
 // descriptor through the driver: OpClose cancels the receive and drains every op on

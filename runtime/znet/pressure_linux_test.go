@@ -215,6 +215,12 @@ func TestRetainAndStarvedGroup(t *testing.T) {
 // streamThrough runs n checksummed streams through s at once (see oracleStream).
 func streamThrough(t *testing.T, s *Server, n int) {
 	t.Helper()
+	streamThroughSized(t, s, n, 100, 700)
+}
+
+// streamThroughSized is streamThrough with msgs messages of up to maxSize bytes each.
+func streamThroughSized(t *testing.T, s *Server, n, msgs, maxSize int) {
+	t.Helper()
 	var wg sync.WaitGroup
 	for i := range n {
 		c := dialStd(t, s)
@@ -222,7 +228,7 @@ func streamThrough(t *testing.T, s *Server, n int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			oracleStream(t, c, uint64(i), 100, 700)
+			oracleStream(t, c, uint64(i), msgs, maxSize)
 		}()
 	}
 	wg.Wait()
