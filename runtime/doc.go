@@ -23,6 +23,11 @@
 // Race and Any combine futures. BlockOn runs an asynchronous function on a loop and
 // waits for the future it returns.
 //
+// An Arena (NewArena) is a loop's block of aligned buffers mapped outside the Go heap;
+// with io_uring each arena is registered in a slot of its loop's registered buffer
+// table, and Loop.RegisteredBuffer tells an op which fixed buffer its memory is in.
+// Package zfile and package znet use the same arenas.
+//
 // Everything a loop runs — tasks, timer callbacks, completions — runs on its goroutine,
 // one at a time, so code on a loop needs no locks for the loop's own state. Methods
 // documented "on the loop only" must be called from such code. This package shares

@@ -31,6 +31,8 @@ type Loop struct {
 	// stopHooks run on the loop when it stops, before its driver closes (OnStop).
 	stopHooks []stopHook
 	nextHook  uint64
+	// bufs is the registered buffer table that arenas share (arena.go).
+	bufs bufTable
 
 	// Owner-only state.
 	local     runq         // stealable tasks; other loops steal from its ring
@@ -407,6 +409,7 @@ func (l *Loop) shutdown() {
 	if err := l.d.Close(); err != nil && err != poller.ErrClosed && l.closeErr == nil {
 		l.closeErr = err
 	}
+	l.bufs.gone() // the ring took the buffer table with it
 	l.drainAll()
 	// Callbacks that ran while the driver closed may have armed timers, which no
 	// tick will fire: drop those too, until nothing is left (a drop may run code).

@@ -55,10 +55,55 @@ func (r *Ring) RegisterBuffers(bufs [][]byte) error {
 	return err
 }
 
-// UnregisterBuffers drops every registered buffer.
+// UnregisterBuffers drops every registered buffer: the whole table, whether
+// RegisterBuffers or RegisterBuffersSparse made it.
 func (r *Ring) UnregisterBuffers() error {
 	_, err := r.registerErr(UnregisterBuffers, nil, 0)
 	return err
+}
+
+// RegisterBuffersSparse creates a registered buffer table of n empty slots
+// (IORING_REGISTER_BUFFERS2 with IORING_RSRC_REGISTER_SPARSE), filled and
+// emptied one slot at a time by RegisterBuffersUpdate while the ring runs.
+// An empty table pins nothing, so it costs no RLIMIT_MEMLOCK; the kernel
+// allows up to 16384 slots. A ring has one buffer table: EBUSY if
+// RegisterBuffers or this call already made it.
+func (r *Ring) RegisterBuffersSparse(n uint32) error {
+	reg := RsrcRegister{Nr: n, Flags: rsrcRegisterSparse}
+	// SAFETY: reg is live for the call; the kernel copies it in.
+	_, err := r.registerErr(RegisterBuffers2, unsafe.Pointer(&reg), uint32(unsafe.Sizeof(reg)))
+	return err
+}
+
+// RegisterBuffersUpdate sets the registered buffer slots from off on to
+// bufs (IORING_REGISTER_BUFFERS_UPDATE): a non-empty buffer is pinned and
+// installed in its slot, replacing what was there; an empty one (nil or of
+// length zero) empties its slot. The pins count against RLIMIT_MEMLOCK
+// (ENOMEM past it), and each buffer may be at most 1 GiB. Ops already in
+// flight on a replaced or emptied buffer keep using it until they complete.
+// As with RegisterBuffers, the caller keeps every installed buffer
+// referenced until its slot is emptied or the ring closes. It returns the
+// number of slots updated, which falls short of len(bufs) (with a nil
+// error) when one after the first fails; ENXIO without a table, EINVAL for
+// slots past its end.
+func (r *Ring) RegisterBuffersUpdate(off uint32, bufs [][]byte) (int, error) {
+	if len(bufs) == 0 {
+		return 0, nil
+	}
+	iov := make([]unix.Iovec, len(bufs))
+	for i, b := range bufs {
+		if len(b) > 0 {
+			iov[i].Base = unsafe.SliceData(b)
+			iov[i].SetLen(len(b))
+		}
+	}
+	up := RsrcUpdate2{Offset: off, Data: ptr(&iov[0]), Nr: uint32(len(iov))}
+	// SAFETY: up, iov and the buffers iov names are live for the call; the
+	// kernel reads up and iov before returning and pins the buffers' pages.
+	n, err := r.registerErr(RegisterBuffersUpdate, unsafe.Pointer(&up), uint32(unsafe.Sizeof(up)))
+	runtime.KeepAlive(iov)
+	runtime.KeepAlive(bufs)
+	return n, err
 }
 
 // RegisterFilesSparse creates a registered file table of n empty slots,

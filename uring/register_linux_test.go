@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -134,4 +136,125 @@ func TestBufRingLifecycle(t *testing.T) {
 	if _, err := r.SetupBufRing(8, 4, 0); !errors.Is(err, os.ErrClosed) {
 		t.Fatalf("SetupBufRing after Close: %v", err)
 	}
+}
+
+// TestRegisterBuffersSparse: a sparse buffer table starts empty and pins
+// nothing; RegisterBuffersUpdate fills a slot (READ_FIXED and WRITE_FIXED
+// then use it), empties it (the slot then refuses fixed ops) and fills it
+// again with other memory. VmPin in /proc/self/status follows the pins.
+func TestRegisterBuffersSparse(t *testing.T) {
+	r := newRing(t, Config{Entries: 4})
+	pin0 := vmPinKB(t)
+	if err := r.RegisterBuffersSparse(8); err != nil {
+		t.Fatalf("RegisterBuffersSparse: %v", err)
+	}
+	if pin := vmPinKB(t); pin != pin0 {
+		t.Errorf("an empty table pins %d kB", pin-pin0)
+	}
+	if err := r.RegisterBuffersSparse(8); !errors.Is(err, unix.EBUSY) {
+		t.Fatalf("second table: %v, want EBUSY", err)
+	}
+	if err := r.RegisterBuffers([][]byte{make([]byte, 8)}); !errors.Is(err, unix.EBUSY) {
+		t.Fatalf("RegisterBuffers over a sparse table: %v, want EBUSY", err)
+	}
+	f := tempFile(t, []byte("sparse buffer table"))
+	fd := int(f.Fd())
+	mem, other := mapTest(t, 64<<10), mapTest(t, 4096)
+
+	readFixed := func(ud uint64, b []byte, idx uint16) CQE {
+		t.Helper()
+		s := sqe(t, r)
+		s.PrepReadFixed(fd, b, 0, idx)
+		s.SetUserData(ud)
+		return reapOne(t, r, ud)
+	}
+	if c := readFixed(1, mem[:6], 3); c.Res >= 0 {
+		t.Fatalf("read_fixed from an empty slot: %+v", c)
+	}
+	if n, err := r.RegisterBuffersUpdate(3, [][]byte{mem}); n != 1 || err != nil {
+		t.Fatalf("fill slot 3: %d, %v", n, err)
+	}
+	if pin := vmPinKB(t); pin != pin0+64 {
+		t.Errorf("64 KiB in slot 3 pins %d kB", pin-pin0)
+	}
+	wantRes(t, readFixed(2, mem[1000:1006], 3), 6)
+	if string(mem[1000:1006]) != "sparse" {
+		t.Fatalf("read_fixed %q", mem[1000:1006])
+	}
+	if c := readFixed(3, other[:6], 3); c.Res != errnoRes(unix.EFAULT) {
+		t.Fatalf("read_fixed of memory outside slot 3: %+v, want EFAULT", c)
+	}
+	copy(mem[5000:], "SPARSE")
+	s := sqe(t, r)
+	s.PrepWriteFixed(fd, mem[5000:5006], 0, 3)
+	s.SetUserData(4)
+	wantRes(t, reapOne(t, r, 4), 6)
+
+	if n, err := r.RegisterBuffersUpdate(3, [][]byte{nil}); n != 1 || err != nil {
+		t.Fatalf("empty slot 3: %d, %v", n, err)
+	}
+	if pin := vmPinKB(t); pin != pin0 {
+		t.Errorf("an emptied slot still pins %d kB", pin-pin0)
+	}
+	if c := readFixed(5, mem[:6], 3); c.Res >= 0 {
+		t.Fatalf("read_fixed from an emptied slot: %+v", c)
+	}
+	if n, err := r.RegisterBuffersUpdate(3, [][]byte{other}); n != 1 || err != nil {
+		t.Fatalf("refill slot 3: %d, %v", n, err)
+	}
+	wantRes(t, readFixed(6, other[:6], 3), 6)
+	if string(other[:6]) != "SPARSE" {
+		t.Fatalf("read_fixed after reuse %q", other[:6])
+	}
+	if c := readFixed(7, mem[:6], 3); c.Res != errnoRes(unix.EFAULT) {
+		t.Fatalf("read_fixed of the slot's old memory: %+v, want EFAULT", c)
+	}
+
+	if _, err := r.RegisterBuffersUpdate(7, [][]byte{mem, other}); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("update past the table's end: %v, want EINVAL", err)
+	}
+	if n, err := r.RegisterBuffersUpdate(0, nil); n != 0 || err != nil {
+		t.Fatalf("empty update: %d, %v", n, err)
+	}
+	if err := r.UnregisterBuffers(); err != nil {
+		t.Fatalf("UnregisterBuffers: %v", err)
+	}
+	if pin := vmPinKB(t); pin != pin0 {
+		t.Errorf("%d kB still pinned after UnregisterBuffers", pin-pin0)
+	}
+	if _, err := r.RegisterBuffersUpdate(0, [][]byte{mem}); !errors.Is(err, unix.ENXIO) {
+		t.Fatalf("update without a table: %v, want ENXIO", err)
+	}
+}
+
+// mapTest maps size bytes outside the Go heap, unmapped at the end of the test.
+func mapTest(t *testing.T, size int) []byte {
+	t.Helper()
+	mem, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Munmap(mem) })
+	return mem
+}
+
+// vmPinKB reads the process's pinned memory (VmPin, which io_uring's buffer
+// registration adds to whether or not RLIMIT_MEMLOCK applies).
+func vmPinKB(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmPin:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			if err != nil {
+				t.Fatalf("VmPin line %q: %v", line, err)
+			}
+			return kb
+		}
+	}
+	t.Skip("no VmPin in /proc/self/status")
+	return 0
 }

@@ -181,7 +181,7 @@ func childENOSPC() error {
 // TestMemlockFallback: without CAP_IPC_LOCK (the child runs as nobody) and with
 // RLIMIT_MEMLOCK at 1 MiB, a 4 MiB arena cannot be registered: RegisterRequire fails
 // with a *MemlockError carrying have and need, RegisterAuto falls back to plain buffers
-// and says why, and a small arena still registers.
+// and says why, and a small arena still registers. Arenas on one loop share the limit.
 func TestMemlockFallback(t *testing.T) {
 	// The child, as nobody, could not remove a directory of its own from the sticky
 	// /tmp once done, nor enter t.TempDir's (mode 0700): the parent makes one for it.
@@ -260,5 +260,26 @@ func childMemlock() error {
 	if err != nil {
 		return fmt.Errorf("a 64 KiB arena under a 1 MiB limit: %v", err)
 	}
-	return small.Close()
+	defer small.Close()
+	// Arenas share the limit: each fits alone, but the kernel counts every pinned
+	// page of the user, so the third is refused by the kernel itself (not by the
+	// check before registering), and fits again once another has closed.
+	mid, err := NewArena(ctx, l, ArenaOptions{Count: 192, Register: RegisterRequire}) // 768 KiB
+	if err != nil {
+		return fmt.Errorf("768 KiB beside 64 KiB under a 1 MiB limit: %v", err)
+	}
+	third := ArenaOptions{Count: 64, Register: RegisterRequire} // 256 KiB
+	_, err = NewArena(ctx, l, third)
+	var se *os.SyscallError
+	if !errors.As(err, &me) || !errors.As(err, &se) || me.Need != 256<<10 || !errors.Is(err, syscall.ENOMEM) {
+		return fmt.Errorf("a third arena past the shared limit: %v, want the kernel's ENOMEM in a MemlockError", err)
+	}
+	if err := mid.Close(); err != nil {
+		return err
+	}
+	a3, err := NewArena(ctx, l, third)
+	if err != nil {
+		return fmt.Errorf("the third arena once another closed: %v", err)
+	}
+	return a3.Close()
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"strconv"
 	"syscall"
 )
 
@@ -33,26 +32,6 @@ func (linkBrokenError) Error() string {
 
 // Unwrap returns syscall.ECANCELED, the kernel's completion for such an op.
 func (linkBrokenError) Unwrap() error { return syscall.ECANCELED }
-
-// MemlockError reports that registering buffers with the kernel was refused because
-// the pages would exceed RLIMIT_MEMLOCK. NewArena returns it only when the caller
-// required registration (RegisterRequire); with RegisterAuto the arena works
-// unregistered and Arena.RegisterErr returns it. errors.Is(err, syscall.ENOMEM) holds.
-type MemlockError struct {
-	Have uint64 // RLIMIT_MEMLOCK's soft limit, in bytes
-	Need uint64 // the bytes the registration would lock
-	Err  error  // the error from io_uring_register
-}
-
-// Error reports both sizes and what to do about them.
-func (e *MemlockError) Error() string {
-	return "zfile: registering " + strconv.FormatUint(e.Need, 10) +
-		" bytes of buffers exceeds RLIMIT_MEMLOCK (" + strconv.FormatUint(e.Have, 10) +
-		" bytes); raise it (ulimit -l) or use a smaller arena: " + e.Err.Error()
-}
-
-// Unwrap returns the registration error (wrapping syscall.ENOMEM).
-func (e *MemlockError) Unwrap() error { return e.Err }
 
 // wrapErr gives err os.File's shape: nil and io.EOF pass through, everything else
 // becomes an *os.PathError naming op and the file.

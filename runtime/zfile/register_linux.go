@@ -2,11 +2,6 @@ package zfile
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime"
@@ -97,65 +92,4 @@ func (t *fixedTable) remove(l *runtime.Loop, slot int32) {
 	if _, err := r.RegisterFilesUpdate(uint32(slot), t.scratch[:]); err == nil {
 		t.free = append(t.free, slot) // a slot we could not empty is never reused
 	}
-}
-
-// mapArena maps size bytes of private anonymous memory, populated so that the first
-// reads into it do not fault page by page.
-func mapArena(size int) ([]byte, error) {
-	mem, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE,
-		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_POPULATE)
-	if err != nil {
-		return nil, fmt.Errorf("zfile: mapping a %d-byte arena: %w", size, err)
-	}
-	return mem, nil
-}
-
-func unmapArena(mem []byte) { _ = unix.Munmap(mem) }
-
-var errNoFixedBuffers = fmt.Errorf("zfile: the loop's driver has no registered buffers (io_uring only): %w", errors.ErrUnsupported)
-
-// register registers the whole arena as one buffer of a's loop's ring, on the loop
-// (the rings are SINGLE_ISSUER: registration must come from their thread). The call
-// does not take ctx: Loop.Call would run the registration later anyway if ctx ended
-// first, and it is short.
-func (a *Arena) register(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	var err error
-	callErr := a.l.Call(context.Background(), func() {
-		r := ringOf(a.l, poller.FeatFixedBuffers)
-		if r == nil {
-			err = errNoFixedBuffers
-			return
-		}
-		err = r.RegisterBuffers([][]byte{a.mem})
-	})
-	if callErr != nil {
-		return callErr
-	}
-	if errors.Is(err, syscall.ENOMEM) {
-		var lim unix.Rlimit
-		_ = unix.Getrlimit(unix.RLIMIT_MEMLOCK, &lim)
-		return &MemlockError{Have: lim.Cur, Need: uint64(len(a.mem)), Err: err}
-	}
-	if err != nil {
-		return err
-	}
-	a.index = 0
-	a.regState.Store(true)
-	listArena(a, true)
-	return nil
-}
-
-// unregister takes the arena out of the lookup list, then out of the ring. If the loop
-// has stopped, its ring is gone and so is the registration.
-func (a *Arena) unregister() {
-	listArena(a, false)
-	a.regState.Store(false)
-	_ = a.l.Call(context.Background(), func() {
-		if r := ringOf(a.l, poller.FeatFixedBuffers); r != nil {
-			_ = r.UnregisterBuffers()
-		}
-	})
 }

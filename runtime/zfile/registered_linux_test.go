@@ -146,10 +146,10 @@ func TestArena(t *testing.T) {
 		if len(bufs) != 3 {
 			t.Fatalf("%d buffers from an arena of 3", len(bufs))
 		}
-		if idx, ok := registeredIndex(l, bufs[1][100:200]); ok != e.uring() || idx != 0 {
+		if idx, ok := l.RegisteredBuffer(bufs[1][100:200]); ok != e.uring() || idx != 0 {
 			t.Fatalf("registered lookup: %d %v", idx, ok)
 		}
-		if _, ok := registeredIndex(e.rt.Loops()[0], make([]byte, 10)); ok {
+		if _, ok := e.rt.Loops()[0].RegisteredBuffer(make([]byte, 10)); ok {
 			t.Fatal("a heap buffer counts as registered")
 		}
 		if err := a.Close(); err == nil {
@@ -172,7 +172,7 @@ func TestArena(t *testing.T) {
 		if err := a.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := registeredIndex(l, bufs[1]); ok {
+		if _, ok := l.RegisteredBuffer(bufs[1]); ok {
 			t.Fatal("closed arena still registered")
 		}
 		req, err := NewArena(ctxT(t), l, ArenaOptions{Register: RegisterRequire})
@@ -188,26 +188,87 @@ func TestArena(t *testing.T) {
 	})
 }
 
-// TestArenaOnePerRing: a ring holds one registered arena; a second one on the same
-// loop works unregistered (RegisterAuto) and says why.
-func TestArenaOnePerRing(t *testing.T) {
+// TestTwoArenasOneLoop: two arenas registered on one loop at once (io_uring) take
+// distinct slots of its buffer table; reads and writes through both carry their own
+// index and move the right bytes; a closed arena's slot goes to the next arena. On
+// epoll both work unregistered and say why.
+func TestTwoArenasOneLoop(t *testing.T) {
 	forEachDriver(t, 1, func(t *testing.T, e *env) {
-		if !e.uring() {
-			t.Skip("registration is io_uring's")
+		f := mustOpen(t, e, e.path("two"), os.O_RDWR|os.O_CREATE, OpenOptions{NoFastPath: true, Fixed: true})
+		defer f.Close()
+		l := f.Loop()
+		newArena := func() *Arena {
+			t.Helper()
+			a, err := NewArena(ctxT(t), l, ArenaOptions{BufSize: 8192, Count: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Registered() != e.uring() {
+				t.Fatalf("arena registered %v on %s: %v", a.Registered(), e.kind, a.RegisterErr())
+			}
+			if !e.uring() && !errors.Is(a.RegisterErr(), errors.ErrUnsupported) {
+				t.Fatalf("unregistered arena on %s: RegisterErr %v, want ErrUnsupported", e.kind, a.RegisterErr())
+			}
+			return a
 		}
-		l := e.rt.Loops()[0]
-		a, err := NewArena(ctxT(t), l, ArenaOptions{})
-		if err != nil {
-			t.Fatal(err)
+		// index returns the registered index of b, checking that an op on b gets it.
+		index := func(b []byte) uint16 {
+			t.Helper()
+			idx, ok := l.RegisteredBuffer(b)
+			op := poller.Op{Code: poller.OpRead, Buf: b}
+			f.useRegistered(&op, l)
+			if ok != e.uring() || (op.Flags&poller.FlagFixedBuffer != 0) != ok || op.BufIndex != idx {
+				t.Fatalf("lookup %d %v, op flags %v index %d on %s", idx, ok, op.Flags, op.BufIndex, e.kind)
+			}
+			return idx
 		}
-		defer a.Close()
-		b, err := NewArena(ctxT(t), l, ArenaOptions{})
-		if err != nil {
-			t.Fatal(err)
+		// through writes src at off and reads it back into dst, from another arena.
+		through := func(src, dst []byte, off int64) {
+			t.Helper()
+			fillPattern(src, off)
+			if n, err := f.WriteAt(src, off); n != len(src) || err != nil {
+				t.Fatalf("write at %d: %d %v", off, n, err)
+			}
+			clear(dst)
+			if n, err := f.ReadAt(dst, off); n != len(dst) || err != nil || !equal(dst, src) {
+				t.Fatalf("read at %d: %d %v, data equal %v", off, n, err, equal(dst, src))
+			}
 		}
+		a, b := newArena(), newArena()
 		defer b.Close()
-		if b.Registered() || b.RegisterErr() == nil {
-			t.Fatalf("second arena: registered %v, err %v", b.Registered(), b.RegisterErr())
+		ab, bb := a.Get(), b.Get()
+		ia, ib := index(ab), index(bb)
+		if e.uring() && ia == ib {
+			t.Fatalf("two arenas share slot %d", ia)
+		}
+		for i := int64(0); i < 8; i++ {
+			through(ab, bb, i*8192)
+			through(bb, ab, i*8192+4096)
+		}
+		// Part of a buffer keeps the arena's index.
+		if idx := index(ab[100:200]); idx != ia {
+			t.Fatalf("part of a buffer: index %d, want %d", idx, ia)
+		}
+		if err := a.Put(ab); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := l.RegisteredBuffer(ab); ok {
+			t.Fatal("a closed arena's memory still counts as registered")
+		}
+		c := newArena()
+		defer c.Close()
+		cb := c.Get()
+		defer c.Put(cb)
+		if ic := index(cb); ic != ia {
+			t.Fatalf("new arena got slot %d, not the closed one's %d", ic, ia)
+		}
+		through(cb, bb, 1<<20)
+		through(bb, cb, 2<<20)
+		if err := b.Put(bb); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -353,7 +353,7 @@ func (f *File) useRegistered(op *poller.Op, l *runtime.Loop) {
 		op.Fd = int(f.fixed)
 	}
 	if op.Code == poller.OpRead || op.Code == poller.OpWrite {
-		if idx, ok := registeredIndex(l, op.Buf); ok {
+		if idx, ok := l.RegisteredBuffer(op.Buf); ok {
 			op.Flags |= poller.FlagFixedBuffer
 			op.BufIndex = idx
 		}

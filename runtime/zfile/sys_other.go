@@ -3,7 +3,6 @@
 package zfile
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -52,11 +51,3 @@ type fixedTable struct{}
 func acquireFixed(ls *loopState, l *runtime.Loop, fd int) int32 { return -1 }
 
 func releaseFixed(ls *loopState, l *runtime.Loop, slot int32) {}
-
-func mapArena(size int) ([]byte, error) { return nil, errNoPlatform }
-
-func unmapArena(mem []byte) {}
-
-func (a *Arena) register(ctx context.Context) error { return errNoPlatform }
-
-func (a *Arena) unregister() {}
