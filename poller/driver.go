@@ -16,7 +16,8 @@ type Driver interface {
 	// exactly once (or, if multishot, ends with exactly one final completion) from a
 	// later Wait or from Close. It returns an error, and op never completes, when op is
 	// invalid, already in flight, unsupported by the driver, or the driver is closed.
-	// Submission reaches the kernel no later than the next Wait.
+	// Submission reaches the kernel no later than the next Wait (with FlagSubmitNow,
+	// before Submit returns).
 	Submit(op *Op) error
 
 	// Cancel asks the driver to cancel op, which must be in flight. Op still completes

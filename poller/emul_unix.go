@@ -211,6 +211,10 @@ func (e *emul) submit(op *Op) error {
 	return nil
 }
 
+// supported refuses the flags that need a completion engine. FlagAsync (a hint for
+// io_uring) and FlagSubmitNow are accepted and ignored: submit already starts an op at
+// once (the syscall tried, readiness armed, or the file op handed to a worker; a chain
+// at its last op), which is all that FlagSubmitNow asks.
 func (e *emul) supported(op *Op) error {
 	switch {
 	case op.Code == OpSendZC:

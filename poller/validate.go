@@ -29,6 +29,9 @@ func invalid(op *Op, reason string) error { return &InvalidOpError{Code: op.Code
 
 func validateFlags(op *Op) error {
 	f := op.Flags
+	if f&^flagsAll != 0 {
+		return invalid(op, "unknown flags")
+	}
 	if f&FlagMultishot != 0 {
 		switch {
 		case op.Code != OpAccept && op.Code != OpRecv && op.Code != OpPoll:

@@ -45,6 +45,10 @@ type Driver struct {
 	fdRefs  []int32
 	closers map[int]int32
 
+	// eager is set when an op of the open link chain has FlagSubmitNow: the chain
+	// goes to the kernel at the Submit of its last op.
+	eager bool
+
 	dispatching bool
 	closing     bool // Close has begun: Submit refuses new work
 	closed      bool
@@ -209,8 +213,26 @@ func (d *Driver) Stats() poller.Stats {
 
 var _ poller.StatsReporter = (*Driver)(nil)
 
-// Submit queues op; see poller.Driver.
+// Submit queues op; see poller.Driver. With poller.FlagSubmitNow the op, and what was
+// queued before it, reaches the kernel before Submit returns.
 func (d *Driver) Submit(op *poller.Op) error {
+	err := d.submit(op)
+	if err != nil || op.Flags&poller.FlagSubmitNow == 0 && !d.eager {
+		return err
+	}
+	if op.Flags&poller.FlagLink != 0 {
+		d.eager = true // the chain is still open: it goes out whole, at its end
+		return nil
+	}
+	d.eager = false
+	d.placePending()
+	// Errors leave the SQEs queued: the next Wait submits them and reports what stays
+	// wrong. The op was accepted either way, so Submit must not fail now.
+	d.submitNow()
+	return nil
+}
+
+func (d *Driver) submit(op *poller.Op) error {
 	if d.closed || d.closing {
 		return poller.ErrClosed
 	}

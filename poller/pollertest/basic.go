@@ -284,6 +284,7 @@ func testBadInput(t *testing.T, nd NewDriver) {
 		{"recv empty buffer", &poller.Op{Code: poller.OpRecv, Buf: []byte{}, Done: noop}, syscall.EINVAL},
 		{"readv no buffers", &poller.Op{Code: poller.OpReadv, Bufs: [][]byte{nil}, Done: noop}, syscall.EINVAL},
 		{"multishot nop", &poller.Op{Code: poller.OpNop, Flags: poller.FlagMultishot, Done: noop}, syscall.EINVAL},
+		{"unknown flag", &poller.Op{Code: poller.OpNop, Flags: 1 << 15, Done: noop}, syscall.EINVAL},
 		{"multishot recv without group", &poller.Op{Code: poller.OpRecv, Flags: poller.FlagMultishot, Buf: make([]byte, 8), Done: noop}, syscall.EINVAL},
 		{"negative offset", &poller.Op{Code: poller.OpRead, Buf: make([]byte, 8), Offset: -5, Done: noop}, syscall.EINVAL},
 		{"negative timeout", &poller.Op{Code: poller.OpTimeout, Timeout: -1, Done: noop}, syscall.EINVAL},
