@@ -305,7 +305,7 @@ func (r *breq) prep(l *runtime.Loop) {
 	case f == nil:
 		r.op = poller.Op{Code: poller.OpNop}
 	case r.code == poller.OpFsync:
-		r.op = poller.Op{Code: poller.OpFsync, Fd: f.fd, Arg: r.arg}
+		r.op = poller.Op{Code: poller.OpFsync, Flags: f.eager, Fd: f.fd, Arg: r.arg}
 		if f.fixed >= 0 && l == f.loop {
 			r.op.Flags |= poller.FlagFixedFile
 			r.op.Fd = int(f.fixed)
@@ -313,7 +313,7 @@ func (r *breq) prep(l *runtime.Loop) {
 	case len(rest) == 0:
 		r.op = poller.Op{Code: poller.OpNop}
 	default:
-		r.op = poller.Op{Code: r.code, Fd: f.fd, Buf: rest, Offset: r.off + int64(r.n)}
+		r.op = poller.Op{Code: r.code, Flags: f.eager, Fd: f.fd, Buf: rest, Offset: r.off + int64(r.n)}
 		f.useRegistered(&r.op, l)
 	}
 	if r.link {

@@ -177,7 +177,7 @@ func (r *lreq) submit() error {
 	if len(rest) == 0 || r.err != nil {
 		r.op = poller.Op{Code: poller.OpNop}
 	} else {
-		r.op = poller.Op{Code: r.code, Fd: r.f.fd, Buf: rest, Offset: r.off + int64(r.n)}
+		r.op = poller.Op{Code: r.code, Flags: r.f.eager, Fd: r.f.fd, Buf: rest, Offset: r.off + int64(r.n)}
 		r.f.useRegistered(&r.op, r.l)
 	}
 	r.op.Done = r.doneFn

@@ -65,6 +65,9 @@ func (f *File) simple(ctx context.Context, name string, op poller.Op) error {
 	}
 	defer f.decref()
 	op.Fd = f.fd
+	if op.Code == poller.OpFsync {
+		op.Flags |= f.eager
+	}
 	if f.fixed >= 0 && op.Code != poller.OpStatx {
 		op.Flags |= poller.FlagFixedFile
 		op.Fd = int(f.fixed)

@@ -308,7 +308,7 @@ func (f *File) Seek(offset int64, whence int) (int64, error) {
 // ringRW runs one read or write on the home loop and parks until it completes.
 func (f *File) ringRW(ctx context.Context, code poller.Opcode, p []byte, off int64) (int, error) {
 	op := opPool.Get().(*poller.Op)
-	*op = poller.Op{Code: code, Fd: f.fd, Buf: p, Offset: off}
+	*op = poller.Op{Code: code, Flags: f.eager, Fd: f.fd, Buf: p, Offset: off}
 	f.useRegistered(op, f.loop)
 	return f.do(ctx, op)
 }
@@ -424,7 +424,7 @@ func (f *File) vecOnce(code poller.Opcode, bufs [][]byte, off int64) (int, error
 	}
 	if err == errWouldBlock {
 		op := opPool.Get().(*poller.Op)
-		*op = poller.Op{Code: code, Fd: f.fd, Bufs: bufs, Offset: off}
+		*op = poller.Op{Code: code, Flags: f.eager, Fd: f.fd, Bufs: bufs, Offset: off}
 		f.useRegistered(op, f.loop)
 		m, err = f.do(context.Background(), op)
 	}
