@@ -56,6 +56,7 @@ func main() {
 	flag.IntVar(&o.syncMB, "sync-mb", 64, "fsync every this many MiB in the write scenario")
 	flag.IntVar(&o.writeReps, "write-reps", 0, "repetitions of the write scenario (default: -reps)")
 	flag.StringVar(&o.writers, "writers", strings.Join(allWriters, ","), "write contenders")
+	flag.IntVar(&wbDepth, "wb-depth", wbDepth, "1 MiB writes the write-behind contenders (*-wb) keep in flight")
 	flag.IntVar(&rtOpts.Loops, "loops", 0, "loops of every zfile runtime (0: one per CPU)")
 	flag.BoolVar(&rtOpts.NoPin, "nopin", false, "leave the loops unpinned")
 	flag.DurationVar(&rtOpts.SpinBeforePark, "spin", 0, "runtime.Options.SpinBeforePark of every zfile runtime")
@@ -81,6 +82,9 @@ func run(o options) error {
 	depths, err := ints(o.depths)
 	if err != nil {
 		return err
+	}
+	if wbDepth < 1 {
+		return fmt.Errorf("-wb-depth %d: want at least 1", wbDepth)
 	}
 	if err := ensureFile(o.file, o.size); err != nil {
 		return err

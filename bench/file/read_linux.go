@@ -23,9 +23,11 @@ import (
 // loop-*: `depth` ReadAtOn ops kept in flight from callbacks on the loop; batch-*: one
 // goroutine submitting `depth` reads as a Batch and waiting for all, repeatedly;
 // *-fixed: the file in the loop's registered file table and buffers from a registered
-// Arena; fio*: fio's io_uring engine (see fio_linux.go).
-var allReaders = []string{"os", "go-uring", "go-epoll", "loop-uring", "loop-uring-fixed",
-	"loop-epoll", "batch-uring", "fio", "fio-fixed"}
+// Arena; *-eager: the file opened with OpenOptions.EagerSubmit, so that each read
+// enters the kernel on its own as soon as it is queued (fio's submission pattern);
+// fio*: fio's io_uring engine (see fio_linux.go).
+var allReaders = []string{"os", "go-uring", "go-uring-eager", "go-epoll", "loop-uring",
+	"loop-uring-eager", "loop-uring-fixed", "loop-epoll", "batch-uring", "fio", "fio-fixed"}
 
 type readSample struct {
 	Contender   string  `json:"contender"`
@@ -227,11 +229,11 @@ func runOurs(s *readSample, file string, size int64, warm, dur time.Duration) er
 		defer func() { fmt.Fprintf(os.Stderr, "%s stats: %+v\n", s.Contender, rt.Loops()[0].Stats()) }()
 	}
 	ctx := context.Background()
-	fixed := strings.HasSuffix(name, "-fixed")
+	o := zfile.OpenOptions{Fixed: strings.HasSuffix(name, "-fixed"), EagerSubmit: strings.HasSuffix(name, "-eager")}
 	if strings.HasPrefix(name, "loop-") {
-		return onLoops(s, rt, file, size, warm, dur, fixed)
+		return onLoops(s, rt, file, size, warm, dur, o)
 	}
-	f, err := zfile.OpenFileWith(ctx, rt, file, openFlags(s.Mode), 0, zfile.OpenOptions{Fixed: fixed})
+	f, err := zfile.OpenFileWith(ctx, rt, file, openFlags(s.Mode), 0, o)
 	if err != nil {
 		return err
 	}
@@ -243,9 +245,9 @@ func runOurs(s *readSample, file string, size int64, warm, dur time.Duration) er
 }
 
 // onLoops keeps depth ReadAtOn ops in flight from callbacks, spread over the
-// runtime's loops, each loop reading through a File opened on it (and, for -fixed,
-// registered there, with buffers from a registered arena).
-func onLoops(s *readSample, rt *runtime.Runtime, file string, size int64, warm, dur time.Duration, fixed bool) error {
+// runtime's loops, each loop reading through a File opened on it with o (and, with
+// o.Fixed, registered there, with buffers from a registered arena).
+func onLoops(s *readSample, rt *runtime.Runtime, file string, size int64, warm, dur time.Duration, o zfile.OpenOptions) error {
 	loops := rt.Loops()
 	var ops atomic.Uint64
 	var stop atomic.Bool
@@ -259,7 +261,7 @@ func onLoops(s *readSample, rt *runtime.Runtime, file string, size int64, warm, 
 		if depth == 0 {
 			continue
 		}
-		r, err := newLoopReader(l, file, s.Mode, depth, size, fixed, i+1, &ops, &stop)
+		r, err := newLoopReader(l, file, s.Mode, depth, size, o, i+1, &ops, &stop)
 		if err != nil {
 			return err
 		}
@@ -292,16 +294,17 @@ type loopReader struct {
 	g     *rng
 }
 
-func newLoopReader(l *runtime.Loop, file, mode string, depth int, size int64, fixed bool, seed int,
+func newLoopReader(l *runtime.Loop, file, mode string, depth int, size int64, o zfile.OpenOptions, seed int,
 	ops *atomic.Uint64, stop *atomic.Bool) (*loopReader, error) {
 	ctx := context.Background()
-	f, err := zfile.OpenFileWith(ctx, l.Runtime(), file, openFlags(mode), 0, zfile.OpenOptions{Loop: l, Fixed: fixed})
+	o.Loop = l
+	f, err := zfile.OpenFileWith(ctx, l.Runtime(), file, openFlags(mode), 0, o)
 	if err != nil {
 		return nil, err
 	}
 	r := &loopReader{l: l, f: f, bufs: make([][]byte, depth), cbs: make([]func(int, error), depth),
 		done: make(chan error, 1), g: newRNG(seed, size)}
-	if fixed {
+	if o.Fixed {
 		if r.arena, err = zfile.NewArena(ctx, l, zfile.ArenaOptions{Count: depth, Register: zfile.RegisterRequire}); err != nil {
 			f.Close()
 			return nil, err

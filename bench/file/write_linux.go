@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -13,9 +17,20 @@ import (
 	"github.com/zokio/zokio/runtime/zfile"
 )
 
-// The sequential-write contenders: 1 MiB Write calls into a new file, Sync every
-// syncMB MiB and at the end, from one goroutine.
-var allWriters = []string{"os", "go-uring", "go-epoll"}
+// The sequential-write contenders, all writing the same bytes in the same order into a
+// new file, with an fsync every syncMB MiB and at the end, from one goroutine:
+//
+//   - os, go-uring, go-epoll: 1 MiB Write calls and Sync, one at a time.
+//   - go-uring-wb, go-epoll-wb (write-behind): a zfile Batch keeps wbDepth 1 MiB
+//     writes in flight, each from its own buffer; at each fsync boundary it waits for
+//     the writes before it, then sends the fsync without waiting for it and goes on
+//     writing; the next fsync, and the end of the run, wait for it first. So the
+//     durability is the sequential contenders': each fsync covers everything before
+//     its boundary, and when the run ends everything is synced.
+var allWriters = []string{"os", "go-uring", "go-epoll", "go-uring-wb", "go-epoll-wb"}
+
+// wbDepth is the writes the write-behind contenders keep in flight (flag -wb-depth).
+var wbDepth = 4
 
 type writeSample struct {
 	Contender  string  `json:"contender"`
@@ -34,7 +49,6 @@ type syncWriter interface {
 }
 
 func runWriter(name, dir string, mib, syncMB int) (writeSample, error) {
-	s := writeSample{Contender: name, MiB: mib}
 	path := filepath.Join(dir, "seqwrite.tmp")
 	_ = os.Remove(path)
 	defer os.Remove(path)
@@ -44,7 +58,14 @@ func runWriter(name, dir string, mib, syncMB int) (writeSample, error) {
 		_ = unix.Syncfs(int(d.Fd()))
 		d.Close()
 	}
+	return writeFile(name, path, mib, syncMB)
+}
+
+// writeFile runs one write contender into a new file at path and leaves the file there.
+func writeFile(name, path string, mib, syncMB int) (writeSample, error) {
+	s := writeSample{Contender: name, MiB: mib}
 	var w syncWriter
+	var body func() error
 	if name == "os" {
 		f, err := os.Create(path)
 		if err != nil {
@@ -53,7 +74,7 @@ func runWriter(name, dir string, mib, syncMB int) (writeSample, error) {
 		w = f
 	} else {
 		kind := driver.Uring
-		if name == "go-epoll" {
+		if strings.Contains(name, "epoll") {
 			kind = driver.Epoll
 		}
 		rt, err := runtime.New(runtimeOptions(kind))
@@ -66,26 +87,140 @@ func runWriter(name, dir string, mib, syncMB int) (writeSample, error) {
 			return s, err
 		}
 		w = f
+		if strings.HasSuffix(name, "-wb") {
+			body = func() error { return writeBehind(f, mib, syncMB, wbDepth) }
+		}
 	}
-	buf := make([]byte, 1<<20)
-	for i := range buf {
-		buf[i] = byte(i * 7)
+	if body == nil {
+		body = func() error { return writeSequential(w, mib, syncMB) }
 	}
 	t0, c0 := time.Now(), cpuNow()
-	for i := 1; i <= mib; i++ {
-		if _, err := w.Write(buf); err != nil {
-			w.Close()
-			return s, err
-		}
-		if i%syncMB == 0 || i == mib {
-			if err := w.Sync(); err != nil {
-				w.Close()
-				return s, err
-			}
-		}
+	if err := body(); err != nil {
+		w.Close()
+		return s, err
 	}
 	s.Seconds, s.CPUSeconds = time.Since(t0).Seconds(), cpuNow()-c0
 	s.MiBps = float64(mib) / s.Seconds
 	s.CPUPerMiB = s.CPUSeconds / float64(mib)
 	return s, w.Close()
+}
+
+// newMiB returns a 1 MiB buffer of the contenders' data; stampMiB makes it MiB i's.
+func newMiB() []byte {
+	buf := make([]byte, 1<<20)
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+	return buf
+}
+
+// stampMiB marks buf as the file's MiB i (its first 8 bytes), so that a check of the
+// file sees a MiB written twice, lost or out of place.
+func stampMiB(buf []byte, i int) { binary.LittleEndian.PutUint64(buf, uint64(i)) }
+
+// writeSequential writes mib MiB with Write, one at a time, and syncs every syncMB MiB
+// and at the end.
+func writeSequential(w syncWriter, mib, syncMB int) error {
+	buf := newMiB()
+	for i := 1; i <= mib; i++ {
+		stampMiB(buf, i-1)
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+		if i%syncMB == 0 || i == mib {
+			if err := w.Sync(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeBehind writes what writeSequential does, at explicit offsets, with depth writes
+// in flight and the fsyncs overlapped with the next writes (see allWriters). One Batch
+// holds the writes since the last boundary (it is drained there, so it can be Reset),
+// another the fsync in flight. A buffer is reused only after Next reported its write.
+func writeBehind(f *zfile.File, mib, syncMB, depth int) error {
+	ctx := context.Background()
+	writes, syncs := zfile.NewBatch(f.Loop()), zfile.NewBatch(f.Loop())
+	bufs := make([][]byte, depth)
+	free := make([]int, depth) // buffers not in flight
+	for b := range bufs {
+		bufs[b], free[b] = newMiB(), b
+	}
+	owner := make([]int, 0, syncMB) // writes' op index → buffer
+	reap := func() error {          // waits for one write and frees its buffer
+		j, err := writes.Next(ctx)
+		if err != nil {
+			return err
+		}
+		if n, err := writes.Result(j); err != nil || n != len(bufs[owner[j]]) {
+			return fmt.Errorf("write-behind: wrote %d of %d: %w", n, len(bufs[owner[j]]), err)
+		}
+		free = append(free, owner[j])
+		return nil
+	}
+	for i := 1; i <= mib; i++ {
+		if len(free) == 0 {
+			if err := reap(); err != nil {
+				return err
+			}
+		}
+		b := free[len(free)-1]
+		free = free[:len(free)-1]
+		stampMiB(bufs[b], i-1)
+		if j := writes.WriteAt(f, bufs[b], int64(i-1)<<20); j != len(owner) {
+			return fmt.Errorf("write-behind: batch index %d, want %d", j, len(owner))
+		}
+		owner = append(owner, b)
+		if err := writes.Submit(ctx); err != nil {
+			return err
+		}
+		if i%syncMB != 0 && i != mib {
+			continue
+		}
+		// A boundary: the fsync must cover every write before it.
+		for len(free) < depth {
+			if err := reap(); err != nil {
+				return err
+			}
+		}
+		if err := writes.Reset(); err != nil {
+			return err
+		}
+		owner = owner[:0]
+		// One fsync in flight at a time: wait for the previous one (long done, as a
+		// rule), then send this one and go on writing.
+		if err := syncs.Wait(ctx); err != nil {
+			return err
+		}
+		if err := syncs.Reset(); err != nil {
+			return err
+		}
+		syncs.Sync(f)
+		if err := syncs.Submit(ctx); err != nil {
+			return err
+		}
+	}
+	return syncs.Wait(ctx) // the last fsync
+}
+
+// checkWritten reports whether the file at path holds exactly what the write
+// contenders write for mib MiB.
+func checkWritten(path string, mib int) error {
+	got, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if len(got) != mib<<20 {
+		return fmt.Errorf("%s: %d bytes, want %d", path, len(got), mib<<20)
+	}
+	want := newMiB()
+	for i := range mib {
+		stampMiB(want, i)
+		if !bytes.Equal(got[i<<20:(i+1)<<20], want) {
+			return fmt.Errorf("%s: MiB %d differs", path, i)
+		}
+	}
+	return nil
 }
