@@ -110,6 +110,21 @@ type Config struct {
 	// zero-copy data for local delivery anyway, and measured slower here (see the
 	// package documentation). Backends: uring.
 	SendZCThreshold int
+	// SendZCLocal lets SEND_ZC go to loopback peers too. The kernel copies zero-copy
+	// data for local delivery, so this only adds the notification's cost; it exists to
+	// measure registered-buffer sends on one machine.
+	SendZCLocal bool
+	// SendArena, when positive, gives every loop of the server an arena of that many
+	// 64 KiB send buffers, mapped outside the Go heap and registered with the loop's
+	// ring (runtime.NewArena, RegisterAuto). A connection writes into an arena buffer
+	// while its pending output fits in one and the arena has one free; otherwise into
+	// Go-heap buffers, as without the option. Zero-copy sends (see SendZCThreshold)
+	// from a registered arena buffer pass it as a fixed buffer, so the kernel does not
+	// pin its pages per send. Where the memory cannot be registered (RLIMIT_MEMLOCK,
+	// the epoll driver) the arena still serves, unregistered, and
+	// Server.SendArenaErr says why. Copy sends gain nothing from it: the kernel copies
+	// either way (a plain send from a registered buffer is refused by Linux 6.18).
+	SendArena int
 	// Nagle keeps Nagle's algorithm on. By default TCP_NODELAY is set, as Go's net
 	// package does.
 	Nagle bool

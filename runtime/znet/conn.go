@@ -47,13 +47,15 @@ type Conn struct {
 	zsend *poller.Op // zero-copy sends (OpSendZC), in flight until the notification; made on first use
 	ctl   *poller.Op // shutdown, then close; made on first use (an idle connection does not carry it)
 
-	out    []byte    // the bytes being sent; untouched until their send's count is back
-	outOff int       // how much of out the kernel has taken
-	pend   []byte    // written since that send started; leaves next
-	zbuf   []byte    // the buffer of a zero-copy send: the kernel's until its notification
-	zcOK   bool      // SEND_ZC is worth trying for this peer
-	zsends uint32    // zero-copy sends made (tests read it)
-	rs     *retSends // received buffers queued by WriteRetained; nil until the first
+	out    []byte     // the bytes being sent; untouched until their send's count is back
+	outOff int        // how much of out the kernel has taken
+	pend   []byte     // written since that send started; leaves next
+	zbuf   []byte     // the buffer of a zero-copy send: the kernel's until its notification
+	zcOK   bool       // SEND_ZC is worth trying for this peer
+	zsends uint32     // zero-copy sends made (tests read it)
+	zfixed uint32     // of which from a registered send-arena buffer
+	rs     *retSends  // received buffers queued by WriteRetained; nil until the first
+	sa     *sendArena // the server loop's send arena (Config.SendArena), or nil
 
 	curID    uint16 // the buffer OnData is looking at
 	cur      []byte
@@ -106,6 +108,9 @@ const (
 	flagGrace                              // OnData of bytes received before a pause: no hard limit
 	flagSending                            // a send was submitted and its byte count is not back
 	flagOutHeld                            // out's array is zbuf's: do not recycle it
+	flagPendArena                          // pend is a send-arena buffer
+	flagOutArena                           // out is a send-arena buffer
+	flagZbufArena                          // zbuf is a send-arena buffer
 )
 
 // keepCap is the largest send buffer a connection keeps once it has drained: a burst
@@ -129,7 +134,7 @@ func newConn(l *runtime.Loop, g *recvGroup, fd int, sh *connShared, owner connOw
 	}
 	if cfg.SendZCThreshold > 0 && !k.isUnix() && l.Driver().Info().Features.Has(poller.FeatSendZC) {
 		var sa poller.Sockaddr
-		c.zcOK = zcLocal || (peername(fd, &sa) == nil && !isLoopback(&sa))
+		c.zcOK = zcLocal || cfg.SendZCLocal || (peername(fd, &sa) == nil && !isLoopback(&sa))
 	}
 	if cfg.IdleTimeout > 0 || cfg.ReadTimeout > 0 {
 		c.lastIn = clock()
@@ -281,9 +286,20 @@ func (c *Conn) reserve(n int) {
 	if need <= cap(c.pend) {
 		return
 	}
+	if c.sa != nil && len(c.pend) == 0 && need <= sendArenaBuf {
+		if b := c.sa.get(); b != nil {
+			c.pend = b[:0]
+			c.flags |= flagPendArena
+			return
+		}
+	}
 	size := min(max(2*cap(c.pend), need, 64), max(need, c.sh.cfg.WriteBufferLimit))
 	b := make([]byte, len(c.pend), size)
 	copy(b, c.pend)
+	if c.flags&flagPendArena != 0 {
+		c.flags &^= flagPendArena // outgrown: the bytes move to the heap
+		c.sa.put(c.pend)
+	}
 	c.pend = b
 }
 

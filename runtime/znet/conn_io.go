@@ -238,6 +238,7 @@ func (c *Conn) finish() {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
+	c.dropArenaBufs()
 	c.out, c.pend = nil, nil
 	if c.rs != nil {
 		c.rs.releaseAll()
@@ -353,7 +354,7 @@ func (ln *loopNet) group(l *runtime.Loop, count, size int) (*recvGroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &recvGroup{l: l, g: bg, id: bg.ID(), size: size, count: count, held: make([]uint32, count)}
+	g := &recvGroup{ln: ln, g: bg, id: bg.ID(), size: size, count: count, held: make([]uint32, count)}
 	ln.groups = append(ln.groups, g)
 	return g, nil
 }
@@ -362,7 +363,7 @@ func (ln *loopNet) group(l *runtime.Loop, count, size int) (*recvGroup, error) {
 // handlers retain, and the connections whose multishot recv stopped because the group
 // ran dry (ENOBUFS), to be re-armed as buffers come back. Used only on its loop.
 type recvGroup struct {
-	l        *runtime.Loop
+	ln       *loopNet // its loop's (not the loop: see registry)
 	g        poller.BufferGroup
 	id       uint16
 	size     int

@@ -62,7 +62,7 @@ func (c *Conn) WriteRetained(r *Retained) (int, error) {
 	if err := c.canWrite(n); err != nil {
 		return 0, err
 	}
-	if n < retainedCopyBelow || g.l != c.l || 2*g.retained > g.count {
+	if n < retainedCopyBelow || g.ln != c.g.ln || 2*g.retained > g.count {
 		c.reserve(n)
 		c.pend = append(c.pend, r.data...)
 		r.Release()

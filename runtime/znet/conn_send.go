@@ -32,6 +32,9 @@ func (c *Conn) flush() {
 	}
 	c.out, c.pend = c.pend, c.out[:0] // out is never zbuf's array here: see sent
 	c.outOff = 0
+	if c.flags&flagPendArena != 0 { // out is never an arena buffer here: see sent
+		c.flags = c.flags&^flagPendArena | flagOutArena
+	}
 	c.startSend()
 }
 
@@ -50,6 +53,14 @@ func (c *Conn) startSend() {
 			c.zsend = &poller.Op{Code: poller.OpSendZC, Fd: c.fd, Arg: msgNoSignal, Done: c.onZSend}
 		}
 		op = c.zsend
+		op.Flags &^= poller.FlagFixedBuffer
+		if c.flags&flagOutArena != 0 {
+			if idx, ok := c.l.RegisteredBuffer(b); ok {
+				op.Flags |= poller.FlagFixedBuffer
+				op.BufIndex = idx
+				c.zfixed++
+			}
+		}
 		c.zsends++
 	}
 	op.Buf = b
@@ -72,6 +83,11 @@ func (c *Conn) onSend(op *poller.Op) {
 // count had ResMore) its notification.
 func (c *Conn) onZSend(op *poller.Op) {
 	if op.Result&poller.ResNotif != 0 {
+		if c.flags&flagZbufArena != 0 {
+			c.flags &^= flagZbufArena
+			c.sa.put(c.zbuf)
+		}
+		c.flags &^= flagOutHeld   // if out is still that array, it is ours again
 		op.Buf, c.zbuf = nil, nil // the kernel is done with the pages
 		if c.state == stClosing {
 			c.progressClose()
@@ -124,10 +140,18 @@ func (c *Conn) sent(res int32) {
 	if c.rs != nil {
 		c.rs.releaseOut()
 	}
-	if c.flags&flagOutHeld != 0 {
+	switch {
+	case c.flags&flagOutHeld != 0:
 		c.out = nil // a zero-copy send may still hold this array: never write into it
-		c.flags &^= flagOutHeld
-	} else {
+		if c.flags&flagOutArena != 0 {
+			c.flags |= flagZbufArena // back to the arena with the notification
+		}
+		c.flags &^= flagOutHeld | flagOutArena
+	case c.flags&flagOutArena != 0:
+		c.flags &^= flagOutArena
+		c.sa.put(c.out)
+		c.out = nil
+	default:
 		c.out = c.out[:0]
 	}
 	c.outOff = 0

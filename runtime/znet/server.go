@@ -52,6 +52,8 @@ type srvLoop struct {
 	retry  *runtime.Timer // re-arms accept after EMFILE and the like
 	next   int            // handoff: the next loop to give a connection to
 	conns  *Conn          // open connections, linked through prev/next
+	sa     *sendArena     // Config.SendArena's buffers, or nil
+	saErr  error          // why sa is not registered (read after set-up, by SendArenaErr)
 	err    error          // set up failed
 	stop   bool
 }
@@ -231,6 +233,15 @@ func (sl *srvLoop) prepare() {
 		return
 	}
 	sl.g = g
+	if cfg.SendArena > 0 {
+		sa, err := newSendArena(sl.l, cfg.SendArena)
+		if err != nil {
+			sl.err = err
+			sl.stopAll()
+			return
+		}
+		sl.sa, sl.saErr = sa, sa.a.RegisterErr()
+	}
 }
 
 // arm runs on the loop: the stop hook, and the multishot accept if this loop has a
@@ -314,6 +325,7 @@ func (sl *srvLoop) open(fd int) {
 		return
 	}
 	c := newConn(sl.l, sl.g, fd, &s.sh, sl)
+	c.sa = sl.sa
 	c.next = sl.conns
 	if sl.conns != nil {
 		sl.conns.prev = c
@@ -355,6 +367,9 @@ func (sl *srvLoop) stopAll() {
 	}
 	for _, c := range sl.snapshot() {
 		c.closeWith(errServerClosed, false) // does nothing to one already closing
+	}
+	if sl.sa != nil {
+		sl.sa.stop() // closes once the connections have given their buffers back
 	}
 }
 
