@@ -74,7 +74,9 @@ var (
 		errors.ErrUnsupported)
 )
 
-// NewArena maps an arena for loop l and, unless o says otherwise, registers it with
+// NewArena maps an arena for loop l — bound to l's NUMA node by the runtime's
+// placement plan (numa.Plan.BindArena; nothing to do on a machine with one memory
+// node) before its pages are allocated — and, unless o says otherwise, registers it with
 // l's ring (on l's thread, as the ring requires). It returns ErrClosed once l's
 // runtime is closing, and undoes its work on any failure. It may be called from any
 // goroutine, on a loop included; from one loop for another it blocks the first until
@@ -98,7 +100,7 @@ func NewArena(ctx context.Context, l *Loop, o ArenaOptions) (*Arena, error) {
 	if l.rt.closing.Load() {
 		return nil, ErrClosed
 	}
-	mem, err := mapArena(o.BufSize * o.Count)
+	mem, err := mapArena(o.BufSize*o.Count, l.bindArena)
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +139,15 @@ func (a *Arena) register() (posted bool, err error) {
 		return false, callErr
 	}
 	return true, err
+}
+
+// bindArena binds an arena's memory to l's NUMA node, as the runtime's placement
+// plan says (numa.Plan.BindArena: nothing on a machine with one memory node).
+func (l *Loop) bindArena(mem []byte) error {
+	if l.rt == nil || l.rt.plan == nil {
+		return nil
+	}
+	return l.rt.plan.BindArena(l.id, mem)
 }
 
 // runOn runs fn on l and waits for it: at once when the caller is l itself (its

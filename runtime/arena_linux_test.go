@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/zokio/zokio/internal/testkit"
+	"github.com/zokio/zokio/numa"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime/driver"
 	"github.com/zokio/zokio/sqpoll"
@@ -331,5 +334,35 @@ func BenchmarkRegisteredBuffer(b *testing.B) {
 		if _, ok := l.RegisteredBuffer(buf); !ok {
 			b.Fatal("not found")
 		}
+	}
+}
+
+// TestMapArenaBindsBeforePopulating maps an arena with a binding to node 0 (the one
+// node every Linux machine has): /proc/self/numa_maps shows the policy on the mapping
+// and its pages on that node, all present. A failing binding unmaps and says so.
+func TestMapArenaBindsBeforePopulating(t *testing.T) {
+	const size = 16 << 12
+	mem, err := mapArena(size, func(m []byte) error { return numa.Bind(m, 0, numa.Preferred) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unmapArena(mem)
+	maps, err := os.ReadFile("/proc/self/numa_maps")
+	if err != nil {
+		t.Skipf("no NUMA policy reporting here: %v", err)
+	}
+	addr := fmt.Sprintf("%x ", uintptr(unsafe.Pointer(&mem[0])))
+	var line string
+	for _, l := range strings.Split(string(maps), "\n") {
+		if strings.HasPrefix(l, addr) {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "prefer:0") || !strings.Contains(line, "N0=16") {
+		t.Errorf("arena mapping %q: want policy prefer:0 and 16 pages on node 0", line)
+	}
+	boom := errors.New("boom")
+	if _, err := mapArena(size, func([]byte) error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("failing bind: %v, want it wrapped", err)
 	}
 }

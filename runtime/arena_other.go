@@ -11,7 +11,7 @@ import (
 // errNoArena is what NewArena reports where Zokio has no driver with arenas yet.
 var errNoArena = fmt.Errorf("zokio/runtime: no arenas on %s yet: %w", goruntime.GOOS, errors.ErrUnsupported)
 
-func mapArena(size int) ([]byte, error) { return nil, errNoArena }
+func mapArena(size int, bind func(mem []byte) error) ([]byte, error) { return nil, errNoArena }
 
 func unmapArena(mem []byte) {}
 
