@@ -3,20 +3,27 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"os/exec"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 
+	"github.com/zokio/zokio/bench/echo/cref"
 	"github.com/zokio/zokio/bench/echo/driverecho"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/uring"
@@ -285,4 +292,281 @@ func dialRaw(addr string) (int, error) {
 	}
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	return fd, nil
+}
+
+// crefServer is a C reference server (package cref) running as a child process,
+// driven over the runner's protocol.
+type crefServer struct {
+	addr   string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string // stdout, line by line; closed at EOF
+	stderr bytes.Buffer
+	done   bool // waited for
+}
+
+// crefStats is the part of a C server's "stats" line the tests check.
+type crefStats struct {
+	Accepted  uint64 `json:"accepted"`
+	Closed    uint64 `json:"closed"`
+	OpenConns uint64 `json:"open_conns"`
+	BytesIn   uint64 `json:"bytes_in"`
+	BytesOut  uint64 `json:"bytes_out"`
+	ENOBUFS   uint64 `json:"enobufs"`
+	Pauses    uint64 `json:"pauses"`
+}
+
+// startCRef builds C reference name and starts it with args after its listen
+// address. It skips the test where gcc or liburing is not installed, or where
+// the server cannot set io_uring up (its exit status 2).
+func startCRef(t *testing.T, name string, args ...string) *crefServer {
+	t.Helper()
+	path, err := cref.Build(name)
+	if missing := (*cref.MissingError)(nil); errors.As(err, &missing) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &crefServer{lines: make(chan string, 16)}
+	s.cmd = exec.Command(path, append([]string{"-a", "127.0.0.1:0"}, args...)...)
+	s.cmd.Stderr = &s.stderr
+	if s.stdin, err = s.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			s.lines <- sc.Text()
+		}
+		close(s.lines)
+	}()
+	t.Cleanup(func() {
+		if !s.done {
+			_ = s.cmd.Process.Kill()
+			s.wait()
+		}
+	})
+	line := s.next(t)
+	if line == "" {
+		err := s.wait()
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() == 2 {
+			t.Skipf("%s: io_uring unavailable: %s", name, strings.TrimSpace(s.stderr.String()))
+		}
+		t.Fatalf("%s exited before it was ready (%v): %s", name, err, s.stderr.String())
+	}
+	addr, ok := strings.CutPrefix(line, "ready ")
+	if !ok {
+		t.Fatalf("%s: first line %q, want \"ready <addr>\"", name, line)
+	}
+	s.addr = addr
+	return s
+}
+
+// next returns the server's next stdout line, "" at EOF; it fails t after ten
+// seconds without one.
+func (s *crefServer) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case line := <-s.lines:
+		return line
+	case <-time.After(10 * time.Second):
+		t.Fatal("no output from the server for 10s")
+		return ""
+	}
+}
+
+// wait drains stdout and reaps the process.
+func (s *crefServer) wait() error {
+	s.done = true
+	s.stdin.Close()
+	for range s.lines {
+	}
+	return s.cmd.Wait()
+}
+
+// mark asks for the marks the runner reads, and returns the kernel enters; the
+// allocation count must be 0 (not counted, which the runner shows as n/a).
+func (s *crefServer) mark(t *testing.T) int64 {
+	t.Helper()
+	if _, err := io.WriteString(s.stdin, "mark\n"); err != nil {
+		t.Fatal(err)
+	}
+	line := s.next(t)
+	f := strings.Fields(line)
+	if len(f) != 3 || f[0] != "mark" || f[1] != "0" {
+		t.Fatalf("mark answered %q, want \"mark 0 <enters>\"", line)
+	}
+	enters, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enters
+}
+
+// stop sends SIGTERM, as the runner does, and returns the final stats; the
+// server must exit with status 0.
+func (s *crefServer) stop(t *testing.T) crefStats {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var st crefStats
+	line := s.next(t)
+	js, ok := strings.CutPrefix(line, "stats ")
+	if !ok {
+		t.Errorf("after SIGTERM: %q, want \"stats <json>\"", line)
+	} else if err := json.Unmarshal([]byte(js), &st); err != nil {
+		t.Errorf("stats %s: %v", js, err)
+	}
+	if err := s.wait(); err != nil {
+		t.Errorf("exit: %v; stderr: %s", err, s.stderr.String())
+	}
+	return st
+}
+
+// crefCases are the C reference servers under test; c-uring runs with 16
+// buffers of 512 bytes, so that messages span buffers and the ring runs dry
+// (-ENOBUFS re-arms).
+var crefCases = []struct {
+	name string
+	args []string
+}{
+	{"c-uring", []string{"-b", "16", "-s", "512"}},
+	{"c-epoll", nil},
+}
+
+// TestCRefEcho puts the C reference servers (package cref) through the check of
+// TestDriverEcho: pipelined messages of random sizes on 8 connections at once,
+// echoed byte for byte up to EOF. It also checks the runner's protocol: "mark",
+// and "stats" after SIGTERM. It skips where gcc or liburing is not installed.
+func TestCRefEcho(t *testing.T) {
+	for _, tc := range crefCases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startCRef(t, tc.name, tc.args...)
+			var wg sync.WaitGroup
+			errs := make(chan error, 8)
+			for i := range 8 {
+				wg.Go(func() { errs <- echoRoundTrips(s.addr, uint64(i), 300, 3*512) })
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Error(err)
+				}
+			}
+			if enters := s.mark(t); enters < 1 {
+				t.Errorf("mark: %d kernel enters, want some", enters)
+			}
+			st := s.stop(t)
+			t.Logf("%s: %+v", tc.name, st)
+			if st.Accepted != 8 || st.Closed != 8 || st.OpenConns != 0 || st.BytesIn != st.BytesOut {
+				t.Errorf("stats %+v: want 8 accepted and closed, none open, bytes in = bytes out", st)
+			}
+			if tc.name == "c-uring" && st.ENOBUFS == 0 {
+				t.Errorf("stats %+v: the 16 buffers never ran out; the test meant them to", st)
+			}
+		})
+	}
+}
+
+// TestCRefEchoPeerReset is TestDriverEchoPeerReset for the C reference servers:
+// connections reset in the middle of a stream must be closed, and the server
+// must stay healthy for the next client.
+func TestCRefEchoPeerReset(t *testing.T) {
+	for _, tc := range crefCases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startCRef(t, tc.name, tc.args...)
+			for range 20 {
+				c, err := net.Dial("tcp", s.addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := c.Write(make([]byte, 100<<10)); err != nil {
+					t.Fatal(err)
+				}
+				_ = c.(*net.TCPConn).SetLinger(0)
+				c.Close()
+			}
+			if err := echoRoundTrips(s.addr, 1, 50, 4096); err != nil {
+				t.Error(err)
+			}
+			st := s.stop(t)
+			if st.Accepted != 21 || st.Closed != 21 || st.OpenConns != 0 {
+				t.Errorf("stats %+v: want 21 accepted and closed, none open", st)
+			}
+		})
+	}
+}
+
+// TestCRefEchoSlowReader streams 8 MiB on each of 4 connections at once while
+// the client reads none of the echo for a while, then reads the connections one
+// after the other. The servers' sends back up (short sends, queued echo), and
+// c-uring, which holds received buffers until they are sent, must pause the
+// recvs of the connections not being read rather than lend them all its
+// buffers, or the connection being read would starve.
+func TestCRefEchoSlowReader(t *testing.T) {
+	for _, name := range []string{"c-uring", "c-epoll"} {
+		t.Run(name, func(t *testing.T) {
+			s := startCRef(t, name)
+			want := make([]byte, 8<<20)
+			rng := rand.New(rand.NewPCG(7, 42))
+			for i := range want {
+				want[i] = byte(rng.Uint32())
+			}
+			var conns []net.Conn
+			for range 4 {
+				c, err := net.Dial("tcp", s.addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				if err := c.SetDeadline(time.Now().Add(time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+				conns = append(conns, c)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, len(conns))
+			for _, c := range conns {
+				wg.Go(func() {
+					_, err := c.Write(want)
+					if err == nil {
+						err = c.(*net.TCPConn).CloseWrite()
+					}
+					errs <- err
+				})
+			}
+			time.Sleep(300 * time.Millisecond)
+			for i, c := range conns {
+				got, err := io.ReadAll(c)
+				if err != nil || !bytes.Equal(got, want) {
+					t.Errorf("conn %d: echoed %d bytes (%v), want the %d sent back", i, len(got), err, len(want))
+				}
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Error(err)
+				}
+			}
+			st := s.stop(t)
+			t.Logf("%s: %+v", name, st)
+			if st.Closed != 4 || st.BytesIn != st.BytesOut {
+				t.Errorf("stats %+v: want 4 closed, bytes in = bytes out", st)
+			}
+			if name == "c-uring" && st.Pauses == 0 {
+				t.Errorf("stats %+v: no recv was paused", st)
+			}
+		})
+	}
 }

@@ -1,6 +1,8 @@
 // Command echo compares TCP echo servers: package driverecho on Zokio's uring
 // and epoll drivers, gnet v2 and Go's net package, each run as a process pinned
-// to one CPU against a load generator pinned to another.
+// to one CPU against a load generator pinned to another. Two minimal C servers
+// (package cref: c-uring on liburing, c-epoll on epoll) are the reference points;
+// they need gcc, and c-uring liburing's development files.
 //
 // Run it from bench/:
 //
@@ -28,6 +30,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/zokio/zokio/bench/echo/cref"
 )
 
 type options struct {
@@ -111,6 +115,9 @@ func run(o options) error {
 	}
 	for _, c := range cfg.Contenders {
 		cfg.ServerArgs = append(cfg.ServerArgs, serverArgs(c, o.uringArgs))
+	}
+	if err := buildCRefs(cfg.Contenders); err != nil {
+		return err
 	}
 	if err := checkCPUs(o.serverCPU, o.loadCPU); err != nil {
 		return err
@@ -207,6 +214,20 @@ var contenderArgs = map[string][]string{
 	// znet with 256 × 64 KiB receive buffers instead of 1024 × 16 KiB (bulk streams).
 	"znet-uring-64k": {"-impl=znet", "-driver=uring", "-buffers=256", "-bufsize=65536"},
 	"netpoll":        {"-impl=netpoll"},
+	// The C references (package cref), compiled with gcc at their first run.
+	"c-uring": {"-impl=c-uring"},
+	"c-epoll": {"-impl=c-epoll"},
+	// znet's echo sending the received buffers themselves (Conn.WriteRetained)
+	// instead of copying them into the send buffer.
+	"znet-uring-fwd": {"-impl=znet", "-driver=uring", "-znet-forward"},
+	"znet-epoll-fwd": {"-impl=znet", "-driver=epoll", "-znet-forward"},
+	// Registered vs plain send buffers (issue 7): zero-copy sends of every size to
+	// the loopback peer, from Go-heap buffers (-zc) or from a registered send arena
+	// as fixed buffers (-zcreg); -arena takes the output buffers from the arena but
+	// sends with copies (the kernel refuses a plain send from a fixed buffer).
+	"znet-uring-zc":    {"-impl=znet", "-driver=uring", "-znet-zc=1", "-znet-zclocal"},
+	"znet-uring-zcreg": {"-impl=znet", "-driver=uring", "-znet-zc=1", "-znet-zclocal", "-znet-sendarena=1024"},
+	"znet-uring-arena": {"-impl=znet", "-driver=uring", "-znet-sendarena=1024"},
 	// SQPOLL modes on znet (issue 7): one loop, so PerRing and Shared both have one
 	// SQ thread; the -2l variants run two loops, where Shared has one SQ thread for
 	// both rings and PerRing two.
@@ -309,6 +330,20 @@ func raiseFileLimit() {
 		lim.Cur = lim.Max
 		_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
 	}
+}
+
+// buildCRefs compiles the C references among contenders (or finds them in the
+// cache) before any run, so that a missing gcc or liburing stops the runner at
+// once, in one line that names the package to install.
+func buildCRefs(contenders []string) error {
+	for _, c := range contenders {
+		if name := strings.TrimSuffix(c, altSuffix); cref.Is(name) {
+			if _, err := cref.Build(name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // binaries are the programs build made, and the -alt-server binary if any.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/zokio/zokio/bench/echo/cref"
 	"github.com/zokio/zokio/bench/internal/stats"
 )
 
@@ -94,7 +95,7 @@ type summary struct {
 	CPUNsPerMsg  spread  `json:"server_cpu_ns_per_msg"`
 	ServerUtil   spread  `json:"server_cpu_util"`
 	LoadUtil     spread  `json:"load_cpu_util"`
-	AllocsPerMsg spread  `json:"server_allocs_per_msg"`
+	AllocsPerMsg *spread `json:"server_allocs_per_msg,omitempty"` // nil where not counted (the C references)
 	EntersPerMsg *spread `json:"server_enters_per_msg,omitempty"` // nil where not counted
 }
 
@@ -133,21 +134,28 @@ func summarize(samples []sample, cfg config) []summary {
 					en = append(en, e)
 				}
 			}
-			var enters *spread
+			var allocs, enters *spread
+			if len(al) > 0 {
+				a := spreadOf(al)
+				allocs = &a
+			}
 			if len(en) > 0 {
 				e := spreadOf(en)
 				enters = &e
 			}
 			out = append(out, summary{Contender: c, Scenario: sc.Name, MsgsPerSec: spreadOf(tput), MBPerSec: spreadOf(mb),
 				P50Ns: spreadOf(p50), P99Ns: spreadOf(p99), P999Ns: spreadOf(p999), CPUNsPerMsg: spreadOf(cpu),
-				ServerUtil: spreadOf(su), LoadUtil: spreadOf(lu), AllocsPerMsg: spreadOf(al), EntersPerMsg: enters})
+				ServerUtil: spreadOf(su), LoadUtil: spreadOf(lu), AllocsPerMsg: allocs, EntersPerMsg: enters})
 		}
 	}
 	return out
 }
 
-// ratioPairs compares every contender with gnet, uring with epoll, and each
-// -alt-server contender with the same contender on the real server.
+// ratioPairs compares every contender with gnet, uring with epoll, every Go
+// server with the C reference on its kernel interface (c-uring for the uring
+// contenders, c-epoll for the others, which all run on epoll) unless the pair
+// is already there the other way round, and each -alt-server contender with the
+// same contender on the real server.
 func ratioPairs(contenders []string) [][2]string {
 	var pairs [][2]string
 	if slices.Contains(contenders, "gnet") {
@@ -166,6 +174,21 @@ func ratioPairs(contenders []string) [][2]string {
 	}
 	if slices.Contains(contenders, "uring") && slices.Contains(contenders, "epoll") {
 		pairs = append(pairs, [2]string{"uring", "epoll"})
+	}
+	if slices.Contains(contenders, "c-uring") && slices.Contains(contenders, "c-epoll") {
+		pairs = append(pairs, [2]string{"c-uring", "c-epoll"})
+	}
+	for _, c := range contenders {
+		if cref.Is(strings.TrimSuffix(c, altSuffix)) {
+			continue
+		}
+		ref := "c-epoll"
+		if strings.Contains(c, "uring") {
+			ref = "c-uring"
+		}
+		if slices.Contains(contenders, ref) && !slices.Contains(pairs, [2]string{ref, c}) {
+			pairs = append(pairs, [2]string{c, ref})
+		}
 	}
 	// SQPOLL modes against Off with as many loops.
 	for _, c := range contenders {
@@ -224,14 +247,17 @@ func writeTables(w io.Writer, sums []summary, rats []ratio, reps int) {
 	fmt.Fprintln(w, "| scenario | contender | kmsg/s | p50 µs | p99 µs | p999 µs | server CPU ns/msg | server util | load util | allocs/msg | enters/msg |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range sums {
-		enters := "–"
+		allocs, enters := "n/a", "–"
+		if s.AllocsPerMsg != nil {
+			allocs = fmtSpread(*s.AllocsPerMsg, 1, "%.2g")
+		}
 		if s.EntersPerMsg != nil {
 			enters = fmtSpread(*s.EntersPerMsg, 1, "%.3f")
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %.2f | %.2f | %s | %s |\n", s.Scenario, s.Contender,
 			fmtSpread(s.MsgsPerSec, 1e-3, "%.1f"), fmtSpread(s.P50Ns, 1e-3, "%.0f"), fmtSpread(s.P99Ns, 1e-3, "%.0f"),
 			fmtSpread(s.P999Ns, 1e-3, "%.0f"), fmtSpread(s.CPUNsPerMsg, 1, "%.0f"),
-			s.ServerUtil.Median, s.LoadUtil.Median, fmtSpread(s.AllocsPerMsg, 1, "%.2g"), enters)
+			s.ServerUtil.Median, s.LoadUtil.Median, allocs, enters)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Ratios A ÷ B, taken per repetition (same rep, interleaved), then median (min–max).")

@@ -1,4 +1,4 @@
-// Command server is the echo benchmark's server: one binary, three
+// Command server is the echo benchmark's server: one binary, several
 // implementations, so that every contender starts, reports and stops the same
 // way.
 //
@@ -7,12 +7,18 @@
 //	server -impl=gonet                        Go's net, a goroutine per connection
 //	server -impl=znet -driver=uring|epoll     Zokio's runtime and its event API (runtime/znet)
 //	server -impl=netpoll                      cloudwego/netpoll v0.7.2, its echo idiom
+//	server -impl=c-uring                      C reference: liburing, provided buffer ring (package cref)
+//	server -impl=c-epoll                      C reference: level-triggered epoll (package cref)
 //
 // It prints "ready <addr>" on stdout once it listens. It reads commands from
 // stdin, one per line: "mark" answers "mark <mallocs>" (the process's
 // runtime.MemStats.Mallocs), so the runner can count allocations over the
 // measured window; with -cpuprofile the first mark starts the CPU profile and the
 // second stops it. SIGTERM or SIGINT stop it; it prints "stats <json>" and exits.
+//
+// The C references compile (once, cached) and exec the C program in place of
+// this one, which then speaks the same protocol; its "mark" answers 0 for the
+// allocations it does not count.
 package main
 
 import (
@@ -41,12 +47,12 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.impl, "impl", "driver", "implementation: driver, gnet, gonet, znet (Zokio's runtime/znet event API) or netpoll (cloudwego/netpoll)")
+	flag.StringVar(&o.impl, "impl", "driver", "implementation: driver, gnet, gonet, znet (Zokio's runtime/znet event API), netpoll (cloudwego/netpoll), c-uring or c-epoll (the C references)")
 	flag.StringVar(&o.driver, "driver", "uring", "Zokio driver for -impl=driver and -impl=znet: uring or epoll")
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen address, numeric host:port (port 0: any free port)")
-	flag.IntVar(&o.buffers, "buffers", 0, "-impl=driver: receive buffers in the group (0: driverecho's default, 4096)")
-	flag.IntVar(&o.bufSize, "bufsize", 0, "-impl=driver: bytes per receive buffer (0: driverecho's default, 2048)")
-	flag.UintVar(&o.entries, "entries", 0, "-driver=uring: SQ entries (0: the driver's default, 256; the CQ gets 4×)")
+	flag.IntVar(&o.buffers, "buffers", 0, "-impl=driver and c-uring: receive buffers in the group (0: the server's default, driverecho 4096, c-uring 2048)")
+	flag.IntVar(&o.bufSize, "bufsize", 0, "-impl=driver and c-uring: bytes per receive buffer (0: the server's default, driverecho 2048, c-uring 32768)")
+	flag.UintVar(&o.entries, "entries", 0, "-driver=uring and c-uring: SQ entries (0: the default, 256 for the driver, whose CQ gets 4×; 1024 for c-uring, whose CQ gets 8×)")
 	flag.BoolVar(&o.deferTask, "defer-taskrun", false, "-driver=uring: set up the ring with SINGLE_ISSUER|DEFER_TASKRUN (implies -lock-thread)")
 	flag.BoolVar(&o.lockThread, "lock-thread", true, "-impl=driver: run the loop on a goroutine locked to its OS thread")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the window between the first two marks to this file")
@@ -65,8 +71,10 @@ func main() {
 		err = runZnet(o)
 	case "netpoll":
 		err = runNetpoll(o)
+	case "c-uring", "c-epoll":
+		err = runCRef(o) // returns only on failure
 	default:
-		err = fmt.Errorf("-impl=%q: want driver, gnet, gonet, znet or netpoll", o.impl)
+		err = fmt.Errorf("-impl=%q: want driver, gnet, gonet, znet, netpoll, c-uring or c-epoll", o.impl)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)

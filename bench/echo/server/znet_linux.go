@@ -28,6 +28,18 @@ func (znetEcho) OnData(c *znet.Conn, b []byte) {
 }
 func (znetEcho) OnClose(*znet.Conn, error) {}
 
+// znetForward echoes without copying: it hands the received buffer itself to the
+// send queue (Conn.WriteRetained), which gives it back to the receive group once sent.
+type znetForward struct{ znetEcho }
+
+func (znetForward) OnData(c *znet.Conn, b []byte) {
+	r := c.Retain()
+	if _, err := c.WriteRetained(&r); err != nil {
+		r.Release()
+		_ = c.Close()
+	}
+}
+
 // Knobs of -impl=znet for experiments; the contenders run the defaults.
 var (
 	znetSpin   = flag.Duration("znet-spin", 0, "-impl=znet: runtime.Options.SpinBeforePark")
@@ -36,6 +48,10 @@ var (
 	znetSQ     = flag.String("znet-sqpoll", "default", "-impl=znet: SQPOLL mode, off, perring or shared (default: ZOKIO_SQPOLL, else off)")
 	znetSQIdle = flag.Duration("znet-sqidle", 0, "-impl=znet: SQ thread idle time (0: sqpoll.DefaultIdle)")
 	znetBatch  = flag.Duration("znet-batchwait", 0, "-impl=znet: runtime.Options.BatchWait")
+	znetFwd    = flag.Bool("znet-forward", false, "-impl=znet: echo with Conn.WriteRetained (no copy)")
+	znetZC     = flag.Int("znet-zc", 0, "-impl=znet: Config.SendZCThreshold (0: znet's default)")
+	znetZCLoc  = flag.Bool("znet-zclocal", false, "-impl=znet: Config.SendZCLocal")
+	znetArena  = flag.Int("znet-sendarena", 0, "-impl=znet: Config.SendArena (64 KiB send buffers per loop)")
 )
 
 // runZnet serves with Zokio's runtime and its event API (package runtime/znet): one
@@ -73,11 +89,20 @@ func runZnet(o options) error {
 		}
 		return n
 	}
+	var h znet.Handler = znetEcho{}
+	if *znetFwd {
+		h = znetForward{}
+	}
 	srv, err := znet.Serve(context.Background(), rt, "tcp4", o.addr,
-		znet.Config{Handler: znetEcho{}, RecvBuffers: o.buffers, RecvBufferSize: o.bufSize, Accept: mode})
+		znet.Config{Handler: h, RecvBuffers: o.buffers, RecvBufferSize: o.bufSize, Accept: mode,
+			SendZCThreshold: *znetZC, SendZCLocal: *znetZCLoc, SendArena: *znetArena})
 	if err != nil {
 		_ = rt.Close(context.Background())
 		return err
+	}
+	if err := srv.SendArenaErr(); *znetArena > 0 && err != nil {
+		_ = rt.Close(context.Background())
+		return fmt.Errorf("the send arena is not registered: %w", err)
 	}
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
