@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/zokio/zokio/internal/testkit"
 	"github.com/zokio/zokio/runtime"
@@ -105,5 +104,3 @@ func mustOpen(t testing.TB, e *env, name string, flag int, o OpenOptions) *File 
 }
 
 func equal(a, b []byte) bool { return bytes.Equal(a, b) }
-
-func unsafePointer(b []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(b)) }

@@ -124,70 +124,6 @@ func TestRegisteredFiles(t *testing.T) {
 	})
 }
 
-// TestArena: buffers are aligned and distinct, exhaustion and bad returns are
-// reported, Close waits for every buffer, and registration follows the driver.
-func TestArena(t *testing.T) {
-	forEachDriver(t, 1, func(t *testing.T, e *env) {
-		l := e.rt.Loops()[0]
-		if _, err := NewArena(ctxT(t), l, ArenaOptions{BufSize: 1000}); err == nil {
-			t.Fatal("BufSize not a multiple of Align accepted")
-		}
-		a, err := NewArena(ctxT(t), l, ArenaOptions{BufSize: 8192, Count: 3, Align: 512})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var bufs [][]byte
-		for b := a.Get(); b != nil; b = a.Get() {
-			if len(b) != 8192 || cap(b) != 8192 || addr(b)%512 != 0 {
-				t.Fatalf("buffer %d: len %d cap %d addr %#x", len(bufs), len(b), cap(b), addr(b))
-			}
-			bufs = append(bufs, b)
-		}
-		if len(bufs) != 3 {
-			t.Fatalf("%d buffers from an arena of 3", len(bufs))
-		}
-		if idx, ok := l.RegisteredBuffer(bufs[1][100:200]); ok != e.uring() || idx != 0 {
-			t.Fatalf("registered lookup: %d %v", idx, ok)
-		}
-		if _, ok := e.rt.Loops()[0].RegisteredBuffer(make([]byte, 10)); ok {
-			t.Fatal("a heap buffer counts as registered")
-		}
-		if err := a.Close(); err == nil {
-			t.Fatal("Close with buffers out succeeded")
-		}
-		if err := a.Put(bufs[0][1:]); err == nil {
-			t.Fatal("Put of a buffer's middle accepted")
-		}
-		if err := a.Put(make([]byte, 10)); err == nil {
-			t.Fatal("Put of a foreign buffer accepted")
-		}
-		for _, b := range bufs {
-			if err := a.Put(b); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := a.Put(bufs[0]); err == nil {
-			t.Fatal("double Put accepted")
-		}
-		if err := a.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := l.RegisteredBuffer(bufs[1]); ok {
-			t.Fatal("closed arena still registered")
-		}
-		req, err := NewArena(ctxT(t), l, ArenaOptions{Register: RegisterRequire})
-		if err == nil {
-			defer req.Close()
-		}
-		if e.uring() && err != nil {
-			t.Fatalf("RegisterRequire on io_uring: %v", err)
-		}
-		if !e.uring() && !errors.Is(err, errors.ErrUnsupported) {
-			t.Fatalf("RegisterRequire on epoll: %v, want ErrUnsupported", err)
-		}
-	})
-}
-
 // TestTwoArenasOneLoop: two arenas registered on one loop at once (io_uring) take
 // distinct slots of its buffer table; reads and writes through both carry their own
 // index and move the right bytes; a closed arena's slot goes to the next arena. On
@@ -311,11 +247,4 @@ func TestRegisteredBuffersReadWrite(t *testing.T) {
 			t.Fatalf("loop read into the arena: %d %v", res.n, res.err)
 		}
 	})
-}
-
-func addr(b []byte) uintptr {
-	if cap(b) == 0 {
-		return 0
-	}
-	return uintptr(unsafePointer(b))
 }
