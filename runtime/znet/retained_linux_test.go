@@ -223,20 +223,6 @@ func TestWriteRetainedZeroAlloc(t *testing.T) {
 		s := serveEcho(t, rt, h, Config{})
 		c := dialStd(t, s)
 		defer c.Close()
-		msg, got := make([]byte, 4096), make([]byte, 4096)
-		roundTrip := func() {
-			if _, err := c.Write(msg); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := io.ReadFull(c, got); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for i := 0; i < 100; i++ {
-			roundTrip()
-		}
-		if n := testing.AllocsPerRun(2000, roundTrip); n != 0 {
-			t.Errorf("%v allocations per forwarded round trip, want 0", n)
-		}
+		checkNoAllocRoundTrip(t, c, 4096)
 	})
 }
