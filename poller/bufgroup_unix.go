@@ -94,6 +94,20 @@ func (g *emulGroup) peek() (id uint16, ok bool) {
 	return g.ring[g.head&uint32(g.count-1)], true
 }
 
+// peekN fills ids with the next free ids, in the order take hands them out, and
+// returns how many it found.
+func (g *emulGroup) peekN(ids []uint16) int {
+	if g == nil {
+		return 0
+	}
+	n := 0
+	for h := g.head; h != g.tail && n < len(ids); h++ {
+		ids[n] = g.ring[h&uint32(g.count-1)]
+		n++
+	}
+	return n
+}
+
 // take hands out the id peek returned.
 func (g *emulGroup) take() {
 	id := g.ring[g.head&uint32(g.count-1)]

@@ -93,8 +93,10 @@ type EpollConfig struct {
 	// MaxCompletionsPerWait bounds the completions one Wait delivers. 0 means 256.
 	MaxCompletionsPerWait int
 	// MaxAttemptsPerFd bounds the syscalls one Wait makes for one descriptor in one
-	// direction (each multishot accept or recv result counts); the rest wait for the
-	// next Wait, so one busy connection cannot starve the others. 0 means 16.
+	// direction (each multishot accept or recv syscall counts; a multishot recv on a
+	// byte stream fills up to four buffers of its group per syscall, one result each);
+	// the rest wait for the next Wait, so one busy connection cannot starve the others.
+	// 0 means 16.
 	MaxAttemptsPerFd int
 
 	mode armMode // registration strategy; tests and benchmarks change it

@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"testing"
@@ -193,15 +194,16 @@ func TestEpollMultishotPoll(t *testing.T) {
 	}
 }
 
-// One busy descriptor gets at most MaxAttemptsPerFd attempts per Wait; another
-// descriptor's op completes in the first Wait regardless.
+// One busy descriptor gets at most MaxAttemptsPerFd attempts per Wait (each filling up
+// to recvBatchBufs buffers of a stream); another descriptor's op completes in the
+// first Wait regardless.
 func TestEpollFairness(t *testing.T) {
 	const budget = 3
 	d := newTestEpoll(t, EpollConfig{MaxAttemptsPerFd: budget})
 	g, _ := d.NewBufferGroup(64, 1)
 	busy, feeder := socketpair(t)
 	rx := newRecord(Op{Code: OpRecv, Fd: busy, Flags: FlagMultishot | FlagBufferSelect, Group: g.ID()})
-	unix.Write(feeder, make([]byte, 40)) // 40 one-byte buffers' worth
+	unix.Write(feeder, make([]byte, 60)) // 60 one-byte buffers' worth: more than two Waits' budget
 	submit(t, d, &rx.op)
 	if len(rx.got) != 0 {
 		t.Fatal("Done ran inside Submit")
@@ -211,14 +213,14 @@ func TestEpollFairness(t *testing.T) {
 	submit(t, d, &other.op)
 	unix.Write(peer, []byte("y"))
 	rounds := 0
-	for len(rx.got) < 40 {
+	for len(rx.got) < 60 {
 		before := len(rx.got)
 		if _, err := d.Wait(time.Second); err != nil {
 			t.Fatal(err)
 		}
-		limit := budget
+		limit := budget * recvBatchBufs
 		if rounds == 0 {
-			limit += budget // Submit's own attempt had a turn of its own
+			limit += budget * recvBatchBufs // Submit's own attempt had a turn of its own
 		}
 		if got := len(rx.got) - before; got > limit {
 			t.Fatalf("Wait %d delivered %d results of one descriptor, budget %d", rounds, got, budget)
@@ -285,4 +287,45 @@ func TestCompQueueWraps(t *testing.T) {
 	if want != next {
 		t.Fatalf("popped %d of %d", want, next)
 	}
+}
+
+// TestEpollRecvFillsSeveralBuffers: with data waiting, one attempt of a multishot
+// receive on a stream fills recvBatchBufs buffers with one syscall — one completion
+// per buffer, in order, bytes intact — so a Wait with a budget of one attempt per
+// descriptor delivers that many results.
+func TestEpollRecvFillsSeveralBuffers(t *testing.T) {
+	const size = 1024
+	d := newTestEpoll(t, EpollConfig{MaxAttemptsPerFd: 1})
+	g, _ := d.NewBufferGroup(64, size)
+	a, b := socketpair(t)
+	src := make([]byte, 3*recvBatchBufs*size)
+	for i := range src {
+		src[i] = byte(i * 7 / 5)
+	}
+	if n, err := unix.Write(b, src); err != nil || n != len(src) {
+		t.Fatalf("write: %d, %v", n, err)
+	}
+	rx := newRecord(Op{Code: OpRecv, Fd: a, Flags: FlagMultishot | FlagBufferSelect, Group: g.ID()})
+	submit(t, d, &rx.op)
+	if _, err := d.Wait(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Submit's attempt and the Wait's: one recvmsg each, recvBatchBufs buffers each.
+	if len(rx.got) != 2*recvBatchBufs {
+		t.Fatalf("first Wait delivered %d results, want %d (two attempts of %d buffers)", len(rx.got), 2*recvBatchBufs, recvBatchBufs)
+	}
+	waitUntil(t, d, "the rest", func() bool { return len(rx.got) == 3*recvBatchBufs })
+	var got []byte
+	for i, c := range rx.got {
+		if c.Res != size || c.Result&ResBuffer == 0 {
+			t.Fatalf("result %d: res %d flags %v, want a full %d-byte buffer", i, c.Res, c.Result, size)
+		}
+		got = append(got, g.Bytes(c.BufID)[:c.Res]...)
+		g.Release(c.BufID)
+	}
+	if !bytes.Equal(got, src) {
+		t.Fatal("bytes differ or arrived out of order")
+	}
+	d.Cancel(&rx.op)
+	waitUntil(t, d, "final", rx.final)
 }
