@@ -225,8 +225,12 @@ func (c *Conn) onCtl(op *poller.Op) {
 	case poller.OpClose:
 		if isErrno(op.Res, eCanceled) {
 			// The driver closed before it ran the close (a closing runtime cancels
-			// every op): nothing of ours is in flight on the descriptor any more.
-			_ = closeFd(c.fd)
+			// every op), possibly before the cancellations of our receive and sends
+			// have come back: close(2) ourselves once they have (progressClose's
+			// direct path), and only then give their buffers back.
+			c.flags = c.flags&^flagCloseSent | flagDirect
+			c.progressClose()
+			return
 		}
 		c.finish()
 	}
@@ -308,6 +312,16 @@ var errDeadline error = os.ErrDeadlineExceeded
 // A loopNet is used only by its loop, except that the registry hands it out.
 type loopNet struct {
 	groups []*recvGroup
+	loop   weak.Pointer[runtime.Loop] // its loop, held weakly (see registry); set once
+}
+
+// releaseOnLoop gives r's buffer back on r's own loop, for code running on another
+// one: the group, its bookkeeping and its driver are that loop's alone. Once that loop
+// is gone (or its runtime is closing) the buffer went with it and nothing is left to do.
+func (ln *loopNet) releaseOnLoop(r Retained) {
+	if l := ln.loop.Value(); l != nil {
+		_ = l.Post(r.Release)
+	}
 }
 
 // registry maps loops to their loopNet. It holds the loops weakly: a loopNet holds no
@@ -330,7 +344,7 @@ func netOf(l *runtime.Loop) *loopNet {
 	if registry.m == nil {
 		registry.m = make(map[weak.Pointer[runtime.Loop]]*loopNet)
 	}
-	ln := &loopNet{}
+	ln := &loopNet{loop: key}
 	registry.m[key] = ln
 	goruntime.AddCleanup(l, forgetLoop, key)
 	return ln
@@ -435,7 +449,9 @@ func (g *recvGroup) forget(c *Conn) {
 
 // Retained is a received buffer that a handler kept past OnData with Conn.Retain. Its
 // bytes stay valid, and the buffer stays out of the loop's receive group, until
-// Release. A Retained is used only on its connection's loop.
+// Release. Release runs only on its connection's loop; code on another loop may hand
+// the Retained to Conn.WriteRetained, which copies its bytes and gives the buffer back
+// on its own loop.
 type Retained struct {
 	g    *recvGroup
 	id   uint16

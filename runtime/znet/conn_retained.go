@@ -51,8 +51,9 @@ type retSeg struct {
 // is written after leaves after. Backpressure is Write's: the bytes count toward
 // WriteBufferLimit, and ErrWriteBufferFull refuses them whole. WriteRetained copies
 // (and releases r at once) where splicing would not pay or is not safe: below 2 KiB,
-// when r comes from another loop's receive group, or when more than half of r's
-// group is retained already, so that forwarding cannot starve the loop's receives.
+// when r comes from another loop's receive group (the buffer then goes back on that
+// loop, through a task posted to it), or when more than half of r's group is
+// retained already, so that forwarding cannot starve the loop's receives.
 func (c *Conn) WriteRetained(r *Retained) (int, error) {
 	g := r.g
 	if g == nil || int(r.id) >= len(g.held) || g.held[r.id] != r.gen {
@@ -62,10 +63,18 @@ func (c *Conn) WriteRetained(r *Retained) (int, error) {
 	if err := c.canWrite(n); err != nil {
 		return 0, err
 	}
-	if n < retainedCopyBelow || g.ln != c.g.ln || 2*g.retained > g.count {
+	// Another loop's buffer is copied, and given back on its own loop: its group is
+	// that loop's alone (nothing of it, g.retained included, may be touched here).
+	foreign := g.ln != c.g.ln
+	if foreign || n < retainedCopyBelow || 2*g.retained > g.count {
 		c.reserve(n)
 		c.pend = append(c.pend, r.data...)
-		r.Release()
+		if foreign {
+			g.ln.releaseOnLoop(*r)
+			*r = Retained{}
+		} else {
+			r.Release()
+		}
 		c.wrote()
 		return n, nil
 	}
