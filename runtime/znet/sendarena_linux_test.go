@@ -1,8 +1,12 @@
 package znet
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -147,5 +151,60 @@ func TestSendArenaRuntimeClose(t *testing.T) {
 				t.Errorf("after the runtime closed: %d arena buffers held, arena closed %v", sl.sa.held, sl.sa.a == nil)
 			}
 		})
+	}
+}
+
+// arenaMappings counts the mappings in /proc/self/maps of exactly size bytes.
+func arenaMappings(t *testing.T, size uintptr) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Skipf("no /proc/self/maps: %v", err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		var lo, hi uintptr
+		if _, err := fmt.Sscanf(line, "%x-%x", &lo, &hi); err == nil && hi-lo == size {
+			n++
+		}
+	}
+	return n
+}
+
+// TestSendArenaServeRacingClose closes runtimes while servers with send arenas are
+// being set up on them, so that some set-ups find their loops refusing work halfway:
+// no arena mapping outlives its runtime.
+func TestSendArenaServeRacingClose(t *testing.T) {
+	const count = 3 // an arena of 3 × 64 KiB: a mapping size nothing else here has
+	size := uintptr(count * sendArenaBuf)
+	before := arenaMappings(t, size)
+	for _, kind := range testkit.Drivers(t) {
+		for i := range 20 {
+			rt, err := runtime.New(runtime.Options{Loops: 2, Driver: kind, NoPin: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			served := make(chan *Server, 1)
+			go func() {
+				s, err := Serve(context.Background(), rt, "tcp", "127.0.0.1:0",
+					Config{Handler: newEcho(), SendArena: count})
+				if err != nil {
+					s = nil
+				}
+				served <- s
+			}()
+			if i%2 == 1 {
+				<-served // half the time, close after Serve returned
+			}
+			if err := rt.Close(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			if i%2 == 0 {
+				<-served
+			}
+		}
+	}
+	if after := arenaMappings(t, size); after != before {
+		t.Errorf("%d send-arena mappings before, %d after closing every runtime", before, after)
 	}
 }

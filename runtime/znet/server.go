@@ -160,6 +160,9 @@ func (s *Server) install() error {
 					sl.lfd = -1
 					s.release()
 				}
+				if sl.sa != nil {
+					sl.sa.stop() // no connection ever held a buffer: unmapped now
+				}
 			}
 		}
 	}
