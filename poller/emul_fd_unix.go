@@ -64,6 +64,9 @@ type fdState struct {
 	// error). A short read then no longer means "wait for the next edge": the end
 	// of the stream behind the data raises none.
 	hup bool
+	// streaming: the last buffer-select receive filled its buffer(s), so more is
+	// likely waiting and the next one fills several at once (see recvBatchBufs).
+	streaming bool
 }
 
 func (f *fdState) waiting() bool {

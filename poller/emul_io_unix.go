@@ -172,7 +172,7 @@ func (e *emul) tryRecvSelect(idx int32, op *Op, budget *int) tryResult {
 		}
 		*budget--
 		f := e.fds.at(op.Fd)
-		if op.Flags&FlagMultishot != 0 && f.kind == kindStream {
+		if f.streaming && op.Flags&FlagMultishot != 0 {
 			if k := g.peekN(e.sc.ids[:]); k > 1 {
 				if r, again := e.recvBatch(idx, op, g, f, k, flags); !again {
 					return r
@@ -186,6 +186,7 @@ func (e *emul) tryRecvSelect(idx int32, op *Op, budget *int) tryResult {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
+			f.streaming = false
 			return tryWait
 		default:
 			e.finish(idx, -int32(errno), 0, 0)
@@ -196,6 +197,7 @@ func (e *emul) tryRecvSelect(idx int32, op *Op, budget *int) tryResult {
 			return tryDone
 		}
 		g.take()
+		f.streaming = n == g.size && f.kind == kindStream
 		if op.Flags&FlagMultishot == 0 {
 			e.finish(idx, int32(n), ResBuffer, id)
 			return tryDone
@@ -211,9 +213,11 @@ func (e *emul) tryRecvSelect(idx int32, op *Op, budget *int) tryResult {
 }
 
 // recvBatchBufs is how many buffers of its group a multishot receive on a byte stream
-// fills with one recvmsg when they are free: with the default 16 KiB buffers, 64 KiB
-// per system call, what a C epoll server or gnet reads at once, instead of a recvfrom
-// per buffer while a peer streams. Each filled buffer is still one completion.
+// fills with one recvmsg, once a receive has filled a whole buffer (more is likely
+// waiting) and they are free: with the default 16 KiB buffers, 64 KiB per system call,
+// what a C epoll server or gnet reads at once, instead of a recvfrom per buffer while a
+// peer streams. Small messages keep the plain recvfrom, which costs less than a
+// recvmsg with iovecs. Each filled buffer is still one completion.
 const recvBatchBufs = 4
 
 // recvBatch receives into the k free buffers e.sc.ids names with one recvmsg and posts
@@ -238,6 +242,7 @@ func (e *emul) recvBatch(idx int32, op *Op, g *emulGroup, f *fdState, k, flags i
 	case unix.EINTR:
 		return 0, true
 	case unix.EAGAIN:
+		f.streaming = false
 		return tryWait, false
 	default:
 		e.finish(idx, -int32(errno), 0, 0)
@@ -247,6 +252,7 @@ func (e *emul) recvBatch(idx int32, op *Op, g *emulGroup, f *fdState, k, flags i
 		e.finish(idx, 0, 0, 0)
 		return tryDone, false
 	}
+	f.streaming = n == k*g.size
 	for i, left := 0, n; left > 0; i++ {
 		m := min(left, g.size)
 		g.take()
