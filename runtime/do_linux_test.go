@@ -372,3 +372,54 @@ func TestOnStop(t *testing.T) {
 		})
 	}
 }
+
+// TestBeforeWait: a wait hook runs on its loop once per turn, after the turn's tasks,
+// and an op it submits goes to the kernel in that turn's wait; a removed hook (also
+// one removed by another hook during a pass) stops running.
+func TestBeforeWait(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *Runtime) {
+		l := rt.Loops()[0]
+		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+		defer cancel()
+		var order []string
+		armed := false
+		done := make(chan struct{})
+		nop := &poller.Op{Code: poller.OpNop, Done: func(*poller.Op) { close(done) }}
+		var removeOther func()
+		otherRuns := 0
+		if err := l.Call(ctx, func() {
+			l.BeforeWait(func() {
+				if armed {
+					order = append(order, "hook")
+					armed = false
+					if err := l.Submit(nop); err != nil {
+						t.Error(err)
+					}
+					removeOther()
+				}
+			})
+			removeOther = l.BeforeWait(func() { otherRuns++ })
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Post(func() { order = append(order, "task"); armed = true }); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			t.Fatal("the hook's op never completed")
+		}
+		var got []string
+		var runsAfter, runsLater int
+		l.Call(ctx, func() { got, runsAfter = order, otherRuns })
+		l.Call(ctx, func() {})
+		l.Call(ctx, func() { runsLater = otherRuns })
+		if len(got) != 2 || got[0] != "task" || got[1] != "hook" {
+			t.Errorf("order %v, want the task, then the hook in the same turn", got)
+		}
+		if runsAfter == 0 || runsLater != runsAfter {
+			t.Errorf("removed hook ran %d times before and %d after its removal", runsAfter, runsLater-runsAfter)
+		}
+	})
+}

@@ -31,6 +31,9 @@ type Loop struct {
 	// stopHooks run on the loop when it stops, before its driver closes (OnStop).
 	stopHooks []stopHook
 	nextHook  uint64
+	// waitHooks run on the loop every turn, just before it waits (BeforeWait). Never
+	// changed in place: removal makes a new slice, so a running pass is unaffected.
+	waitHooks []stopHook
 	// bufs is the registered buffer table that arenas share (arena.go).
 	bufs bufTable
 
@@ -113,6 +116,9 @@ func (l *Loop) tick() {
 	now := nanotime()
 	fired := l.timers.fireDue(now, budget)
 	l.count.timersFired += uint64(fired)
+	for _, h := range l.waitHooks {
+		h.fn()
+	}
 	now = nanotime() // tasks and timers took time; a stale now would mean a needless wait
 	timeout := l.nextTimeout(now)
 	if timeout != 0 && l.steal() > 0 {
@@ -448,6 +454,26 @@ func (l *Loop) markExited() {
 type stopHook struct {
 	id uint64
 	fn func()
+}
+
+// BeforeWait registers fn to run on this loop once every turn, after the turn's tasks
+// and timers and before the loop hands its submissions to the kernel and waits for
+// completions. A package batches there what the turn's callbacks produced: znet starts
+// one send per connection per turn, however many callbacks wrote to it. fn runs on every
+// turn, busy or idle, so it must be short, and must not block. It returns a function
+// that unregisters fn (calling it again does nothing). On the loop only.
+func (l *Loop) BeforeWait(fn func()) (remove func()) {
+	l.nextHook++
+	id := l.nextHook
+	l.waitHooks = append(l.waitHooks[:len(l.waitHooks):len(l.waitHooks)], stopHook{id, fn})
+	return func() {
+		for i, h := range l.waitHooks {
+			if h.id == id {
+				l.waitHooks = append(l.waitHooks[:i:i], l.waitHooks[i+1:]...)
+				return
+			}
+		}
+	}
 }
 
 // OnStop registers fn to run on this loop when the runtime closes, after the tasks
