@@ -111,6 +111,7 @@ const (
 	flagPendArena                          // pend is a send-arena buffer
 	flagOutArena                           // out is a send-arena buffer
 	flagZbufArena                          // zbuf is a send-arena buffer
+	flagDirty                              // on its loopNet's dirty list: flush before the loop waits
 )
 
 // keepCap is the largest send buffer a connection keeps once it has drained: a burst

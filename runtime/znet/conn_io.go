@@ -126,7 +126,7 @@ func (c *Conn) afterCallback() {
 	if c.depth != 0 {
 		return
 	}
-	c.flush()
+	c.flushBeforeWait()
 	switch c.state {
 	case stOpen:
 		c.progressShut()
@@ -312,7 +312,14 @@ var errDeadline error = os.ErrDeadlineExceeded
 // A loopNet is used only by its loop, except that the registry hands it out.
 type loopNet struct {
 	groups []*recvGroup
-	loop   weak.Pointer[runtime.Loop] // its loop, held weakly (see registry); set once
+	// dirty lists the connections whose callbacks wrote this turn; on a readiness
+	// driver (deferFlush) flushDirty starts their sends just before the loop waits
+	// (runtime.Loop.BeforeWait), one per connection however many callbacks wrote.
+	// hooked: deferFlush is known (and flushDirty registered if it is set).
+	dirty      []*Conn
+	hooked     bool
+	deferFlush bool
+	loop       weak.Pointer[runtime.Loop] // its loop, held weakly (see registry); set once
 }
 
 // releaseOnLoop gives r's buffer back on r's own loop, for code running on another

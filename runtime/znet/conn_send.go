@@ -217,3 +217,52 @@ func (c *Conn) progressShut() {
 		c.submitFailed("shutdown")
 	}
 }
+
+// flushBeforeWait is the flush that ends a callback. On a readiness driver (epoll),
+// whose Submit makes the send system call at once, it waits for the end of the loop's
+// turn: every callback of the turn — one per buffer a receive filled, several per
+// connection when data streams in — adds to the one send that starts then, instead of
+// the first starting a send at once and the rest waiting for its byte count (measured
+// against flushing at once, two runs: 0.88–0.92× the CPU per message at 1000 × 64 B,
+// within noise at 50 × 4 KiB). On io_uring, whose Submit only queues an SQE, it
+// flushes now: the send then leaves in this turn's enter, and deferring it cost 1.15×
+// the CPU at 50 × 4 KiB pipelined in one run.
+func (c *Conn) flushBeforeWait() {
+	if c.flags&flagDirty != 0 {
+		return
+	}
+	ln := c.g.ln
+	if !ln.hooked {
+		ln.hooked = true
+		ln.deferFlush = !c.l.Driver().Info().Features.Has(poller.FeatNativeCompletion)
+		if ln.deferFlush {
+			c.l.BeforeWait(ln.flushDirty)
+		}
+	}
+	if !ln.deferFlush {
+		c.flush()
+		return
+	}
+	c.flags |= flagDirty
+	ln.dirty = append(ln.dirty, c)
+}
+
+// flushDirty starts the sends of the connections written to this turn. On the loop,
+// from its wait hook.
+func (ln *loopNet) flushDirty() {
+	for len(ln.dirty) > 0 {
+		dirty := ln.dirty
+		ln.dirty = ln.dirty[len(ln.dirty):] // a flush can close and re-dirty: they queue anew
+		for i, c := range dirty {
+			dirty[i] = nil
+			c.flags &^= flagDirty
+			c.flush()
+			if c.state == stClosing {
+				c.progressClose()
+			}
+		}
+		if len(ln.dirty) == 0 {
+			ln.dirty = dirty[:0] // reuse the array
+		}
+	}
+}
