@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -245,14 +246,7 @@ var defaultContenders = []string{"uring", "epoll", "gnet", "gonet"}
 // "epoll" on that binary, so a patched driver can be measured beside the real one.
 const altSuffix = "-alt"
 
-func knownContenders() []string {
-	var k []string
-	for c := range contenderArgs {
-		k = append(k, c)
-	}
-	slices.Sort(k)
-	return k
-}
+func knownContenders() []string { return slices.Sorted(maps.Keys(contenderArgs)) }
 
 func serverArgs(c, uringArgs string) []string {
 	args := slices.Clone(contenderArgs[strings.TrimSuffix(c, altSuffix)])

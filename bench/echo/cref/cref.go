@@ -19,6 +19,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,14 +45,7 @@ var programs = map[string]program{
 }
 
 // Names lists the C reference contenders, sorted.
-func Names() []string {
-	var n []string
-	for k := range programs {
-		n = append(n, k)
-	}
-	slices.Sort(n)
-	return n
-}
+func Names() []string { return slices.Sorted(maps.Keys(programs)) }
 
 // Is reports whether name is a C reference contender.
 func Is(name string) bool {
