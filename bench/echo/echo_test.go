@@ -199,25 +199,32 @@ func TestDriverEchoPeerReset(t *testing.T) {
 	for _, dc := range testDrivers {
 		t.Run(dc.name, func(t *testing.T) {
 			ts := startServer(t, dc, driverecho.Config{})
-			for range 20 {
-				c, err := net.Dial("tcp", ts.addr)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := c.Write(make([]byte, 100<<10)); err != nil {
-					t.Fatal(err)
-				}
-				_ = c.(*net.TCPConn).SetLinger(0)
-				c.Close()
-			}
-			if err := echoRoundTrips(ts.addr, 1, 50, 4096); err != nil {
-				t.Error(err)
-			}
+			resetMidStream(t, ts.addr, 20)
 			st := ts.stop(t)
 			if st.Accepted != 21 || st.Closed != 21 {
 				t.Errorf("stats %+v: want 21 accepted and closed", st)
 			}
 		})
+	}
+}
+
+// resetMidStream opens n connections to addr, each sending 100 KiB and closing with
+// a reset without reading the echo, then checks that a new client is still served.
+func resetMidStream(t *testing.T, addr string, n int) {
+	t.Helper()
+	for range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write(make([]byte, 100<<10)); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+	}
+	if err := echoRoundTrips(addr, 1, 50, 4096); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -485,20 +492,7 @@ func TestCRefEchoPeerReset(t *testing.T) {
 	for _, tc := range crefCases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startCRef(t, tc.name, tc.args...)
-			for range 20 {
-				c, err := net.Dial("tcp", s.addr)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := c.Write(make([]byte, 100<<10)); err != nil {
-					t.Fatal(err)
-				}
-				_ = c.(*net.TCPConn).SetLinger(0)
-				c.Close()
-			}
-			if err := echoRoundTrips(s.addr, 1, 50, 4096); err != nil {
-				t.Error(err)
-			}
+			resetMidStream(t, s.addr, 20)
 			st := s.stop(t)
 			if st.Accepted != 21 || st.Closed != 21 || st.OpenConns != 0 {
 				t.Errorf("stats %+v: want 21 accepted and closed, none open", st)
