@@ -98,9 +98,9 @@ func (r *resources) check(t *testing.T, rt *Runtime) {
 	var leaked []string
 	for fd, target := range now.fds {
 		if _, ok := r.fds[fd]; ok || strings.HasPrefix(target, "/proc/") {
-			// Descriptors on procfs files are other threads' passing reads: the
-			// race detector's background thread reads its memory statistics there,
-			// and so do these checks. A runtime opens none.
+			// Descriptors on procfs files are passing reads by other threads (these
+			// checks read there; so, we suspect, does the race detector's runtime).
+			// A runtime keeps none open.
 			continue
 		}
 		leaked = append(leaked, fd+" → "+target)
