@@ -256,10 +256,7 @@ func (ln *loopNet) flushDirty() {
 		for i, c := range dirty {
 			dirty[i] = nil
 			c.flags &^= flagDirty
-			c.flush()
-			if c.state == stClosing {
-				c.progressClose()
-			}
+			c.flush() // a closing one moves on when this send's count is back (drained)
 		}
 		if len(ln.dirty) == 0 {
 			ln.dirty = dirty[:0] // reuse the array
