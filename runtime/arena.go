@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/zokio/zokio/internal/slots"
 )
 
 // RegisterMode says whether NewArena registers its memory with the loop's ring.
@@ -258,9 +260,8 @@ const bufSlots = 1024
 // write under mu (by the loop, and by Arena.Close taking its arena out) and read with
 // one atomic load from any goroutine.
 type bufTable struct {
-	ready bool     // the kernel's table exists; on the loop only
-	free  []uint16 // slots given back, reused first
-	next  int      // slots from next on were never used
+	ready bool        // the kernel's table exists; on the loop only
+	slots slots.Table // on the loop only
 
 	mu   sync.Mutex
 	regs atomic.Pointer[[]bufRange] // store-release under mu, pairs with RegisteredBuffer's load
@@ -282,19 +283,14 @@ func (t *bufTable) add(l *Loop, a *Arena) error {
 		}
 		t.ready = true
 	}
-	var slot uint16
-	switch {
-	case len(t.free) > 0:
-		slot = t.free[len(t.free)-1]
-		t.free = t.free[:len(t.free)-1]
-	case t.next < bufSlots:
-		slot = uint16(t.next)
-		t.next++
-	default:
+	t.slots.Size = bufSlots
+	s, ok := t.slots.Get()
+	if !ok {
 		return errTableFull
 	}
+	slot := uint16(s)
 	if err := setBufSlot(l, slot, a.mem); err != nil {
-		t.free = append(t.free, slot)
+		t.slots.Put(s)
 		return err
 	}
 	t.mu.Lock()
@@ -339,7 +335,7 @@ func (t *bufTable) publish(add bufRange, drop *Arena) {
 // slot the kernel would not empty is never reused. On the loop only.
 func (t *bufTable) remove(l *Loop, slot uint16) {
 	if t.ready && setBufSlot(l, slot, nil) == nil {
-		t.free = append(t.free, slot)
+		t.slots.Put(int(slot))
 	}
 }
 

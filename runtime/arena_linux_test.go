@@ -212,7 +212,7 @@ func arenasShareTable(t *testing.T, l *Loop) {
 		t.Fatalf("read through a neighbour after the reuse: %q", bufs[2][:8])
 	}
 	var next int
-	_ = l.Call(context.Background(), func() { next = l.bufs.next })
+	_ = l.Call(context.Background(), func() { next = l.bufs.slots.Used() })
 	if next != 3 {
 		t.Fatalf("%d slots used for 3 arenas at a time", next)
 	}

@@ -3,6 +3,7 @@ package zfile
 import (
 	"context"
 
+	"github.com/zokio/zokio/internal/slots"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime"
 	"github.com/zokio/zokio/uring"
@@ -16,9 +17,8 @@ const fixedSlots = 4096
 // loop's ring on first use, and a free list of its slots. It is used only on its loop
 // (registration calls must come from the ring's thread: the rings are SINGLE_ISSUER).
 type fixedTable struct {
-	state   uint8   // tableUntried, tableReady or tableUnavailable
-	free    []int32 // slots given back, reused first
-	next    int32   // slots from next on were never used
+	state   uint8 // tableUntried, tableReady or tableUnavailable
+	slots   slots.Table
 	scratch [1]int32
 }
 
@@ -64,23 +64,17 @@ func (t *fixedTable) add(l *runtime.Loop, fd int) int32 {
 	if t.state != tableReady {
 		return -1
 	}
-	var slot int32
-	switch {
-	case len(t.free) > 0:
-		slot = t.free[len(t.free)-1]
-		t.free = t.free[:len(t.free)-1]
-	case t.next < fixedSlots:
-		slot = t.next
-		t.next++
-	default:
+	t.slots.Size = fixedSlots
+	slot, ok := t.slots.Get()
+	if !ok {
 		return -1 // full: the file keeps its plain descriptor
 	}
 	t.scratch[0] = int32(fd)
 	if _, err := r.RegisterFilesUpdate(uint32(slot), t.scratch[:]); err != nil {
-		t.free = append(t.free, slot)
+		t.slots.Put(slot)
 		return -1
 	}
-	return slot
+	return int32(slot)
 }
 
 func (t *fixedTable) remove(l *runtime.Loop, slot int32) {
@@ -90,6 +84,6 @@ func (t *fixedTable) remove(l *runtime.Loop, slot int32) {
 	}
 	t.scratch[0] = -1
 	if _, err := r.RegisterFilesUpdate(uint32(slot), t.scratch[:]); err == nil {
-		t.free = append(t.free, slot) // a slot we could not empty is never reused
+		t.slots.Put(int(slot)) // a slot we could not empty is never reused
 	}
 }
