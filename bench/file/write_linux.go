@@ -136,73 +136,19 @@ func writeSequential(w syncWriter, mib, syncMB int) error {
 	return nil
 }
 
-// writeBehind writes what writeSequential does, at explicit offsets, with depth writes
-// in flight and the fsyncs overlapped with the next writes (see allWriters). One Batch
-// holds the writes since the last boundary (it is drained there, so it can be Reset),
-// another the fsync in flight. A buffer is reused only after Next reported its write.
+// writeBehind writes what writeSequential does, with depth writes in flight and the
+// fsyncs overlapped with the next writes (see allWriters): zfile.WriteBehind with 1 MiB
+// chunks. Each of its buffers gets the pattern once, then only its stamp per MiB.
 func writeBehind(f *zfile.File, mib, syncMB, depth int) error {
-	ctx := context.Background()
-	writes, syncs := zfile.NewBatch(f.Loop()), zfile.NewBatch(f.Loop())
-	bufs := make([][]byte, depth)
-	free := make([]int, depth) // buffers not in flight
-	for b := range bufs {
-		bufs[b], free[b] = newMiB(), b
-	}
-	owner := make([]int, 0, syncMB) // writes' op index → buffer
-	reap := func() error {          // waits for one write and frees its buffer
-		j, err := writes.Next(ctx)
-		if err != nil {
-			return err
+	pattern := newMiB()
+	filled := make(map[*byte]bool, depth)
+	return zfile.WriteBehind(context.Background(), f, mib, 1<<20, depth, syncMB, func(i int, buf []byte) {
+		if !filled[&buf[0]] {
+			copy(buf, pattern)
+			filled[&buf[0]] = true
 		}
-		if n, err := writes.Result(j); err != nil || n != len(bufs[owner[j]]) {
-			return fmt.Errorf("write-behind: wrote %d of %d: %w", n, len(bufs[owner[j]]), err)
-		}
-		free = append(free, owner[j])
-		return nil
-	}
-	for i := 1; i <= mib; i++ {
-		if len(free) == 0 {
-			if err := reap(); err != nil {
-				return err
-			}
-		}
-		b := free[len(free)-1]
-		free = free[:len(free)-1]
-		stampMiB(bufs[b], i-1)
-		if j := writes.WriteAt(f, bufs[b], int64(i-1)<<20); j != len(owner) {
-			return fmt.Errorf("write-behind: batch index %d, want %d", j, len(owner))
-		}
-		owner = append(owner, b)
-		if err := writes.Submit(ctx); err != nil {
-			return err
-		}
-		if i%syncMB != 0 && i != mib {
-			continue
-		}
-		// A boundary: the fsync must cover every write before it.
-		for len(free) < depth {
-			if err := reap(); err != nil {
-				return err
-			}
-		}
-		if err := writes.Reset(); err != nil {
-			return err
-		}
-		owner = owner[:0]
-		// One fsync in flight at a time: wait for the previous one (long done, as a
-		// rule), then send this one and go on writing.
-		if err := syncs.Wait(ctx); err != nil {
-			return err
-		}
-		if err := syncs.Reset(); err != nil {
-			return err
-		}
-		syncs.Sync(f)
-		if err := syncs.Submit(ctx); err != nil {
-			return err
-		}
-	}
-	return syncs.Wait(ctx) // the last fsync
+		stampMiB(buf, i)
+	})
 }
 
 // checkWritten reports whether the file at path holds exactly what the write
