@@ -67,7 +67,8 @@
 //     function on the loop when the op completes and allocate nothing in steady state.
 //   - Many ops at once: a Batch hands reads, writes and syncs (optionally linked into
 //     chains, such as a write then an fsync) to a loop in one step and reports each
-//     completion or waits for all.
+//     completion or waits for all. WriteBehind drives two Batches to stream a log:
+//     several writes in flight and each fsync overlapped with the writes after it.
 //
 // # Platforms
 //
