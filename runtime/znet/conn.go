@@ -54,6 +54,7 @@ type Conn struct {
 	zcOK   bool       // SEND_ZC is worth trying for this peer
 	zsends uint32     // zero-copy sends made (tests read it)
 	zfixed uint32     // of which from a registered send-arena buffer
+	pieced uint32     // sends of several pieces (WriteRetained; tests read it)
 	rs     *retSends  // received buffers queued by WriteRetained; nil until the first
 	sa     *sendArena // the server loop's send arena (Config.SendArena), or nil
 

@@ -111,6 +111,7 @@ func (c *Conn) startSendPieces() {
 		op.Code, op.Buf = poller.OpSend, bufs[0]
 	} else {
 		op.Code, op.Bufs = poller.OpSendmsg, bufs
+		c.pieced++
 	}
 	c.flags |= flagSending
 	if err := c.l.Submit(op); err != nil {
