@@ -22,7 +22,10 @@
 // costs more than the read. So ReadAt, Read and their variants first try the read
 // from the calling goroutine with preadv2(RWF_NOWAIT), which succeeds only if it does
 // not have to wait for the device, and go to the ring only when the kernel answers
-// EAGAIN. Files opened with O_DIRECT skip the attempt (it always fails: a direct read
+// EAGAIN. Since that call cannot wait for the device, it is made (up to 64 KiB) as a
+// raw system call, without the scheduler hand-off a blocking call needs: that
+// hand-off alone costs more than the fast path's gap to os.File. Files opened with
+// O_DIRECT skip the attempt (it always fails: a direct read
 // must wait for the device), and a file whose file system refuses RWF_NOWAIT
 // (EOPNOTSUPP) stops trying after the first refusal. Writes have no fast path: ext4,
 // the file system this was measured on, refuses RWF_NOWAIT for buffered writes (see

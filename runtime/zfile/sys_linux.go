@@ -20,6 +20,11 @@ const (
 	// maxFastIov is the most buffers a vectored read tries without blocking; longer
 	// lists go to the ring (the iovec array lives on the stack).
 	maxFastIov = 8
+	// maxRawRead is the largest non-blocking read made without telling the Go
+	// scheduler (see preadv2): copying 64 KiB from the page cache takes a few
+	// microseconds, well under the 20 µs after which the scheduler would hand a
+	// blocked thread's P to another.
+	maxRawRead = 64 << 10
 )
 
 // platformErr reports whether this platform can run files at all.
@@ -31,13 +36,27 @@ func offsets(off int64) (lo, hi uintptr) {
 	return uintptr(off), uintptr(uint64(off) >> (bits.UintSize - 1) >> 1)
 }
 
-// preadv2 is one preadv2(2) call on iovecs iov[:n].
-func preadv2(fd int, iov *unix.Iovec, n int, off int64, flags int) (int, syscall.Errno) {
+// preadv2 is one preadv2(2) call on iovecs iov[:n] that together hold size bytes.
+//
+// A call with RWF_NOWAIT of at most maxRawRead bytes is made as a raw system call,
+// without entering and leaving the scheduler's system-call state: it does not wait
+// for the device, so it is a memory copy, and the two scheduler transitions cost
+// 10–15% of a 4 KiB read from the page cache (measured: a raw preadv2 1.14 µs per
+// read, the same call through Syscall6 1.32 µs, os.File.ReadAt 1.24 µs; see
+// BenchmarkReadAt4K). What it gives up: while the copy runs, the goroutine keeps its P,
+// as Go code touching memory does; a destination buffer that itself faults from disk
+// (a file mapping) holds that P for the fault, as any Go code reading such memory does.
+func preadv2(fd int, iov *unix.Iovec, n int, size int, off int64, flags int) (int, syscall.Errno) {
 	lo, hi := offsets(off)
 	// SAFETY: the call is synchronous; the caller keeps the iovecs and the buffers they
 	// name alive across it. The iovecs sit on the caller's stack, which cannot move
-	// while its goroutine is in a system call, and the pointer is converted inside the
+	// while its goroutine is in a system call (a raw one included: the goroutine
+	// reaches no safe point until it returns), and the pointer is converted inside the
 	// call expression, as unsafe.Pointer's rule for system calls requires.
+	if flags&unix.RWF_NOWAIT != 0 && size <= maxRawRead {
+		r, _, e := unix.RawSyscall6(unix.SYS_PREADV2, uintptr(fd), uintptr(unsafe.Pointer(iov)), uintptr(n), lo, hi, uintptr(flags))
+		return int(r), e
+	}
 	r, _, e := unix.Syscall6(unix.SYS_PREADV2, uintptr(fd), uintptr(unsafe.Pointer(iov)), uintptr(n), lo, hi, uintptr(flags))
 	return int(r), e
 }
@@ -53,7 +72,7 @@ func (f *File) tryRead(p []byte, off int64) (int, error) {
 	var iov unix.Iovec
 	iov.Base = unsafe.SliceData(p)
 	iov.SetLen(len(p))
-	return f.nowait(&iov, 1, off)
+	return f.nowait(&iov, 1, len(p), off)
 }
 
 // tryReadv is tryRead for a list of buffers.
@@ -62,18 +81,20 @@ func (f *File) tryReadv(bufs [][]byte, off int64) (int, error) {
 		return 0, errWouldBlock
 	}
 	var iov [maxFastIov]unix.Iovec
+	size := 0
 	for i, b := range bufs {
 		if len(b) > 0 {
 			iov[i].Base = unsafe.SliceData(b)
 			iov[i].SetLen(len(b))
+			size += len(b)
 		}
 	}
-	return f.nowait(&iov[0], len(bufs), off)
+	return f.nowait(&iov[0], len(bufs), size, off)
 }
 
-func (f *File) nowait(iov *unix.Iovec, n int, off int64) (int, error) {
+func (f *File) nowait(iov *unix.Iovec, n, size int, off int64) (int, error) {
 	for {
-		r, e := preadv2(f.fd, iov, n, off, unix.RWF_NOWAIT)
+		r, e := preadv2(f.fd, iov, n, size, off, unix.RWF_NOWAIT)
 		switch e {
 		case 0:
 			return r, nil
