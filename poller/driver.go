@@ -53,12 +53,22 @@ type Driver interface {
 // BufferGroup is a set of equal-sized buffers that the driver hands to OpRecv ops with
 // FlagBufferSelect. Its memory lies outside the Go heap where the platform allows.
 // A BufferGroup is used only by the goroutine that owns its driver.
+//
+// Each completion that carries a buffer (ResBuffer) hands the reader one piece: Res
+// bytes at Op.BufOff in buffer Op.BufID (Op.Received). A driver may fill a buffer a
+// part at a time (io_uring's incremental consumption), so that several completions,
+// of one op or of several, name the same buffer at increasing offsets; others use a
+// whole buffer per completion (BufOff 0). Either way the reader releases every piece
+// it was handed, once, and the buffer goes back to the group when the driver is done
+// filling it and every piece of it has been released.
 type BufferGroup interface {
 	// ID is the value to put in Op.Group.
 	ID() uint16
-	// Bytes returns buffer id's memory. The view is valid until Release(id).
+	// Bytes returns buffer id's memory, all of it. A piece's view is valid until it is
+	// released.
 	Bytes(id uint16) []byte
-	// Release gives buffer id back to the group for later receives.
+	// Release gives back one piece of buffer id, as handed out by a completion.
+	// Releasing more pieces than were handed out does nothing.
 	Release(id uint16)
 	// Size and Count describe the group.
 	Size() int

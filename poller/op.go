@@ -87,7 +87,8 @@ const (
 	// each result is reported with ResMore until the final one.
 	FlagMultishot
 	// FlagBufferSelect makes OpRecv pick its buffer from buffer group Group; the result
-	// names it in BufID. The reader returns it with BufferGroup.Release.
+	// names it in BufID and BufOff (see Op.Received). The reader returns each such
+	// completion's piece with BufferGroup.Release.
 	FlagBufferSelect
 	// FlagFixedFile says Fd is an index into the driver's registered file table.
 	// Backends: uring.
@@ -196,6 +197,9 @@ type Op struct {
 	BufID uint16
 	// MsgFlags holds the msg_flags of an OpRecvmsg result (MSG_TRUNC, MSG_CTRUNC).
 	MsgFlags int32
+	// BufOff is where in buffer BufID the data starts when Result has ResBuffer: 0
+	// unless the driver consumes buffers a part at a time (see BufferGroup).
+	BufOff uint32
 
 	// Ref is the driver's bookkeeping while the op is in flight (slot and generation);
 	// zero when the op is idle. Only drivers set it.
@@ -209,6 +213,21 @@ func (op *Op) Err() error {
 		return nil
 	}
 	return syscall.Errno(-op.Res)
+}
+
+// Received returns the bytes the latest completion received into a buffer of g (the
+// op's group): Res bytes at BufOff in buffer BufID. It returns nil when the completion
+// carries no buffer. The view is valid until that piece is released (g.Release(BufID)).
+func (op *Op) Received(g BufferGroup) []byte {
+	if op.Result&ResBuffer == 0 || op.Res <= 0 {
+		return nil
+	}
+	b := g.Bytes(op.BufID)
+	end := int(op.BufOff) + int(op.Res)
+	if b == nil || end > len(b) {
+		return nil
+	}
+	return b[op.BufOff:end:end]
 }
 
 // More reports whether further completions of op will follow.

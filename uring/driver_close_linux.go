@@ -58,6 +58,14 @@ func (d *Driver) Close() error {
 }
 
 // bufGroup is a provided-buffer ring with its buffers, both mapped outside the Go heap.
+//
+// Where the kernel has it, the ring consumes buffers incrementally (IOU_PBUF_RING_INC):
+// a receive takes only the bytes it needs from the current buffer, and the next one
+// continues after them, so a 64-byte message uses 64 bytes of a buffer instead of all
+// of it and a burst fills a buffer to the end. The driver tracks where each buffer's
+// next piece starts, how many of its pieces the reader still holds, and whether the
+// kernel is done with it (a completion without IORING_CQE_F_BUF_MORE); the buffer goes
+// back into the ring when both are.
 type bufGroup struct {
 	d     *Driver
 	id    uint16
@@ -65,10 +73,14 @@ type bufGroup struct {
 	count int
 	mem   []byte
 	br    *BufRing
-	owned []bool // owned[id]: the kernel handed buffer id out and it is not yet released
+	inc   bool     // incremental consumption
+	next  []uint32 // next[id]: where buffer id's next piece starts (inc only)
+	held  []uint32 // held[id]: pieces of buffer id handed out and not yet released
+	done  []bool   // done[id]: the kernel is done with buffer id (it left the ring)
 }
 
-// NewBufferGroup registers count buffers of size bytes as a provided buffer ring.
+// NewBufferGroup registers count buffers of size bytes as a provided buffer ring,
+// consumed incrementally where the kernel allows it (Linux 6.12).
 func (d *Driver) NewBufferGroup(count, size int) (poller.BufferGroup, error) {
 	if d.closed || d.closing {
 		return nil, poller.ErrClosed
@@ -81,18 +93,35 @@ func (d *Driver) NewBufferGroup(count, size int) (poller.BufferGroup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("uring: buffer group memory: %w", err)
 	}
-	br, err := d.ring.SetupBufRing(uint32(count), id, 0)
+	inc := !d.noIncBufs
+	br, err := d.ring.SetupBufRing(uint32(count), id, bufRingFlags(inc))
+	if inc && errors.Is(err, unix.EINVAL) {
+		// A kernel before 6.12 refuses the flag: whole buffers it is, from now on.
+		d.noIncBufs, inc = true, false
+		br, err = d.ring.SetupBufRing(uint32(count), id, 0)
+	}
 	if err != nil {
 		unix.Munmap(mem)
 		return nil, err
 	}
-	g := &bufGroup{d: d, id: id, size: size, count: count, mem: mem, br: br, owned: make([]bool, count)}
+	g := &bufGroup{d: d, id: id, size: size, count: count, mem: mem, br: br, inc: inc,
+		held: make([]uint32, count), done: make([]bool, count)}
+	if inc {
+		g.next = make([]uint32, count)
+	}
 	for i := 0; i < count; i++ {
 		br.Add(g.Bytes(uint16(i)), uint16(i), i)
 	}
 	br.Advance(count)
 	d.groups = append(d.groups, g)
 	return g, nil
+}
+
+func bufRingFlags(inc bool) BufRingFlags {
+	if inc {
+		return BufRingInc
+	}
+	return 0
 }
 
 func (d *Driver) group(id uint16) *bufGroup {
@@ -102,25 +131,58 @@ func (d *Driver) group(id uint16) *bufGroup {
 	return nil
 }
 
+// Incremental reports whether receives take buffers a part at a time (see bufGroup).
+func (g *bufGroup) Incremental() bool { return g.inc }
+
 func (g *bufGroup) ID() uint16 { return g.id }
 func (g *bufGroup) Size() int  { return g.size }
 func (g *bufGroup) Count() int { return g.count }
 
 // Bytes returns buffer id's memory.
 func (g *bufGroup) Bytes(id uint16) []byte {
+	if g.mem == nil || int(id) >= g.count {
+		return nil
+	}
 	off := int(id) * g.size
 	return g.mem[off : off+g.size : off+g.size]
 }
 
-// Release hands buffer id back to the kernel: one entry at the ring's tail and a
-// store-release of the new tail (inside Advance).
-// Releasing an id the reader does not hold is ignored: handing the kernel a buffer
-// twice would let two receives share it.
+// handOut records a completion's piece of buffer id: n bytes, with the kernel keeping
+// the buffer for more (more) or done with it. It returns where the piece starts.
+func (g *bufGroup) handOut(id uint16, n int32, more bool) uint32 {
+	if int(id) >= g.count {
+		return 0
+	}
+	g.held[id]++
+	if !g.inc {
+		g.done[id] = true
+		return 0
+	}
+	off := g.next[id]
+	if n > 0 {
+		g.next[id] += uint32(n)
+	}
+	g.done[id] = !more
+	return off
+}
+
+// Release gives back one piece of buffer id; the buffer returns to the kernel (one
+// entry at the ring's tail and a store-release of the new tail, inside Advance) once
+// the kernel is done with it and no piece is held. Releasing a piece the reader does
+// not hold is ignored: handing the kernel a buffer twice would let two receives share
+// it.
 func (g *bufGroup) Release(id uint16) {
-	if int(id) >= g.count || g.br == nil || !g.owned[id] {
+	if int(id) >= g.count || g.br == nil || g.held[id] == 0 {
 		return
 	}
-	g.owned[id] = false
+	g.held[id]--
+	if g.held[id] > 0 || !g.done[id] {
+		return
+	}
+	g.done[id] = false
+	if g.inc {
+		g.next[id] = 0
+	}
 	g.br.Add(g.Bytes(id), id, 0)
 	g.br.Advance(1)
 }

@@ -27,6 +27,9 @@ type Driver struct {
 	cqes   []CQE
 	wake   waker
 	groups []*bufGroup
+	// noIncBufs: buffer groups take whole buffers (DriverConfig.WholeBuffers, or
+	// the kernel refused incremental consumption).
+	noIncBufs bool
 
 	// pend holds accepted ops that have no SQE yet: an open link chain, or ops that
 	// did not fit a full submission queue. chainSQEs counts the SQEs the open chain
@@ -87,6 +90,10 @@ type DriverConfig struct {
 	BatchWait time.Duration
 	// BatchCount is the batch BatchWait waits for (default 32).
 	BatchCount uint32
+	// WholeBuffers turns incremental consumption of buffer groups off: every
+	// receive then takes a whole buffer, as on kernels before 6.12 (see
+	// NewBufferGroup).
+	WholeBuffers bool
 
 	kernel kernel // nil: the real kernel; tests plug in a fault injector
 }
@@ -118,7 +125,7 @@ func NewDriver(cfg DriverConfig) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Driver{ring: ring, cfg: cfg, cqes: make([]CQE, cfg.MaxBatch), closers: map[int]int32{}}
+	d := &Driver{ring: ring, cfg: cfg, cqes: make([]CQE, cfg.MaxBatch), closers: map[int]int32{}, noIncBufs: cfg.WholeBuffers}
 	d.wake.fd = -1
 	if err := d.init(); err != nil {
 		d.wake.close()

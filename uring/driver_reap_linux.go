@@ -76,14 +76,16 @@ func (d *Driver) dispatch(c *CQE) bool {
 		flags |= poller.ResNotif
 	}
 	var bid uint16
+	var boff uint32
 	if c.Flags.HasBuffer() {
 		flags |= poller.ResBuffer
 		bid = c.Flags.BufID()
-		if g := d.group(s.op.Group); g != nil && int(bid) < g.count {
-			g.owned[bid] = true
+		if g := d.group(s.op.Group); g != nil {
+			boff = g.handOut(bid, res, c.Flags.BufMore())
 		}
 	}
 	op := s.op
+	op.BufOff = boff
 	if flags&poller.ResMore == 0 && op.Flags&poller.FlagMultishot != 0 && d.rearm(idx, s, res) {
 		flags |= poller.ResMore
 	}

@@ -153,9 +153,16 @@ func (h *harness) quiet(d time.Duration, recs ...*rec) {
 
 // completion is one Done call as the op saw it.
 type completion struct {
-	Res   int32
-	Flags poller.ResultFlags
-	BufID uint16
+	Res    int32
+	Flags  poller.ResultFlags
+	BufID  uint16
+	BufOff uint32
+}
+
+// data returns the bytes c received into a buffer of g.
+func (c completion) data(g poller.BufferGroup) []byte {
+	op := poller.Op{Res: c.Res, Result: c.Flags, BufID: c.BufID, BufOff: c.BufOff}
+	return op.Received(g)
 }
 
 func (c completion) err() error {
@@ -183,7 +190,7 @@ func (r *rec) done(op *poller.Op) {
 	if r.final {
 		r.t.Errorf("%v completed after its final completion (res %d)", op.Code, op.Res)
 	}
-	r.got = append(r.got, completion{op.Res, op.Result, op.BufID})
+	r.got = append(r.got, completion{op.Res, op.Result, op.BufID, op.BufOff})
 	if op.Result&poller.ResMore == 0 {
 		r.final = true
 		if op.InFlight() {

@@ -271,7 +271,7 @@ func (c *conn) onRecv(op *poller.Op) {
 	s := c.s
 	if op.Result&poller.ResBuffer != 0 {
 		if op.Res > 0 {
-			c.echo(s.group.Bytes(op.BufID)[:op.Res])
+			c.echo(op.Received(s.group))
 		}
 		s.group.Release(op.BufID)
 	}
