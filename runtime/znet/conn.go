@@ -324,9 +324,8 @@ func (c *Conn) Retain() Retained {
 		return Retained{}
 	}
 	c.flags |= flagRetained
-	c.g.retained++
-	c.g.held[c.curID]++ // odd: retained
-	return Retained{g: c.g, id: c.curID, gen: c.g.held[c.curID], data: c.cur}
+	s := c.g.retain(c.curID)
+	return Retained{g: c.g, id: s, gen: c.g.slots[s].gen, data: c.cur}
 }
 
 // Close closes the connection: OnData is no longer called, what was written is sent

@@ -44,16 +44,17 @@ func (c *Conn) resumeRecv() {
 // onRecv handles every completion of the multishot receive.
 func (c *Conn) onRecv(op *poller.Op) {
 	if op.Result&poller.ResBuffer != 0 {
-		c.deliver(op.BufID, op.Res)
+		c.deliver(op.BufID, op.BufOff, op.Res)
 	}
 	if !op.More() {
 		c.recvEnded(op.Res)
 	}
 }
 
-// deliver hands one received buffer to OnData and gives it back to the group, unless
-// the handler retained it. A connection that is closing drops what arrives.
-func (c *Conn) deliver(id uint16, n int32) {
+// deliver hands one received piece (n bytes at off in buffer id) to OnData and gives
+// it back to the group, unless the handler retained it. A connection that is closing
+// drops what arrives.
+func (c *Conn) deliver(id uint16, off uint32, n int32) {
 	g := c.g
 	if n <= 0 || c.state != stOpen {
 		g.release(id)
@@ -62,7 +63,8 @@ func (c *Conn) deliver(id uint16, n int32) {
 	if c.timer != nil {
 		c.lastIn = clock()
 	}
-	c.cur, c.curID = g.g.Bytes(id)[:n], id
+	end := int(off) + int(n)
+	c.cur, c.curID = g.g.Bytes(id)[off:end:end], id
 	if c.flags&flagPaused != 0 {
 		c.flags |= flagGrace // received before the pause took effect: see Write
 	}
@@ -375,7 +377,7 @@ func (ln *loopNet) group(l *runtime.Loop, count, size int) (*recvGroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &recvGroup{ln: ln, g: bg, id: bg.ID(), size: size, count: count, held: make([]uint32, count)}
+	g := &recvGroup{ln: ln, g: bg, id: bg.ID(), size: size, count: count, bufRet: make([]uint32, count)}
 	ln.groups = append(ln.groups, g)
 	return g, nil
 }
@@ -389,13 +391,16 @@ type recvGroup struct {
 	id       uint16
 	size     int
 	count    int
-	retained int // buffers kept past OnData by Conn.Retain
-	// held[id] is the generation of buffer id's current Retain, odd while retained:
-	// a Retained carries it, so a stale copy's Release (the buffer long back, perhaps
-	// retained again by someone else) does nothing.
-	held    []uint32
-	starved []*Conn // connections waiting for buffers, oldest first
-	waking  bool    // wake is running: a re-arm that starves again waits for later
+	retained int // buffers with a piece kept past OnData by Conn.Retain
+	// A Retained names a slot of its own: a buffer may hold several retained pieces
+	// (the driver may fill a buffer a part at a time). slots[i].gen is the generation
+	// of slot i's current retention, odd while retained: a Retained carries it, so a
+	// stale copy's Release (the piece long back, the slot perhaps reused) does nothing.
+	slots   []retSlot
+	free    []uint32 // slots not retaining anything
+	bufRet  []uint32 // bufRet[id]: retained pieces of buffer id
+	starved []*Conn  // connections waiting for buffers, oldest first
+	waking  bool     // wake is running: a re-arm that starves again waits for later
 }
 
 // release gives buffer id back to the kernel (or the readiness driver) and re-arms
@@ -405,6 +410,50 @@ func (g *recvGroup) release(id uint16) {
 	if len(g.starved) > 0 {
 		g.wake()
 	}
+}
+
+// retSlot is what a Retained names: the buffer its piece lies in, and the generation
+// of the slot's current retention.
+type retSlot struct {
+	buf uint16
+	gen uint32
+}
+
+// retain records a retained piece of buffer id and returns its slot.
+func (g *recvGroup) retain(id uint16) uint32 {
+	var s uint32
+	if n := len(g.free); n > 0 {
+		s = g.free[n-1]
+		g.free = g.free[:n-1]
+	} else {
+		s = uint32(len(g.slots))
+		g.slots = append(g.slots, retSlot{})
+	}
+	g.slots[s].buf = id
+	g.slots[s].gen++ // odd: retained
+	if g.bufRet[id]++; g.bufRet[id] == 1 {
+		g.retained++
+	}
+	return s
+}
+
+// holds reports whether r is the current retention of its slot.
+func (g *recvGroup) holds(r *Retained) bool {
+	return int(r.id) < len(g.slots) && g.slots[r.id].gen == r.gen
+}
+
+// unretain ends slot s's retention and gives its piece back.
+func (g *recvGroup) unretain(s uint32) {
+	sl := &g.slots[s]
+	sl.gen++ // even: not retained
+	g.free = append(g.free, s)
+	id := sl.buf
+	if g.bufRet[id] > 0 {
+		if g.bufRet[id]--; g.bufRet[id] == 0 && g.retained > 0 {
+			g.retained--
+		}
+	}
+	g.release(id)
 }
 
 // hasFree reports whether the group may have a buffer for a receive right now: every
@@ -461,7 +510,7 @@ func (g *recvGroup) forget(c *Conn) {
 // on its own loop.
 type Retained struct {
 	g    *recvGroup
-	id   uint16
+	id   uint32 // its retention slot
 	gen  uint32
 	data []byte
 }
@@ -478,13 +527,10 @@ func (r *Retained) Release() {
 	if g == nil {
 		return
 	}
-	r.g, r.data = nil, nil
-	if int(r.id) >= len(g.held) || g.held[r.id] != r.gen {
+	if !g.holds(r) {
+		r.g, r.data = nil, nil
 		return // a copy released it already
 	}
-	g.held[r.id]++ // even: not retained
-	if g.retained > 0 {
-		g.retained--
-	}
-	g.release(r.id)
+	r.g, r.data = nil, nil
+	g.unretain(r.id)
 }

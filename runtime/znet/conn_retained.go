@@ -56,16 +56,17 @@ type retSeg struct {
 // retained already, so that forwarding cannot starve the loop's receives.
 func (c *Conn) WriteRetained(r *Retained) (int, error) {
 	g := r.g
-	if g == nil || int(r.id) >= len(g.held) || g.held[r.id] != r.gen {
+	// Another loop's buffer is copied, and given back on its own loop: its group is
+	// that loop's alone (nothing of it, g.retained included, may be touched here; its
+	// Release checks there that r is current).
+	foreign := g != nil && g.ln != c.g.ln
+	if g == nil || !foreign && !g.holds(r) {
 		return 0, c.opErr("write", ErrNotRetained)
 	}
 	n := len(r.data)
 	if err := c.canWrite(n); err != nil {
 		return 0, err
 	}
-	// Another loop's buffer is copied, and given back on its own loop: its group is
-	// that loop's alone (nothing of it, g.retained included, may be touched here).
-	foreign := g.ln != c.g.ln
 	if foreign || n < retainedCopyBelow || 2*g.retained > g.count {
 		c.reserve(n)
 		c.pend = append(c.pend, r.data...)
@@ -80,9 +81,9 @@ func (c *Conn) WriteRetained(r *Retained) (int, error) {
 	}
 	// Take the retention over: a new generation (still odd) makes the caller's
 	// copies stale, so none of them can hand the buffer back while it is queued.
-	g.held[r.id] += 2
+	g.slots[r.id].gen += 2
 	seg := retSeg{at: len(c.pend), r: *r}
-	seg.r.gen = g.held[r.id]
+	seg.r.gen = g.slots[r.id].gen
 	*r = Retained{}
 	if c.rs == nil {
 		c.rs = &retSends{}

@@ -28,7 +28,11 @@
 // connections receive into: a connection has one multishot receive armed, the kernel
 // (or, on epoll, the driver) picks a buffer per completion, OnData runs on it, and the
 // buffer goes back as soon as OnData returns — unless the handler keeps it with
-// Conn.Retain. A multishot receive that ends quietly (CQ overflow, a completion without
+// Conn.Retain. On io_uring with Linux 6.12 or later the kernel fills a buffer a part at
+// a time (incremental consumption): a receive takes only the bytes that arrived, the
+// next continues after them, so small messages from many connections share a buffer
+// and a burst fills one to its end; such a buffer goes back once the kernel has filled
+// it and every piece OnData was handed has been released. A multishot receive that ends quietly (CQ overflow, a completion without
 // F_MORE) is re-armed; one that ends with ENOBUFS because handlers retained every
 // buffer waits on a per-group list and is re-armed when a buffer comes back. Bytes the
 // kernel has not delivered stay in the socket, so no path loses any.
