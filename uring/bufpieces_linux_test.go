@@ -20,6 +20,17 @@ type piece struct {
 	data string
 }
 
+// streamPair returns a connected pair of Unix stream sockets, closed at the test's end.
+func streamPair(t *testing.T) [2]int {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
+	return fds
+}
+
 // recvPieces arms a multishot receive on fd into g and returns the op and the pieces
 // it delivered so far.
 func recvPieces(t *testing.T, d *Driver, fd int, g poller.BufferGroup) (*poller.Op, *[]piece) {
@@ -52,12 +63,7 @@ func TestBufferGroupPieces(t *testing.T) {
 	if !bg.inc {
 		t.Skip("this kernel refused incremental buffer consumption (Linux 6.12)")
 	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fds[0])
-	defer unix.Close(fds[1])
+	fds := streamPair(t)
 	_, got := recvPieces(t, d, fds[0], g)
 	send := func(s string) {
 		t.Helper()
@@ -123,12 +129,7 @@ func TestBufferGroupWhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fds[0])
-	defer unix.Close(fds[1])
+	fds := streamPair(t)
 	op, got := recvPieces(t, d, fds[0], g)
 	for _, s := range []string{"abc", "defg"} {
 		n := len(*got)
