@@ -527,10 +527,9 @@ func (r *Retained) Release() {
 	if g == nil {
 		return
 	}
-	if !g.holds(r) {
-		r.g, r.data = nil, nil
-		return // a copy released it already
-	}
+	current := g.holds(r)
 	r.g, r.data = nil, nil
-	g.unretain(r.id)
+	if current { // else a copy released it already
+		g.unretain(r.id)
+	}
 }

@@ -52,7 +52,8 @@ type retSeg struct {
 // WriteBufferLimit, and ErrWriteBufferFull refuses them whole. WriteRetained copies
 // (and releases r at once) where splicing would not pay or is not safe: below 2 KiB,
 // when r comes from another loop's receive group (the buffer then goes back on that
-// loop, through a task posted to it), or when more than half of r's group is
+// loop, through a task posted to it; whether r is still current can only be checked
+// there, so a Retained already released elsewhere is the caller's bug), or when more than half of r's group is
 // retained already, so that forwarding cannot starve the loop's receives.
 func (c *Conn) WriteRetained(r *Retained) (int, error) {
 	g := r.g
