@@ -85,17 +85,9 @@ func (g *emulGroup) Release(id uint16) {
 	g.tail++
 }
 
-// peek returns the id the next receive would use; ok is false when none is free.
-// A nil group (an unknown Op.Group) has none.
-func (g *emulGroup) peek() (id uint16, ok bool) {
-	if g == nil || g.head == g.tail {
-		return 0, false
-	}
-	return g.ring[g.head&uint32(g.count-1)], true
-}
-
 // peekN fills ids with the next free ids, in the order take hands them out, and
-// returns how many it found.
+// returns how many it found: 0 when none is free (a nil group, for an unknown
+// Op.Group, has none).
 func (g *emulGroup) peekN(ids []uint16) int {
 	if g == nil {
 		return 0
@@ -108,7 +100,7 @@ func (g *emulGroup) peekN(ids []uint16) int {
 	return n
 }
 
-// take hands out the id peek returned.
+// take hands out the first id peekN returned.
 func (g *emulGroup) take() {
 	id := g.ring[g.head&uint32(g.count-1)]
 	g.head++

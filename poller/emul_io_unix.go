@@ -157,30 +157,28 @@ func (e *emul) tryAccept(idx int32, op *Op, budget *int) tryResult {
 
 // tryRecvSelect receives into a buffer of the op's group. The buffer is taken from the
 // group only when data arrived, so EAGAIN and EOF leave the group unchanged. With no
-// free buffer the op ends with ENOBUFS, as io_uring's does.
+// free buffer the op ends with ENOBUFS, as io_uring's does. A multishot receive on a
+// byte stream whose last receive filled everything it was given reads into several
+// free buffers at once (see recvBatchBufs).
 func (e *emul) tryRecvSelect(idx int32, op *Op, budget *int) tryResult {
 	g := e.group(op.Group)
 	flags := int(op.Arg) | unix.MSG_DONTWAIT
+	ids := e.sc.ids[:]
 	for {
 		if *budget <= 0 {
 			return tryMore
 		}
-		id, ok := g.peek()
-		if !ok {
+		f := e.fds.at(op.Fd)
+		k := 1
+		if f.streaming && op.Flags&FlagMultishot != 0 {
+			k = len(ids)
+		}
+		if k = g.peekN(ids[:k]); k == 0 {
 			e.finish(idx, -int32(unix.ENOBUFS), 0, 0)
 			return tryDone
 		}
 		*budget--
-		f := e.fds.at(op.Fd)
-		if f.streaming && op.Flags&FlagMultishot != 0 {
-			if k := g.peekN(e.sc.ids[:]); k > 1 {
-				if r, again := e.recvBatch(idx, op, g, f, k, flags); !again {
-					return r
-				}
-				continue
-			}
-		}
-		n, errno := ioRecv(op.Fd, g.view(id), flags)
+		n, errno := e.recvInto(op.Fd, g, ids[:k], flags)
 		switch errno {
 		case 0:
 		case unix.EINTR:
@@ -196,14 +194,19 @@ func (e *emul) tryRecvSelect(idx int32, op *Op, budget *int) tryResult {
 			e.finish(idx, 0, 0, 0)
 			return tryDone
 		}
-		g.take()
-		f.streaming = n == g.size && f.kind == kindStream
+		f.streaming = n == k*g.size && f.kind == kindStream
 		if op.Flags&FlagMultishot == 0 {
-			e.finish(idx, int32(n), ResBuffer, id)
+			g.take()
+			e.finish(idx, int32(n), ResBuffer, ids[0])
 			return tryDone
 		}
-		e.post(idx, int32(n), ResBuffer, id)
-		if n < g.size && f.kind == kindStream && !f.hup {
+		for i, left := 0, n; left > 0; i++ { // a completion per buffer filled, in order
+			m := min(left, g.size)
+			g.take()
+			e.post(idx, int32(m), ResBuffer, ids[i])
+			left -= m
+		}
+		if n < k*g.size && f.kind == kindStream && !f.hup {
 			// Drained: the next edge brings more (see kindStream). Not after the
 			// peer's FIN was reported: data and FIN often share one edge, and the
 			// EOF behind the data raises no other.
@@ -213,20 +216,22 @@ func (e *emul) tryRecvSelect(idx int32, op *Op, budget *int) tryResult {
 }
 
 // recvBatchBufs is how many buffers of its group a multishot receive on a byte stream
-// fills with one recvmsg, once a receive has filled a whole buffer (more is likely
-// waiting) and they are free: with the default 16 KiB buffers, 64 KiB per system call,
-// what a C epoll server or gnet reads at once, instead of a recvfrom per buffer while a
-// peer streams. Small messages keep the plain recvfrom, which costs less than a
-// recvmsg with iovecs. Each filled buffer is still one completion.
+// fills with one recvmsg, once a receive has filled everything it was given (more is
+// likely waiting) and they are free: with the default 16 KiB buffers, 64 KiB per
+// system call, what a C epoll server or gnet reads at once, instead of a recvfrom per
+// buffer while a peer streams. Small messages keep the plain recvfrom, which costs less
+// than a recvmsg with iovecs. Each filled buffer is still one completion.
 const recvBatchBufs = 4
 
-// recvBatch receives into the k free buffers e.sc.ids names with one recvmsg and posts
-// a completion per buffer filled, in order. It reports again to go on receiving
-// (every buffer filled, or EINTR), and otherwise what tryRecvSelect returns.
-func (e *emul) recvBatch(idx int32, op *Op, g *emulGroup, f *fdState, k, flags int) (r tryResult, again bool) {
+// recvInto receives into the group's buffers ids: one recvfrom for one buffer, one
+// recvmsg for several.
+func (e *emul) recvInto(fd int, g *emulGroup, ids []uint16, flags int) (int, syscall.Errno) {
+	if len(ids) == 1 {
+		return ioRecv(fd, g.view(ids[0]), flags)
+	}
 	sc := &e.sc
 	sc.iov = sc.iov[:0]
-	for _, id := range sc.ids[:k] {
+	for _, id := range ids {
 		b := g.view(id)
 		var v unix.Iovec
 		v.Base = &b[0]
@@ -234,35 +239,10 @@ func (e *emul) recvBatch(idx int32, op *Op, g *emulGroup, f *fdState, k, flags i
 		sc.iov = append(sc.iov, v)
 	}
 	sc.msg = unix.Msghdr{Iov: &sc.iov[0]}
-	sc.msg.SetIovlen(k)
-	n, errno := ioRecvmsg(op.Fd, &sc.msg, flags)
+	sc.msg.SetIovlen(len(ids))
+	n, errno := ioRecvmsg(fd, &sc.msg, flags)
 	sc.clear()
-	switch errno {
-	case 0:
-	case unix.EINTR:
-		return 0, true
-	case unix.EAGAIN:
-		f.streaming = false
-		return tryWait, false
-	default:
-		e.finish(idx, -int32(errno), 0, 0)
-		return tryDone, false
-	}
-	if n == 0 {
-		e.finish(idx, 0, 0, 0)
-		return tryDone, false
-	}
-	f.streaming = n == k*g.size
-	for i, left := 0, n; left > 0; i++ {
-		m := min(left, g.size)
-		g.take()
-		e.post(idx, int32(m), ResBuffer, sc.ids[i])
-		left -= m
-	}
-	if n < k*g.size && !f.hup {
-		return tryWait, false // drained: see tryRecvSelect
-	}
-	return 0, true
+	return n, errno
 }
 
 // tryConnect starts a non-blocking connect, and once the descriptor is writable learns
