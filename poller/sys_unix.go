@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/zokio/zokio/internal/rawsys"
 )
 
 // Syscalls the readiness core makes inline, shared by every Unix. They go through
@@ -47,18 +49,13 @@ func ioWritev(fd int, iov []unix.Iovec) (int, syscall.Errno) {
 // The four socket calls below take MSG_ flags. With MSG_DONTWAIT, which the readiness
 // core always passes, the call returns at once whatever mode the descriptor is in (a
 // holder of the same open file description may have cleared O_NONBLOCK): it is a
-// memory copy and some protocol work, never a wait. Such a call of at most rawMax
-// bytes is made as a raw system call, without entering and leaving the scheduler's
-// system-call state, which costs about 0.12 µs per call here (BenchmarkSocketCall); a loop makes one or
-// two per message. Larger copies (a send can copy megabytes into a socket buffer) and
-// calls without the flag go through the scheduler, as a call that may take long must.
-
-// rawMax is the most bytes a raw socket call moves: a few microseconds of copying,
-// well under the 20 µs after which the scheduler would hand a blocked thread's P on.
-const rawMax = 64 << 10
+// memory copy and some protocol work, never a wait. So up to rawsys.MaxCopy bytes it is
+// a raw system call (see package rawsys); a loop makes one or two per message. Larger
+// copies (a send can copy megabytes into a socket buffer) and calls without the flag go
+// through the scheduler, as a call that may take long must.
 
 // rawOK reports whether a socket call with these flags moving n bytes may be raw.
-func rawOK(flags, n int) bool { return flags&unix.MSG_DONTWAIT != 0 && n <= rawMax }
+func rawOK(flags, n int) bool { return flags&unix.MSG_DONTWAIT != 0 && n <= rawsys.MaxCopy }
 
 // msgLen is the number of bytes msg's iovecs describe.
 func msgLen(msg *unix.Msghdr) int {

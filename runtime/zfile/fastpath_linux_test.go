@@ -5,9 +5,11 @@ import (
 	"context"
 	"os"
 	"testing"
+
+	"github.com/zokio/zokio/internal/rawsys"
 )
 
-// TestFastPathSizes: reads of cached data on both sides of maxRawRead (a raw system
+// TestFastPathSizes: reads of cached data on both sides of rawsys.MaxCopy (a raw system
 // call up to it, a scheduler-aware one above it), single and vectored, return the
 // file's bytes without sending a single op to the driver.
 func TestFastPathSizes(t *testing.T) {
@@ -24,7 +26,7 @@ func TestFastPathSizes(t *testing.T) {
 		l := f.Loop()
 		_ = l.Call(context.Background(), func() {})
 		before := l.Stats().OpsSubmitted
-		for _, n := range []int{1, 4096, maxRawRead - 1, maxRawRead, maxRawRead + 1, 256 << 10} {
+		for _, n := range []int{1, 4096, rawsys.MaxCopy - 1, rawsys.MaxCopy, rawsys.MaxCopy + 1, 256 << 10} {
 			off := int64(size - n - 4096)
 			clear(p[:n])
 			if m, err := f.ReadAt(p[:n], off); err != nil || m != n {

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/zokio/zokio/internal/rawsys"
 	"github.com/zokio/zokio/poller"
 )
 
@@ -20,11 +21,6 @@ const (
 	// maxFastIov is the most buffers a vectored read tries without blocking; longer
 	// lists go to the ring (the iovec array lives on the stack).
 	maxFastIov = 8
-	// maxRawRead is the largest non-blocking read made without telling the Go
-	// scheduler (see preadv2): copying 64 KiB from the page cache takes a few
-	// microseconds, well under the 20 µs after which the scheduler would hand a
-	// blocked thread's P to another.
-	maxRawRead = 64 << 10
 )
 
 // platformErr reports whether this platform can run files at all.
@@ -36,16 +32,13 @@ func offsets(off int64) (lo, hi uintptr) {
 	return uintptr(off), uintptr(uint64(off) >> (bits.UintSize - 1) >> 1)
 }
 
-// preadv2 is one preadv2(2) call on iovecs iov[:n] that together hold size bytes.
-//
-// A call with RWF_NOWAIT of at most maxRawRead bytes is made as a raw system call,
-// without entering and leaving the scheduler's system-call state: it does not wait
-// for the device, so it is a memory copy, and the two scheduler transitions cost
-// 10–15% of a 4 KiB read from the page cache (measured: a raw preadv2 1.14 µs per
-// read, the same call through Syscall6 1.32 µs, os.File.ReadAt 1.24 µs; see
-// BenchmarkReadAt4K). What it gives up: while the copy runs, the goroutine keeps its P,
-// as Go code touching memory does; a destination buffer that itself faults from disk
-// (a file mapping) holds that P for the fault, as any Go code reading such memory does.
+// preadv2 is one preadv2(2) call on iovecs iov[:n] that together hold size bytes. A
+// call with RWF_NOWAIT does not wait for the device: it is a memory copy, made as a raw
+// system call up to rawsys.MaxCopy bytes (see package rawsys). Measured on 4 KiB cached
+// reads: raw 1.14 µs per read, through Syscall6 1.32 µs, os.File.ReadAt 1.24 µs (12
+// interleaved runs). What it gives up: a destination buffer that itself faults from
+// disk (a file mapping) holds the goroutine's P for the fault, as any Go code reading
+// such memory does.
 func preadv2(fd int, iov *unix.Iovec, n int, size int, off int64, flags int) (int, syscall.Errno) {
 	lo, hi := offsets(off)
 	// SAFETY: the call is synchronous; the caller keeps the iovecs and the buffers they
@@ -53,7 +46,7 @@ func preadv2(fd int, iov *unix.Iovec, n int, size int, off int64, flags int) (in
 	// while its goroutine is in a system call (a raw one included: the goroutine
 	// reaches no safe point until it returns), and the pointer is converted inside the
 	// call expression, as unsafe.Pointer's rule for system calls requires.
-	if flags&unix.RWF_NOWAIT != 0 && size <= maxRawRead {
+	if flags&unix.RWF_NOWAIT != 0 && size <= rawsys.MaxCopy {
 		r, _, e := unix.RawSyscall6(unix.SYS_PREADV2, uintptr(fd), uintptr(unsafe.Pointer(iov)), uintptr(n), lo, hi, uintptr(flags))
 		return int(r), e
 	}
