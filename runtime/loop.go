@@ -29,11 +29,10 @@ type Loop struct {
 	decision driver.Decision
 	closeErr error
 	// stopHooks run on the loop when it stops, before its driver closes (OnStop).
-	stopHooks []stopHook
+	stopHooks []hook
 	nextHook  uint64
-	// waitHooks run on the loop every turn, just before it waits (BeforeWait). Never
-	// changed in place: removal makes a new slice, so a running pass is unaffected.
-	waitHooks []stopHook
+	// waitHooks run on the loop every turn, just before it waits (BeforeWait).
+	waitHooks []hook
 	// bufs is the registered buffer table that arenas share (arena.go).
 	bufs bufTable
 
@@ -451,9 +450,27 @@ func (l *Loop) markExited() {
 	l.mu.Unlock()
 }
 
-type stopHook struct {
+// hook is a function registered with OnStop or BeforeWait.
+type hook struct {
 	id uint64
 	fn func()
+}
+
+// addHook appends fn to *list and returns the function that removes it. The list is
+// never changed in place (removal makes a new slice), so a pass over it that is
+// running is unaffected.
+func (l *Loop) addHook(list *[]hook, fn func()) (remove func()) {
+	l.nextHook++
+	id := l.nextHook
+	*list = append((*list)[:len(*list):len(*list)], hook{id, fn})
+	return func() {
+		for i, h := range *list {
+			if h.id == id {
+				*list = append((*list)[:i:i], (*list)[i+1:]...)
+				return
+			}
+		}
+	}
 }
 
 // BeforeWait registers fn to run on this loop once every turn, after the turn's tasks
@@ -462,19 +479,7 @@ type stopHook struct {
 // one send per connection per turn, however many callbacks wrote to it. fn runs on every
 // turn, busy or idle, so it must be short, and must not block. It returns a function
 // that unregisters fn (calling it again does nothing). On the loop only.
-func (l *Loop) BeforeWait(fn func()) (remove func()) {
-	l.nextHook++
-	id := l.nextHook
-	l.waitHooks = append(l.waitHooks[:len(l.waitHooks):len(l.waitHooks)], stopHook{id, fn})
-	return func() {
-		for i, h := range l.waitHooks {
-			if h.id == id {
-				l.waitHooks = append(l.waitHooks[:i:i], l.waitHooks[i+1:]...)
-				return
-			}
-		}
-	}
-}
+func (l *Loop) BeforeWait(fn func()) (remove func()) { return l.addHook(&l.waitHooks, fn) }
 
 // OnStop registers fn to run on this loop when the runtime closes, after the tasks
 // already queued and before the loop's driver closes (which cancels every op in
@@ -482,16 +487,4 @@ func (l *Loop) BeforeWait(fn func()) (remove func()) {
 // there, including what has no op in flight that a closing driver would reach. It
 // returns a function that unregisters fn (calling it again, or after fn ran, does
 // nothing). On the loop only.
-func (l *Loop) OnStop(fn func()) (remove func()) {
-	l.nextHook++
-	id := l.nextHook
-	l.stopHooks = append(l.stopHooks, stopHook{id, fn})
-	return func() {
-		for i, h := range l.stopHooks {
-			if h.id == id {
-				l.stopHooks = append(l.stopHooks[:i], l.stopHooks[i+1:]...)
-				return
-			}
-		}
-	}
-}
+func (l *Loop) OnStop(fn func()) (remove func()) { return l.addHook(&l.stopHooks, fn) }
