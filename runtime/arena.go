@@ -282,8 +282,8 @@ func (t *bufTable) add(l *Loop, a *Arena) error {
 			return err
 		}
 		t.ready = true
+		t.slots.Size = bufSlots
 	}
-	t.slots.Size = bufSlots
 	s, ok := t.slots.Get()
 	if !ok {
 		return errTableFull
