@@ -59,12 +59,12 @@ func (t *fixedTable) add(l *runtime.Loop, fd int) int32 {
 		t.state = tableUnavailable
 		if r.RegisterFilesSparse(fixedSlots) == nil {
 			t.state = tableReady
+			t.slots.Size = fixedSlots
 		}
 	}
 	if t.state != tableReady {
 		return -1
 	}
-	t.slots.Size = fixedSlots
 	slot, ok := t.slots.Get()
 	if !ok {
 		return -1 // full: the file keeps its plain descriptor
