@@ -40,13 +40,7 @@ func mapArena(size int, bind func(mem []byte) error) ([]byte, error) {
 func unmapArena(mem []byte) { _ = unix.Munmap(mem) }
 
 // bufRing returns l's ring when its driver has registered buffers. On the loop only.
-func bufRing(l *Loop) *uring.Ring {
-	d, ok := l.d.(*uring.Driver)
-	if !ok || !d.Info().Features.Has(poller.FeatFixedBuffers) {
-		return nil
-	}
-	return d.Ring()
-}
+func bufRing(l *Loop) *uring.Ring { return uring.RingOf(l.d, poller.FeatFixedBuffers) }
 
 // registerBufTable registers a sparse table of n slots with l's ring. The empty
 // table pins nothing. On the loop only.

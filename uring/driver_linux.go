@@ -207,6 +207,17 @@ func (d *Driver) CompletionsReady() bool {
 // The caller must not submit on it directly.
 func (d *Driver) Ring() *Ring { return d.ring }
 
+// RingOf returns the ring of d when d is an io_uring driver with every feature in
+// want, else nil: how packages above the contract reach registration calls (files,
+// buffers) the drivers do not share.
+func RingOf(d poller.Driver, want poller.Features) *Ring {
+	u, ok := d.(*Driver)
+	if !ok || !u.Info().Features.Has(want) {
+		return nil
+	}
+	return u.ring
+}
+
 // Info describes the driver.
 func (d *Driver) Info() poller.Info { return poller.Info{Name: "uring", Features: d.feat} }
 

@@ -42,16 +42,8 @@ func releaseFixed(ls *loopState, l *runtime.Loop, slot int32) {
 	_ = l.Call(context.Background(), func() { ls.fixed.remove(l, slot) })
 }
 
-func ringOf(l *runtime.Loop, feat poller.Features) *uring.Ring {
-	d, ok := l.Driver().(*uring.Driver)
-	if !ok || !d.Info().Features.Has(feat) {
-		return nil
-	}
-	return d.Ring()
-}
-
 func (t *fixedTable) add(l *runtime.Loop, fd int) int32 {
-	r := ringOf(l, poller.FeatFixedFiles)
+	r := uring.RingOf(l.Driver(), poller.FeatFixedFiles)
 	if r == nil {
 		return -1
 	}
@@ -78,7 +70,7 @@ func (t *fixedTable) add(l *runtime.Loop, fd int) int32 {
 }
 
 func (t *fixedTable) remove(l *runtime.Loop, slot int32) {
-	r := ringOf(l, poller.FeatFixedFiles)
+	r := uring.RingOf(l.Driver(), poller.FeatFixedFiles)
 	if r == nil {
 		return
 	}
