@@ -2,10 +2,11 @@
 // c-uring (uring_echo.c: liburing, a provided buffer ring, multishot accept and
 // recv) and c-epoll (epoll_echo.c: level-triggered epoll), and builds them.
 //
-// The C sources are embedded in the Go binaries that use this package and
-// compiled at run time with gcc -O2 (linking -luring for c-uring) into a cache
-// directory, under a name keyed by a hash of the source and the compiler
-// command, so that a program is compiled once per source version. Each C file
+// The C sources (and common.h, which both include) are embedded in the Go
+// binaries that use this package and compiled at run time with gcc -O2 (linking
+// -luring for c-uring) into a cache directory, under a name keyed by a hash of
+// the sources and the compiler command, so that a program is compiled once per
+// source version. Each C file
 // starts with a go:build ignore line: a package directory with C files in it is
 // otherwise taken for cgo.
 //
@@ -27,8 +28,11 @@ import (
 	"strings"
 )
 
-//go:embed uring_echo.c epoll_echo.c
+//go:embed uring_echo.c epoll_echo.c common.h
 var sources embed.FS
+
+// header is the file both programs include (from their own directory).
+const header = "common.h"
 
 // program is one C reference server: its source file and what it links.
 type program struct {
@@ -78,6 +82,10 @@ func Build(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	hdr, err := sources.ReadFile(header)
+	if err != nil {
+		return "", err
+	}
 	gcc, err := exec.LookPath("gcc")
 	if err != nil {
 		return "", &MissingError{Contender: name, What: "gcc (a C compiler)", Package: "gcc"}
@@ -85,6 +93,7 @@ func Build(name string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", gcc, strings.Join(cflags, " "), strings.Join(p.libs, " "), p.src)
 	h.Write(src)
+	h.Write(hdr)
 	bin := strings.TrimSuffix(p.src, ".c") + "-" + hex.EncodeToString(h.Sum(nil)[:8])
 
 	dir, err := cacheDir()
@@ -102,6 +111,9 @@ func Build(name string) (string, error) {
 	defer os.RemoveAll(tmp)
 	srcPath := filepath.Join(tmp, p.src)
 	if err := os.WriteFile(srcPath, src, 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, header), hdr, 0o644); err != nil {
 		return "", err
 	}
 	out := filepath.Join(tmp, bin)

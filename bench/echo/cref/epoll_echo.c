@@ -28,6 +28,7 @@
 // "stats <json>" on stdout and exit status 0.
 
 #define _GNU_SOURCE
+#define PROG "epoll_echo"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -44,6 +45,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define BUFSIZE (64 << 10)
 
 // A connection, kept in conns[] at its descriptor: out[off, len) is echo the
@@ -58,19 +61,12 @@ static int ep, lfd, sfd;
 static struct conn *conns;
 static int nconns;
 static char buf[BUFSIZE];
-static char inbuf[256]; // stdin, up to its last complete line
-static size_t inlen;
 static bool stopping;
 
 static struct {
 	unsigned long long accepted, closed, bytes_in, bytes_out, reads, writes, enters,
 		short_writes, accept_errors;
 } st;
-
-static void die(const char *what, int err) {
-	fprintf(stderr, "epoll_echo: %s: %s\n", what, strerror(err));
-	exit(1);
-}
 
 static struct conn *conn_at(int fd) {
 	if (fd >= nconns) {
@@ -175,53 +171,7 @@ static void on_stdin(void) {
 			epoll_ctl(ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
 		return;
 	}
-	inlen += n;
-	char *nl;
-	while ((nl = memchr(inbuf, '\n', inlen))) {
-		size_t k = nl - inbuf;
-		if (k == 4 && memcmp(inbuf, "mark", 4) == 0) {
-			printf("mark 0 %llu\n", st.enters);
-			fflush(stdout);
-		}
-		inlen -= k + 1;
-		memmove(inbuf, nl + 1, inlen);
-	}
-	if (inlen == sizeof inbuf)
-		inlen = 0; // a line this long is none of the runner's
-}
-
-// listen_on opens the non-blocking listening socket on a numeric IPv4
-// host:port and returns it; *bound gets the address it is bound to.
-static int listen_on(const char *addr, char *bound, size_t boundlen) {
-	char host[64];
-	const char *colon = strrchr(addr, ':');
-	if (!colon || (size_t)(colon - addr) >= sizeof host) {
-		fprintf(stderr, "epoll_echo: -a %s: want a numeric IPv4 host:port\n", addr);
-		exit(1);
-	}
-	memcpy(host, addr, colon - addr);
-	host[colon - addr] = 0;
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(atoi(colon + 1))};
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-		fprintf(stderr, "epoll_echo: -a %s: want a numeric IPv4 host:port\n", addr);
-		exit(1);
-	}
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
-	if (fd < 0)
-		die("socket", errno);
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
-		die("setsockopt", errno);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-		die("bind", errno);
-	if (listen(fd, 4096) < 0)
-		die("listen", errno);
-	socklen_t len = sizeof sa;
-	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
-		die("getsockname", errno);
-	char ip[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
-	snprintf(bound, boundlen, "%s:%u", ip, ntohs(sa.sin_port));
-	return fd;
+	take_input(n, st.enters);
 }
 
 int main(int argc, char **argv) {
@@ -238,23 +188,10 @@ int main(int argc, char **argv) {
 		exit(1);
 	}
 
-	struct rlimit lim;
-	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-		lim.rlim_cur = lim.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &lim);
-	}
-	signal(SIGPIPE, SIG_IGN);
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (sfd < 0)
-		die("signalfd", errno);
+	sfd = process_setup();
 
 	char bound[64];
-	lfd = listen_on(addr, bound, sizeof bound);
+	lfd = listen_on(addr, SOCK_NONBLOCK, bound, sizeof bound);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		die("epoll_create1", errno);

@@ -48,6 +48,7 @@
 // buffer ring could not be set up here (forbidden, or too old a kernel).
 
 #define _GNU_SOURCE
+#define PROG "uring_echo"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <liburing.h>
@@ -65,6 +66,8 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "common.h"
 
 // What a completion is for: the operation in the high 32 bits of user_data,
 // the descriptor in the low ones.
@@ -106,18 +109,11 @@ static int nstarved, starvedcap;
 
 static int lfd, sfd;
 static bool stopping;
-static char inbuf[256]; // stdin, up to its last complete line
-static size_t inlen;
 
 static struct {
 	unsigned long long accepted, closed, bytes_in, bytes_out, recvs, sends,
 		enters, enobufs, short_sends, pauses, sq_full, accept_errors;
 } st;
-
-static void die(const char *what, int err) {
-	fprintf(stderr, "uring_echo: %s: %s\n", what, strerror(err));
-	exit(1);
-}
 
 // unavailable reports that io_uring cannot be used here, with exit status 2.
 static void unavailable(const char *what, int err) {
@@ -368,19 +364,7 @@ static void arm_stdin(void) {
 static void on_stdin(int res) {
 	if (res <= 0)
 		return;
-	inlen += res;
-	char *nl;
-	while ((nl = memchr(inbuf, '\n', inlen))) {
-		size_t n = nl - inbuf;
-		if (n == 4 && memcmp(inbuf, "mark", 4) == 0) {
-			printf("mark 0 %llu\n", st.enters);
-			fflush(stdout);
-		}
-		inlen -= n + 1;
-		memmove(inbuf, nl + 1, inlen);
-	}
-	if (inlen == sizeof inbuf)
-		inlen = 0; // a line this long is none of the runner's
+	take_input(res, st.enters);
 	arm_stdin();
 }
 
@@ -412,40 +396,6 @@ static void handle(struct io_uring_cqe *cqe) {
 		stopping = true;
 		break;
 	}
-}
-
-// listen_on opens the listening socket on a numeric IPv4 host:port and
-// returns it; *bound gets the address it is bound to.
-static int listen_on(const char *addr, char *bound, size_t boundlen) {
-	char host[64];
-	const char *colon = strrchr(addr, ':');
-	if (!colon || (size_t)(colon - addr) >= sizeof host) {
-		fprintf(stderr, "uring_echo: -a %s: want a numeric IPv4 host:port\n", addr);
-		exit(1);
-	}
-	memcpy(host, addr, colon - addr);
-	host[colon - addr] = 0;
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(atoi(colon + 1))};
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-		fprintf(stderr, "uring_echo: -a %s: want a numeric IPv4 host:port\n", addr);
-		exit(1);
-	}
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-	if (fd < 0)
-		die("socket", errno);
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
-		die("setsockopt", errno);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-		die("bind", errno);
-	if (listen(fd, 4096) < 0)
-		die("listen", errno);
-	socklen_t len = sizeof sa;
-	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
-		die("getsockname", errno);
-	char ip[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
-	snprintf(bound, boundlen, "%s:%u", ip, ntohs(sa.sin_port));
-	return fd;
 }
 
 // setup_buffers allocates the buffers and registers the provided buffer ring
@@ -498,23 +448,10 @@ int main(int argc, char **argv) {
 	if (qmax < 2)
 		qmax = 2;
 
-	struct rlimit lim;
-	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-		lim.rlim_cur = lim.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &lim);
-	}
-	signal(SIGPIPE, SIG_IGN);
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0)
-		die("signalfd", errno);
+	sfd = process_setup();
 
 	char bound[64];
-	lfd = listen_on(addr, bound, sizeof bound);
+	lfd = listen_on(addr, 0, bound, sizeof bound);
 
 	const char *mode = "single_issuer|defer_taskrun";
 	struct io_uring_params p = {
