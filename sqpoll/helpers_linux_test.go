@@ -21,7 +21,7 @@ const deadline = 10 * time.Second
 // requireSQPoll skips when this host refuses SQPOLL, naming the reason.
 func requireSQPoll(t *testing.T, shared bool) {
 	t.Helper()
-	if _, ok := inChild(); ok {
+	if _, ok := sandbox.Mode(); ok {
 		t.Skip("runs in the parent only")
 	}
 	r := Probe()

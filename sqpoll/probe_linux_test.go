@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/zokio/zokio/internal/iouringblock"
+
 	"github.com/zokio/zokio/uring"
 )
 
@@ -15,7 +17,7 @@ import (
 const requireURingEnv = "ZOKIO_REQUIRE_URING"
 
 func TestProbeHere(t *testing.T) {
-	if _, ok := inChild(); ok {
+	if _, ok := sandbox.Mode(); ok {
 		t.Skip("runs in the parent only")
 	}
 	r := Probe()
@@ -54,7 +56,7 @@ func refusingCreate(errno syscall.Errno, attachOnly bool) func(uring.Config) (*u
 }
 
 func TestProbeInjectedRefusal(t *testing.T) {
-	if _, ok := inChild(); ok {
+	if _, ok := sandbox.Mode(); ok {
 		t.Skip("runs in the parent only")
 	}
 	if _, err := uring.New(uring.Config{Entries: 2}); err != nil {
@@ -86,33 +88,33 @@ func TestProbeInjectedRefusal(t *testing.T) {
 // Docker's default profile: SQPOLL asked for by the environment falls back to Off, and
 // says why.
 func TestRefusedUnderSeccomp(t *testing.T) {
-	if _, ok := inChild(); ok {
+	if _, ok := sandbox.Mode(); ok {
 		t.Skip("runs in the parent only")
 	}
-	out, err := runChild(t, "EPERM", "TestSandboxedChild", EnvVar+"=shared")
+	out, err := sandbox.Run(t, "EPERM", "TestSandboxedChild", EnvVar+"=shared")
 	if err != nil || !strings.Contains(out, "--- PASS: TestSandboxedChild") {
-		t.Fatalf("child under EPERM: %v\n%s", err, lastLines(out, 30))
+		t.Fatalf("child under EPERM: %v\n%s", err, iouringblock.LastLines(out, 30))
 	}
 	if !strings.Contains(out, "decision: off —") || !strings.Contains(out, "operation not permitted") {
-		t.Fatalf("the child's decision does not fall back with the reason:\n%s", lastLines(out, 20))
+		t.Fatalf("the child's decision does not fall back with the reason:\n%s", iouringblock.LastLines(out, 20))
 	}
 }
 
 // TestOffNeverProbes runs a child that the kernel kills if it calls io_uring_setup:
 // deciding Off (the default) must not.
 func TestOffNeverProbes(t *testing.T) {
-	if _, ok := inChild(); ok {
+	if _, ok := sandbox.Mode(); ok {
 		t.Skip("runs in the parent only")
 	}
-	out, err := runChild(t, "KILL", "TestSandboxedChild", EnvVar+"=")
+	out, err := sandbox.Run(t, "KILL", "TestSandboxedChild", EnvVar+"=")
 	if err != nil || !strings.Contains(out, "--- PASS: TestSandboxedChild") {
-		t.Fatalf("child under KILL with SQPOLL off: %v\n%s", err, lastLines(out, 30))
+		t.Fatalf("child under KILL with SQPOLL off: %v\n%s", err, iouringblock.LastLines(out, 30))
 	}
 }
 
 // TestSandboxedChild runs only inside the sandboxed children above.
 func TestSandboxedChild(t *testing.T) {
-	mode, ok := inChild()
+	mode, ok := sandbox.Mode()
 	if !ok {
 		t.Skip("runs only as the child of TestRefusedUnderSeccomp and TestOffNeverProbes")
 	}

@@ -2,11 +2,12 @@ package driver_test
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/zokio/zokio/internal/iouringblock"
 
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/poller/pollertest"
@@ -14,21 +15,14 @@ import (
 )
 
 // prepareChild installs the sandbox when this process is a sandboxed child.
-func prepareChild() {
-	if mode, ok := inChild(); ok {
-		if err := installSandbox(mode); err != nil {
-			fmt.Fprintln(os.Stderr, "sandbox:", err)
-			os.Exit(3)
-		}
-	}
-}
+func prepareChild() { sandbox.Prepare() }
 
 // requireURingEnv is set by .ci/run: on the CI host io_uring is available, so a
 // fallback to epoll there is a bug, not a degradation.
 const requireURingEnv = "ZOKIO_REQUIRE_URING"
 
 func TestAutoChoosesURingHere(t *testing.T) {
-	if _, ok := inChild(); ok {
+	if _, ok := sandbox.Mode(); ok {
 		t.Skip("runs in the parent only")
 	}
 	t.Setenv(driver.EnvVar, "")
@@ -58,7 +52,7 @@ func TestAutoChoosesURingHere(t *testing.T) {
 }
 
 func TestForcing(t *testing.T) {
-	if _, ok := inChild(); ok {
+	if _, ok := sandbox.Mode(); ok {
 		t.Skip("runs in the parent only")
 	}
 	t.Setenv(driver.EnvVar, "epoll")
@@ -89,17 +83,17 @@ func TestForcing(t *testing.T) {
 // kernel.io_uring_disabled) or ENOSYS (a kernel without io_uring) must choose epoll,
 // say why, and pass the whole conformance suite on what it chose.
 func TestFallbackUnderSeccomp(t *testing.T) {
-	if _, ok := inChild(); ok {
+	if _, ok := sandbox.Mode(); ok {
 		t.Skip("runs in the parent only")
 	}
 	for _, mode := range []string{"EPERM", "ENOSYS"} {
 		t.Run(mode, func(t *testing.T) {
-			out, err := runChild(t, mode, "TestSandboxedChild", driver.EnvVar+"=")
+			out, err := sandbox.Run(t, mode, "TestSandboxedChild", driver.EnvVar+"=")
 			if err != nil || !strings.Contains(out, "--- PASS: TestSandboxedChild") {
-				t.Fatalf("child under %s failed: %v\n%s", mode, err, lastLines(out, 40))
+				t.Fatalf("child under %s failed: %v\n%s", mode, err, iouringblock.LastLines(out, 40))
 			}
 			if !strings.Contains(out, "epoll, because io_uring unavailable ("+mode) {
-				t.Fatalf("child's decision does not name %s:\n%s", mode, lastLines(out, 20))
+				t.Fatalf("child's decision does not name %s:\n%s", mode, iouringblock.LastLines(out, 20))
 			}
 		})
 	}
@@ -108,18 +102,18 @@ func TestFallbackUnderSeccomp(t *testing.T) {
 // TestForcedEpollNeverProbes runs a child that is killed if it calls io_uring_setup,
 // with ZOKIO_DRIVER=epoll: it must survive and work.
 func TestForcedEpollNeverProbes(t *testing.T) {
-	if _, ok := inChild(); ok {
+	if _, ok := sandbox.Mode(); ok {
 		t.Skip("runs in the parent only")
 	}
-	out, err := runChild(t, "KILL", "TestSandboxedChild", driver.EnvVar+"=epoll")
+	out, err := sandbox.Run(t, "KILL", "TestSandboxedChild", driver.EnvVar+"=epoll")
 	if err != nil || !strings.Contains(out, "--- PASS: TestSandboxedChild") {
-		t.Fatalf("child with ZOKIO_DRIVER=epoll under a killing filter: %v\n%s", err, lastLines(out, 40))
+		t.Fatalf("child with ZOKIO_DRIVER=epoll under a killing filter: %v\n%s", err, iouringblock.LastLines(out, 40))
 	}
 }
 
 // TestSandboxedChild runs only inside the sandboxed child processes above.
 func TestSandboxedChild(t *testing.T) {
-	mode, ok := inChild()
+	mode, ok := sandbox.Mode()
 	if !ok {
 		t.Skip("runs only as the child of TestFallbackUnderSeccomp and TestForcedEpollNeverProbes")
 	}
