@@ -2,5 +2,6 @@
 // whole process — io_uring_setup, io_uring_enter and io_uring_register fail with EPERM
 // (as under Docker's default profile), ENOSYS (as on a kernel without io_uring), or
 // kill the process (as some sandboxes do) — so that tests can prove, in a child
-// process, how Zokio behaves there. It is for tests only; Linux only.
+// process, how Zokio behaves there; Child runs a test binary's own tests in such a child.
+// It is for tests only; Linux only.
 package iouringblock
