@@ -214,6 +214,10 @@ var contenderArgs = map[string][]string{
 	"znet-uring-bw100": {"-impl=znet", "-driver=uring", "-znet-batchwait=100us"},
 	// znet with 256 × 64 KiB receive buffers instead of 1024 × 16 KiB (bulk streams).
 	"znet-uring-64k": {"-impl=znet", "-driver=uring", "-buffers=256", "-bufsize=65536"},
+	// znet's copying echo from 64 × 64 KiB receive buffers (4 MiB instead of 16),
+	// the candidate for a smaller default group.
+	"znet-uring-g64": {"-impl=znet", "-driver=uring", "-buffers=64", "-bufsize=65536"},
+	"znet-epoll-g64": {"-impl=znet", "-driver=epoll", "-buffers=64", "-bufsize=65536"},
 	"netpoll":        {"-impl=netpoll"},
 	// The C references (package cref), compiled with gcc at their first run.
 	"c-uring": {"-impl=c-uring"},
