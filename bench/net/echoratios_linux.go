@@ -18,6 +18,12 @@ import (
 //	1000x64p1:  server CPU/msg ≤ 0.75× gonet's; p99 ≤ gonet's; allocations per message ~0
 //	1000x64p16: throughput ≥ 1.05× gonet's and ≥ 1.0× every peer's (gnet, netpoll)
 //	50x4096p16: throughput ≥ 1.9× gonet's
+//
+// Beside the last target it prints the load generator's ceiling: the rate at
+// which the generator's own CPU would be saturated (messages per second ÷ its
+// CPU utilisation, i.e. the reciprocal of its CPU time per message), ÷ gonet's
+// throughput in the same repetition. No server, however cheap, can be measured
+// above that ratio with this generator on one CPU.
 
 type echoSample struct {
 	Contender string  `json:"contender"`
@@ -26,6 +32,7 @@ type echoSample struct {
 	WindowNs  float64 `json:"window_ns"`
 	Msgs      float64 `json:"msgs"`
 	ServerCPU float64 `json:"server_cpu_ns"`
+	LoadCPU   float64 `json:"load_cpu_ns"`
 	Mallocs   float64 `json:"server_mallocs"`
 	Latency   struct {
 		P99 float64 `json:"p99"`
@@ -51,9 +58,12 @@ func runEchoRatios(args []string) error {
 		rep   int
 	}
 	by := map[key]echoSample{}
-	var ours []string
+	var ours, all []string
 	for _, s := range r.Samples {
 		by[key{s.Contender, s.Scenario, s.Rep}] = s
+		if !contains(all, s.Contender) {
+			all = append(all, s.Contender)
+		}
 		if strings.HasPrefix(s.Contender, "znet") && !contains(ours, s.Contender) {
 			ours = append(ours, s.Contender)
 		}
@@ -62,18 +72,21 @@ func runEchoRatios(args []string) error {
 		"cpu/msg":    func(s echoSample) float64 { return s.ServerCPU / s.Msgs },
 		"throughput": func(s echoSample) float64 { return s.Msgs / s.WindowNs },
 		"p99":        func(s echoSample) float64 { return s.Latency.P99 },
+		// The generator's ceiling in messages per ns (to divide by throughput).
+		"ceiling": func(s echoSample) float64 { return s.Msgs / s.LoadCPU },
 	}
-	paired := func(a, bc, sc, m string) stats.Spread {
+	across := func(a, bc, sc, ma, mb string) stats.Spread {
 		var v []float64
 		for rep := 0; rep < 100; rep++ {
 			x, ok1 := by[key{a, sc, rep}]
 			y, ok2 := by[key{bc, sc, rep}]
-			if ok1 && ok2 && x.Msgs > 0 && y.Msgs > 0 {
-				v = append(v, metric[m](x)/metric[m](y))
+			if ok1 && ok2 && x.Msgs > 0 && y.Msgs > 0 && (ma != "ceiling" || x.LoadCPU > 0) {
+				v = append(v, metric[ma](x)/metric[mb](y))
 			}
 		}
 		return stats.Of(v)
 	}
+	paired := func(a, bc, sc, m string) stats.Spread { return across(a, bc, sc, m, m) }
 	fmt.Printf("## Echo targets (issue 5), ratios paired per repetition — from %s\n\n", args[0])
 	fmt.Println("| contender | target | measured, median (min–max) | verdict |")
 	fmt.Println("|---|---|---:|---|")
@@ -108,6 +121,21 @@ func runEchoRatios(args []string) error {
 		}
 		a := stats.Of(allocs)
 		row(c, "1000x64p1 server allocations per message ≈ 0", a, a.Median < 0.001)
+	}
+	fmt.Println()
+	fmt.Println("The load generator's ceiling at 50x4096p16 (msgs/s ÷ its CPU utilisation), ÷ gonet's throughput in the same repetition:")
+	fmt.Println()
+	fmt.Println("| contender | throughput ÷ gonet | generator ceiling ÷ gonet |")
+	fmt.Println("|---|---:|---:|")
+	for _, c := range all {
+		if c == "gonet" {
+			continue
+		}
+		t := paired(c, "gonet", "50x4096p16", "throughput")
+		if math.IsNaN(t.Median) {
+			continue
+		}
+		fmt.Printf("| %s | %s | %s |\n", c, t.Format(1, "%.3f"), across(c, "gonet", "50x4096p16", "ceiling", "throughput").Format(1, "%.3f"))
 	}
 	fmt.Println()
 	return nil
