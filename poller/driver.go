@@ -103,12 +103,18 @@ const (
 	FeatSQPoll
 	// FeatMsgRing: completions can be posted from one driver to another in the kernel.
 	FeatMsgRing
+	// FeatIncrementalBuffers: buffer groups are consumed a piece at a time (io_uring's
+	// IOU_PBUF_RING_INC, Linux 6.12): a receive takes only the bytes that arrived from
+	// the current buffer and the next continues after them, so one buffer serves many
+	// receives and Op.BufOff says where a completion's piece starts. Without it every
+	// completion takes a whole buffer.
+	FeatIncrementalBuffers
 	featEnd
 )
 
 var featureNames = [...]string{
 	"native-completion", "async-file-io", "fixed-files", "fixed-buffers",
-	"send-zc", "buffer-ring", "sqpoll", "msg-ring",
+	"send-zc", "buffer-ring", "sqpoll", "msg-ring", "incremental-buffers",
 }
 
 // Has reports whether every feature in want is present in f.

@@ -149,3 +149,43 @@ func TestBufferGroupWhole(t *testing.T) {
 	}
 	waitFor(t, d, "the cancelled receive", func() bool { return !(*got)[len(*got)-1].more })
 }
+
+// TestIncrementalBuffersFeature: the driver reports FeatIncrementalBuffers before any
+// group exists exactly when its groups turn out incremental, and never with
+// WholeBuffers; the probe behind it leaves no group registered (a group made after it
+// gets ID 0 and works), and SupportsIncBufRing answers the same as the driver.
+func TestIncrementalBuffersFeature(t *testing.T) {
+	for _, whole := range []bool{false, true} {
+		d := newDriver(t, DriverConfig{WholeBuffers: whole})
+		has := d.Info().Features.Has(poller.FeatIncrementalBuffers)
+		g, err := d.NewBufferGroup(2, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inc := g.(*bufGroup).inc
+		if has != inc || (whole && has) || g.ID() != 0 {
+			t.Fatalf("WholeBuffers %v: feature %v, group incremental %v, group ID %d", whole, has, inc, g.ID())
+		}
+		if !whole && d.Ring().SupportsIncBufRing() != has {
+			t.Fatalf("SupportsIncBufRing disagrees with the driver's feature (%v)", has)
+		}
+		if !whole && !has {
+			t.Log("this kernel refuses incremental buffer consumption (Linux 6.12): checked the fallback only")
+		}
+		// The group receives: the probe's registration is gone.
+		fds := streamPair(t)
+		op, got := recvPieces(t, d, fds[0], g)
+		if _, err := unix.Write(fds[1], []byte("hi")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, d, "a piece", func() bool { return len(*got) > 0 })
+		if p := (*got)[0]; p.data != "hi" {
+			t.Fatalf("received %+v", p)
+		}
+		g.Release((*got)[0].id)
+		if err := d.Cancel(op); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, d, "the cancelled receive", func() bool { return !(*got)[len(*got)-1].more })
+	}
+}

@@ -123,6 +123,22 @@ func (b *BufRing) Advance(n int) {
 	tail.Store(binary.NativeEndian.Uint32(w[:]))
 }
 
+// probeBufGroup is the group ID SupportsIncBufRing registers for a moment.
+const probeBufGroup = 0xffff
+
+// SupportsIncBufRing reports whether the kernel consumes provided buffer rings
+// incrementally (BufRingInc, Linux 6.12). It registers a one-entry ring with the
+// flag as group 0xffff and frees it at once, so it answers false (as for a kernel
+// that refuses the flag) while that group ID is taken.
+func (r *Ring) SupportsIncBufRing() bool {
+	b, err := r.SetupBufRing(1, probeBufGroup, BufRingInc)
+	if err != nil {
+		return false
+	}
+	_ = b.Free()
+	return true
+}
+
 // Free unregisters the group and unmaps the ring. Operations still using the
 // group must have completed. A second Free returns nil.
 func (b *BufRing) Free() error {

@@ -96,8 +96,10 @@ func (d *Driver) NewBufferGroup(count, size int) (poller.BufferGroup, error) {
 	inc := !d.noIncBufs
 	br, err := d.ring.SetupBufRing(uint32(count), id, bufRingFlags(inc))
 	if inc && errors.Is(err, unix.EINVAL) {
-		// A kernel before 6.12 refuses the flag: whole buffers it is, from now on.
+		// The kernel refused the flag after all (the probe at New accepted it):
+		// whole buffers it is, from now on.
 		d.noIncBufs, inc = true, false
+		d.feat &^= poller.FeatIncrementalBuffers
 		br, err = d.ring.SetupBufRing(uint32(count), id, 0)
 	}
 	if err != nil {

@@ -190,6 +190,13 @@ func (d *Driver) init() error {
 	if d.ring.Flags()&SetupSQPoll != 0 {
 		d.feat |= poller.FeatSQPoll
 	}
+	// Known before the first group, so that users can size groups for it.
+	if !d.noIncBufs && !d.ring.SupportsIncBufRing() {
+		d.noIncBufs = true
+	}
+	if !d.noIncBufs {
+		d.feat |= poller.FeatIncrementalBuffers
+	}
 	if err := d.wake.open(); err != nil {
 		return err
 	}
