@@ -24,18 +24,22 @@
 //
 // # The engine
 //
-// Each loop has one provided-buffer group (16 KiB × 1024 by default) that all its
-// connections receive into: a connection has one multishot receive armed, the kernel
-// (or, on epoll, the driver) picks a buffer per completion, OnData runs on it, and the
-// buffer goes back as soon as OnData returns — unless the handler keeps it with
-// Conn.Retain. On io_uring with Linux 6.12 or later the kernel fills a buffer a part at
-// a time (incremental consumption): a receive takes only the bytes that arrived, the
-// next continues after them, so small messages from many connections share a buffer
-// and a burst fills one to its end; such a buffer goes back once the kernel has filled
-// it and every piece OnData was handed has been released. A multishot receive that ends quietly (CQ overflow, a completion without
-// F_MORE) is re-armed; one that ends with ENOBUFS because handlers retained every
-// buffer waits on a per-group list and is re-armed when a buffer comes back. Bytes the
-// kernel has not delivered stay in the socket, so no path loses any.
+// Each loop has one provided-buffer group that all its connections receive into: a
+// connection has one multishot receive armed, the kernel (or, on epoll, the driver)
+// picks a buffer per completion, OnData runs on it, and the buffer goes back as soon
+// as OnData returns — unless the handler keeps it with Conn.Retain. On io_uring with
+// Linux 6.12 or later the kernel fills a buffer a part at a time (incremental
+// consumption, poller.FeatIncrementalBuffers): a receive takes only the bytes that
+// arrived, the next continues after them, so small messages from many connections
+// share a buffer and a burst fills one to its end; such a buffer goes back once the
+// kernel has filled it and every piece OnData was handed has been released. The
+// default group follows from that: 64 buffers of 64 KiB there (a burst is taken in
+// receives of up to 64 KiB, and 4 MiB per loop serve thousands of connections), 1024
+// of 16 KiB where every receive takes a whole buffer (see Config.RecvBuffers). A
+// multishot receive that ends quietly (CQ overflow, a completion without F_MORE) is
+// re-armed; one that ends with ENOBUFS because handlers retained every buffer waits
+// on a per-group list and is re-armed when a buffer comes back. Bytes the kernel has
+// not delivered stay in the socket, so no path loses any.
 //
 // A connection has at most one send whose byte count is outstanding: what is written
 // meanwhile accumulates and leaves in the next send, so writes coalesce under load

@@ -229,7 +229,8 @@ var errServerClosed = net.ErrClosed
 // prepare runs on the loop: the receive group.
 func (sl *srvLoop) prepare() {
 	cfg := sl.s.cfg
-	g, err := netOf(sl.l).group(sl.l, cfg.RecvBuffers, cfg.RecvBufferSize)
+	count, size := cfg.recvGroupSize(sl.l.Driver().Info().Features)
+	g, err := netOf(sl.l).group(sl.l, count, size)
 	if err != nil {
 		sl.err = err
 		sl.stopAll()
