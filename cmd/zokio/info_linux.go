@@ -12,7 +12,7 @@ import (
 	"github.com/zokio/zokio/uring"
 )
 
-var setupOrder = []string{"SQPOLL", "SINGLE_ISSUER", "DEFER_TASKRUN", "COOP_TASKRUN"}
+var setupOrder = []string{"SQPOLL", "SINGLE_ISSUER", "DEFER_TASKRUN", "COOP_TASKRUN", "PBUF_RING_INC"}
 
 var setupChecks = map[string]uring.SetupFlags{
 	"SQPOLL":        uring.SetupSQPoll,
@@ -66,6 +66,19 @@ func gatherPlatform(r *infoReport, dec driver.Decision) {
 		}
 		ring.Close()
 		u2.Setup[name] = "accepted"
+	}
+	// Not a setup flag but a buffer-ring one: whether receives consume a provided
+	// buffer a piece at a time, which sets znet's default receive group.
+	ring, err := uring.New(uring.Config{Entries: 4, SQThreadCPU: -1})
+	if err != nil {
+		u2.Setup["PBUF_RING_INC"] = "not checked: " + err.Error()
+		return
+	}
+	defer ring.Close()
+	if ring.SupportsIncBufRing() {
+		u2.Setup["PBUF_RING_INC"] = "accepted (receive buffers are consumed a piece at a time)"
+	} else {
+		u2.Setup["PBUF_RING_INC"] = "refused (Linux 6.12 has it): every receive takes a whole buffer"
 	}
 }
 
