@@ -212,10 +212,12 @@ var contenderArgs = map[string][]string{
 	// znet whose loop waits for batches of completions (runtime.Options.BatchWait).
 	"znet-uring-bw20":  {"-impl=znet", "-driver=uring", "-znet-batchwait=20us"},
 	"znet-uring-bw100": {"-impl=znet", "-driver=uring", "-znet-batchwait=100us"},
-	// znet with 256 × 64 KiB receive buffers instead of 1024 × 16 KiB (bulk streams).
+	// znet with 256 × 64 KiB receive buffers (bulk streams; the default is 64 × 64 KiB
+	// on io_uring with incremental buffers, 1024 × 16 KiB elsewhere).
 	"znet-uring-64k": {"-impl=znet", "-driver=uring", "-buffers=256", "-bufsize=65536"},
-	// znet's copying echo from 64 × 64 KiB receive buffers (4 MiB instead of 16),
-	// the candidate for a smaller default group.
+	// znet's copying echo from 64 × 64 KiB receive buffers, set explicitly: what
+	// znet-uring gets by default where buffers are consumed incrementally, and on
+	// epoll (whole buffers, default 1024 × 16 KiB) the alternative to znet-epoll.
 	"znet-uring-g64": {"-impl=znet", "-driver=uring", "-buffers=64", "-bufsize=65536"},
 	"znet-epoll-g64": {"-impl=znet", "-driver=epoll", "-buffers=64", "-bufsize=65536"},
 	"netpoll":        {"-impl=netpoll"},

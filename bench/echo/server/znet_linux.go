@@ -56,7 +56,8 @@ var (
 
 // runZnet serves with Zokio's runtime and its event API (package runtime/znet): one
 // loop (the server has one CPU), on the driver -driver names; -buffers and -bufsize
-// size the loop's receive group (0: znet's defaults, 1024 × 16 KiB).
+// size the loop's receive group (0: znet's default for the driver, 64 × 64 KiB
+// where it consumes buffers incrementally, else 1024 × 16 KiB).
 func runZnet(o options) error {
 	kind, err := driver.ParseKind(o.driver)
 	if err != nil {
