@@ -2,6 +2,7 @@ package znet
 
 import (
 	"io"
+	"math"
 	"net"
 	"os"
 	goruntime "runtime"
@@ -9,6 +10,7 @@ import (
 	"time"
 	"weak"
 
+	"github.com/zokio/zokio/internal/slots"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime"
 )
@@ -377,7 +379,8 @@ func (ln *loopNet) group(l *runtime.Loop, count, size int) (*recvGroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &recvGroup{ln: ln, g: bg, id: bg.ID(), size: size, count: count, bufRet: make([]uint32, count)}
+	g := &recvGroup{ln: ln, g: bg, id: bg.ID(), size: size, count: count, bufRet: make([]uint32, count),
+		ids: slots.Table{Size: math.MaxInt32}}
 	ln.groups = append(ln.groups, g)
 	return g, nil
 }
@@ -397,10 +400,10 @@ type recvGroup struct {
 	// of slot i's current retention, odd while retained: a Retained carries it, so a
 	// stale copy's Release (the piece long back, the slot perhaps reused) does nothing.
 	slots   []retSlot
-	free    []uint32 // slots not retaining anything
-	bufRet  []uint32 // bufRet[id]: retained pieces of buffer id
-	starved []*Conn  // connections waiting for buffers, oldest first
-	waking  bool     // wake is running: a re-arm that starves again waits for later
+	ids     slots.Table // indexes into slots: ones given back first, then new ones
+	bufRet  []uint32    // bufRet[id]: retained pieces of buffer id
+	starved []*Conn     // connections waiting for buffers, oldest first
+	waking  bool        // wake is running: a re-arm that starves again waits for later
 }
 
 // release gives buffer id back to the kernel (or the readiness driver) and re-arms
@@ -421,14 +424,11 @@ type retSlot struct {
 
 // retain records a retained piece of buffer id and returns its slot.
 func (g *recvGroup) retain(id uint16) uint32 {
-	var s uint32
-	if n := len(g.free); n > 0 {
-		s = g.free[n-1]
-		g.free = g.free[:n-1]
-	} else {
-		s = uint32(len(g.slots))
+	i, _ := g.ids.Get() // never full: 2³¹ retentions at once would be 2³¹ pieces
+	if i == len(g.slots) {
 		g.slots = append(g.slots, retSlot{})
 	}
+	s := uint32(i)
 	g.slots[s].buf = id
 	g.slots[s].gen++ // odd: retained
 	if g.bufRet[id]++; g.bufRet[id] == 1 {
@@ -446,7 +446,7 @@ func (g *recvGroup) holds(r *Retained) bool {
 func (g *recvGroup) unretain(s uint32) {
 	sl := &g.slots[s]
 	sl.gen++ // even: not retained
-	g.free = append(g.free, s)
+	g.ids.Put(int(s))
 	id := sl.buf
 	if g.bufRet[id] > 0 {
 		if g.bufRet[id]--; g.bufRet[id] == 0 && g.retained > 0 {

@@ -50,11 +50,12 @@ type retSeg struct {
 // Bytes keep their order with Write's: what was written before leaves before, what
 // is written after leaves after. Backpressure is Write's: the bytes count toward
 // WriteBufferLimit, and ErrWriteBufferFull refuses them whole. WriteRetained copies
-// (and releases r at once) where splicing would not pay or is not safe: below 2 KiB,
+// (and releases r at once) where splicing would not pay or is not safe: below 2 KiB;
 // when r comes from another loop's receive group (the buffer then goes back on that
 // loop, through a task posted to it; whether r is still current can only be checked
-// there, so a Retained already released elsewhere is the caller's bug), or when more than half of r's group is
-// retained already, so that forwarding cannot starve the loop's receives.
+// there, so a Retained already released elsewhere is the caller's bug); or when more
+// than half of r's group is retained already, so that forwarding cannot starve the
+// loop's receives.
 func (c *Conn) WriteRetained(r *Retained) (int, error) {
 	g := r.g
 	// Another loop's buffer is copied, and given back on its own loop: its group is
