@@ -73,15 +73,23 @@ func runEchoRatios(args []string) error {
 		"throughput": func(s echoSample) float64 { return s.Msgs / s.WindowNs },
 		"p99":        func(s echoSample) float64 { return s.Latency.P99 },
 		// The generator's ceiling in messages per ns (to divide by throughput).
-		"ceiling": func(s echoSample) float64 { return s.Msgs / s.LoadCPU },
+		// NaN where the generator's CPU was not recorded.
+		"ceiling": func(s echoSample) float64 {
+			if s.LoadCPU <= 0 {
+				return math.NaN()
+			}
+			return s.Msgs / s.LoadCPU
+		},
 	}
 	across := func(a, bc, sc, ma, mb string) stats.Spread {
 		var v []float64
 		for rep := 0; rep < 100; rep++ {
 			x, ok1 := by[key{a, sc, rep}]
 			y, ok2 := by[key{bc, sc, rep}]
-			if ok1 && ok2 && x.Msgs > 0 && y.Msgs > 0 && (ma != "ceiling" || x.LoadCPU > 0) {
-				v = append(v, metric[ma](x)/metric[mb](y))
+			if ok1 && ok2 && x.Msgs > 0 && y.Msgs > 0 {
+				if r := metric[ma](x) / metric[mb](y); !math.IsNaN(r) {
+					v = append(v, r)
+				}
 			}
 		}
 		return stats.Of(v)
