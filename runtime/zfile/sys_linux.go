@@ -132,11 +132,13 @@ func (b *statBuf) bytes() []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&b.st)), unsafe.Sizeof(b.st))
 }
 
-// statxOp fills op to stat path relative to dirfd (AT_EMPTY_PATH with path "" stats
-// dirfd itself).
+// statxOp fills op to stat path relative to dirfd. Path "" with a descriptor stats
+// the descriptor itself (AT_EMPTY_PATH, File.Stat); with AT_FDCWD it names no file
+// and fails with ENOENT, as os.Stat("") does: AT_EMPTY_PATH there would stat the
+// current directory.
 func statxOp(op *poller.Op, dirfd int, path string, nofollow bool, b *statBuf) {
 	flags := uint32(unix.AT_STATX_SYNC_AS_STAT)
-	if path == "" {
+	if path == "" && dirfd != atFdCwd {
 		flags |= unix.AT_EMPTY_PATH
 	}
 	if nofollow {
