@@ -56,11 +56,11 @@ type fdState struct {
 	closer   int32 // the OpClose draining this descriptor, 0 none
 	workOps  int32 // ops using it on (or waiting for) the worker pool
 	kind     fdKind
-	ready    uint8 // readyRead, readyWrite: reported ready and not yet used up
-	reg      Registration // the backend's record; reset with the number
+	ready    uint8         // readyRead, readyWrite: reported ready and not yet used up
+	reg      Registration  // the backend's record; reset with the number
 	connErr  syscall.Errno // a failed connect's errno as the backend reported it, 0 none
-	listed   bool  // on emul.ready
-	draining bool  // startClose is cancelling its ops
+	listed   bool          // on emul.ready
+	draining bool          // startClose is cancelling its ops
 	// hup: an edge reported that the peer shut its writing half (or a hangup or an
 	// error). A short read then no longer means "wait for the next edge": the end
 	// of the stream behind the data raises none.

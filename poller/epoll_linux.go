@@ -47,7 +47,7 @@ type Epoll struct {
 	noPwait2 bool   // epoll_pwait2 returned ENOSYS: use epoll_wait (milliseconds)
 	ctlCalls uint64 // epoll_ctl calls so far, for the arming benchmark
 
-	wakeup   Wakeup // the wake protocol, shared with the kqueue driver
+	wakeup Wakeup // the wake protocol, shared with the kqueue driver
 }
 
 var (
