@@ -17,7 +17,7 @@ const (
 	PollNval = unix.POLLNVAL // the descriptor is not open
 	// PollRdHup: the peer closed its writing half. No BSD poll reports it portably
 	// (FreeBSD's POLLRDHUP has this value); the kqueue driver reports it from EV_EOF
-	// on the read filter.
+	// on the read filter (it is the revents bit a Backend hands to Core.Ready).
 	PollRdHup = 0x4000
 )
 

@@ -17,6 +17,9 @@ const (
 	PollRdHup = unix.POLLRDHUP // the peer closed its writing half
 )
 
+// PollRdHup is also the revents bit a [Backend] hands to Core.Ready for the peer's
+// shutdown of its writing half.
+
 // Flags of the socket ops' Arg and of OpRecvmsg's MsgFlags result.
 const (
 	MsgOOB      = unix.MSG_OOB      // out-of-band data
