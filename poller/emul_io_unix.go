@@ -61,7 +61,7 @@ func (e *emul) attempt(idx int32, s *slot, budget *int) tryResult {
 	case op.Code == OpConnect:
 		return e.tryConnect(idx, s, op, budget)
 	}
-	waitAll := (op.Code == OpSend || op.Code == OpRecv) && op.Arg&unix.MSG_WAITALL != 0
+	waitAll := (op.Code == OpSend || op.Code == OpRecv) && op.Arg&MsgWaitAll != 0
 	for {
 		*budget--
 		n, errno := e.io(s, op)

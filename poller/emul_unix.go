@@ -337,7 +337,7 @@ func linkOK(op *Op, res int32) bool {
 	case OpReadv, OpWritev:
 		return int(res) == totalLen(op.Bufs)
 	case OpSend, OpRecv:
-		if op.Arg&unix.MSG_WAITALL != 0 {
+		if op.Arg&MsgWaitAll != 0 {
 			return int(res) == len(op.Buf)
 		}
 	}
