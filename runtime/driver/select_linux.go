@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/zokio/zokio/internal/testhook"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/uring"
 )
@@ -73,7 +74,7 @@ func Open(pref Kind, cfg Config) (poller.Driver, Decision, error) {
 	if dec.Kind == Uring {
 		d, err := uring.NewDriver(cfg.Uring)
 		if err == nil {
-			return d, dec, nil
+			return testhook.WrapDriver(d), dec, nil
 		}
 		uerr := classify(err)
 		if dec.Forced != "" || !errors.Is(uerr, ErrUnavailable) {
@@ -86,7 +87,7 @@ func Open(pref Kind, cfg Config) (poller.Driver, Decision, error) {
 	if err != nil {
 		return nil, dec, err
 	}
-	return d, dec, nil
+	return testhook.WrapDriver(d), dec, nil
 }
 
 // unavailableErr explains one errno from io_uring_setup.
