@@ -23,8 +23,10 @@ func TestConformance(t *testing.T) {
 // TestConformancePipeWake runs the suite with the pipe wake of NetBSD and OpenBSD.
 func TestConformancePipeWake(t *testing.T) {
 	warmUp(t)
+	pipeWake = true
+	defer func() { pipeWake = false }()
 	pollertest.Run(t, func(t *testing.T) poller.Driver {
-		d, err := New(Config{pipeWake: true})
+		d, err := New(Config{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -59,24 +59,9 @@ var (
 	_ poller.InFlightReporter = (*Driver)(nil)
 )
 
-// Config configures New. The zero value gives the defaults.
-type Config struct {
-	// Workers is the number of goroutines that run file and path ops. They start
-	// with the first such op and exit in Close. 0 means 4.
-	Workers int
-	// MaxQueuedFileOps bounds the file ops handed to the workers and not yet
-	// completed; more wait inside the driver, in submission order. 0 means 64.
-	MaxQueuedFileOps int
-	// MaxEvents is the number of events one kevent wait can return. 0 means 256.
-	MaxEvents int
-	// MaxCompletionsPerWait bounds the completions one Wait delivers. 0 means 256.
-	MaxCompletionsPerWait int
-	// MaxAttemptsPerFd bounds the syscalls one Wait makes for one descriptor in one
-	// direction, so one busy connection cannot starve the others. 0 means 16.
-	MaxAttemptsPerFd int
-
-	pipeWake bool // wake through a pipe even where EVFILT_USER exists (tests)
-}
+// pipeWake makes New wake through a pipe even where EVFILT_USER exists, so that the
+// NetBSD and OpenBSD wake runs in tests; only tests set it.
+var pipeWake bool
 
 // wakeIdent is the EVFILT_USER event's identifier; user events have a namespace of
 // their own, apart from descriptors.
@@ -107,7 +92,7 @@ func New(cfg Config) (*Driver, error) {
 		return nil, os.NewSyscallError("kqueue", err)
 	}
 	var wake [1]kevent
-	if hasUserWake && !cfg.pipeWake {
+	if hasUserWake && !pipeWake {
 		setKevent(&wake[0], wakeIdent, evfiltUser, evAdd|evClear|evReceipt)
 		setKevent(&d.trigger[0], wakeIdent, evfiltUser, 0)
 		d.trigger[0].Fflags = noteTrigger
