@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package znet
 
@@ -38,6 +38,20 @@ const (
 	afInet      = 2
 	afInet6     = 10
 	afUnix      = 1
+)
+
+const haveReusePort = false
+
+const (
+	sysConnect  = "connect"
+	sysAccept   = "accept"
+	sysRead     = "read"
+	sysWrite    = "write"
+	sysRecv     = "recv"
+	sysSend     = "send"
+	sysRecvmsg  = "recvmsg"
+	sysSendmsg  = "sendmsg"
+	sysShutdown = "shutdown"
 )
 
 type listenerOptions struct {
