@@ -66,6 +66,7 @@ func bindSocket(sotype int, sa *poller.Sockaddr, o listenerOptions) (int, error)
 }
 
 func setNoDelay(fd int)                                          {}
+func setLingerZero(fd int) error                                 { return errUnsupported }
 func sockname(fd int, sa *poller.Sockaddr) error                 { return errUnsupported }
 func peername(fd int, sa *poller.Sockaddr) error                 { return errUnsupported }
 func closeFd(fd int) error                                       { return errUnsupported }
