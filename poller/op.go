@@ -2,6 +2,7 @@ package poller
 
 import (
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -204,7 +205,26 @@ type Op struct {
 	// Ref is the driver's bookkeeping while the op is in flight (slot and generation);
 	// zero when the op is idle. Only drivers set it.
 	Ref uint64
+
+	// claim is Claim's word: 1 while one caller outside the driver's goroutine owns
+	// the op. Only Claim and Unclaim touch it, atomically.
+	claim uint32
 }
+
+// Claim marks op as taken by one caller that hands it to a driver's goroutine from
+// another goroutine (runtime's Loop.Do does), so that a second caller offering the
+// same op at the same time is refused without a field of the op being touched. It
+// reports whether this call took the claim. Drivers neither set nor check it. Safe for
+// concurrent use by multiple goroutines.
+func (op *Op) Claim() bool {
+	// CAS 0→1 pairs with Unclaim's store: what the previous holder did to the op
+	// happens before the next holder's successful Claim.
+	return atomic.CompareAndSwapUint32(&op.claim, 0, 1)
+}
+
+// Unclaim ends the claim Claim took. Only the claim's holder calls it, once it no
+// longer touches the op.
+func (op *Op) Unclaim() { atomic.StoreUint32(&op.claim, 0) }
 
 // Err returns the error of the latest completion, or nil when Res is not negative. The
 // error is a syscall.Errno, so errors.Is(err, syscall.ECANCELED) and the like work.

@@ -15,7 +15,7 @@ import (
 // driver lands with its conformance run; until then they are compile-checked only.
 
 const (
-	pollRdHup   = 0
+	PollRdHup   = 0
 	msgNoSignal = 0
 )
 
