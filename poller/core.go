@@ -150,9 +150,9 @@ func (c *Core) Shutdown() {
 	}
 }
 
-// Ready records readiness the Backend's Poll saw on fd, as poll(2) revents bits in
-// poller's names (PollIn, PollOut, PollErr, PollHup, and PollRdHup for the peer's
-// shutdown of its writing half). connErr, if not 0, is the error of a failed connect as the kernel
+// Ready records readiness the Backend's Poll saw on fd, as poll(2) revents bits
+// (POLLIN, POLLOUT, POLLERR, POLLHUP, and PollRdHup for the peer's shutdown of its
+// writing half). connErr, if not 0, is the error of a failed connect as the kernel
 // reported it with the event (kqueue's EV_EOF fflags); a connect then completes with
 // it if SO_ERROR reads 0.
 func (c *Core) Ready(fd int, revents uint32, connErr syscall.Errno) {

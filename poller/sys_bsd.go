@@ -11,13 +11,13 @@ import (
 
 // BSD and macOS versions of the syscalls that differ from Linux, so that the readiness
 // core builds for the kqueue driver. TODO(kqueue): exercise and complete these
-// (fallocate, preadv, renameat flags, MSG_NOSIGNAL on darwin; statx is in
-// statx_bsd.go) when the kqueue driver lands with its conformance run; until then they
-// are compile-checked only.
+// (statx, fallocate, preadv, renameat flags, MSG_NOSIGNAL on darwin) when the kqueue
+// driver lands with its conformance run; until then they are compile-checked only.
 
-// PollRdHup (args_bsd.go) is the bit the kqueue driver reports for EV_EOF on the read
-// filter.
-const msgNoSignal = 0
+const (
+	PollRdHup   = 0
+	msgNoSignal = 0
+)
 
 // ioAccept accepts one connection and makes it non-blocking and close-on-exec
 // (no accept4 on darwin).
@@ -55,6 +55,8 @@ func fileRW(fd int, iov []unix.Iovec, off int64, write bool) (int, syscall.Errno
 func fileFsync(fd int, datasync bool) int32 { return errRes(unix.Fsync(fd)) }
 
 func fileFallocate(op *Op) int32 { return -int32(unix.ENOSYS) }
+
+func fileStatx(op *Op) int32 { return -int32(unix.ENOSYS) }
 
 func fileRenameat(op *Op) int32 {
 	if op.Arg != 0 {
