@@ -23,7 +23,7 @@ const (
 )
 
 // msgFlags translates Winsock's MSG_TRUNC and MSG_CTRUNC in a WSARecvMsg result into
-// poller's MsgTrunc and MsgCtrunc.
+// poller's MsgTrunc and MsgCtrunc (the same bits on Windows).
 func msgFlags(wsa uint32) int32 {
 	var mf int32
 	if wsa&windows.MSG_TRUNC != 0 {

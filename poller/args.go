@@ -31,7 +31,8 @@ import "unsafe"
 // package (what os.OpenFile passes; the same bits as Linux's for the access modes,
 // OpenCreate, OpenExcl, OpenTrunc, OpenAppend and OpenCloexec), and every other name
 // has Linux's value, which the IOCP driver translates (AFD poll events, WinSock flags,
-// CreateFile dispositions and attributes).
+// CreateFile dispositions and attributes), except MsgTrunc and MsgCtrunc, results
+// that are WinSock's own.
 //
 // The Statx, Rename and Falloc values, and the Mode* file types of a Statx result, are
 // Linux's on every system: they describe the portable [Statx] layout and requests that

@@ -20,19 +20,24 @@ const (
 	PollRdHup = 0x2000 // the peer closed its writing half
 )
 
-// Flags of the socket ops' Arg and of OpRecvmsg's MsgFlags result: Linux's values.
-// The IOCP driver passes MsgOOB and MsgPeek to WSARecv and WSASend as they are (the
-// same bits in WinSock), turns MsgWaitAll into WinSock's MSG_WAITALL, reports
-// WinSock's MSG_TRUNC and MSG_CTRUNC as MsgTrunc and MsgCtrunc, and ignores
-// MsgDontWait and MsgNoSignal (overlapped calls never block; Windows has no SIGPIPE).
+// Flags of the socket ops' Arg: Linux's values. The IOCP driver passes MsgOOB and
+// MsgPeek to WSARecv and WSASend as they are (the same bits in WinSock), turns
+// MsgWaitAll into WinSock's MSG_WAITALL, and ignores MsgDontWait and MsgNoSignal
+// (overlapped calls never block; Windows has no SIGPIPE).
 const (
 	MsgOOB      = 0x1    // out-of-band data
 	MsgPeek     = 0x2    // receive without consuming
 	MsgWaitAll  = 0x100  // complete only when the whole buffer is done
 	MsgDontWait = 0x40   // complete with EAGAIN instead of waiting
 	MsgNoSignal = 0x4000 // no SIGPIPE (there is none: ignored)
-	MsgTrunc    = 0x20   // result: a datagram was longer than the buffers
-	MsgCtrunc   = 0x8    // result: control data was cut short
+)
+
+// OpRecvmsg's MsgFlags result: WinSock's MSG_TRUNC and MSG_CTRUNC, which WSARecvMsg
+// reports. They are results only, never arguments (MsgTrunc has MsgWaitAll's value
+// here).
+const (
+	MsgTrunc  = windows.MSG_TRUNC  // a datagram was longer than the buffers
+	MsgCtrunc = windows.MSG_CTRUNC // control data was cut short
 )
 
 // OpAccept's Arg: Linux's values, accepted and ignored: the IOCP driver's sockets are
