@@ -12,9 +12,18 @@
 //		})
 //	}
 //
-// A scenario skips only when the driver lacks a capability that poller.Features names.
-// Scenarios use real I/O (pipes, socket pairs, TCP on 127.0.0.1, files in t.TempDir()),
-// wait on events with deadlines, and check that no descriptor leaks.
+// A scenario skips only when the driver lacks a capability that poller.Features names,
+// never because of the system it runs on. Scenarios use real I/O (pipes, socket pairs,
+// TCP and UDP on 127.0.0.1, files in a temporary directory), wait on events with
+// deadlines, and check that no descriptor leaks.
+//
+// The scenarios are portable Go: they write op arguments with poller's portable names
+// (poller.PollIn, poller.AtFDCWD, poller.OpenCreate, ...), read OpStatx results as
+// poller.Statx, and reach the system only through the driver and a small helper layer
+// per system (helpers_unix.go for Linux, macOS and the BSDs; helpers_windows.go), which
+// makes descriptors and moves bytes outside the driver. On Windows, where there is no
+// socketpair and anonymous pipes cannot be polled, a connected TCP pair on 127.0.0.1
+// stands in for both.
 package pollertest
 
 import (
