@@ -173,10 +173,6 @@ func (e *emul) onReady(fd int, revents uint32) {
 	if f == nil {
 		return
 	}
-	e.readyOn(fd, f, revents)
-}
-
-func (e *emul) readyOn(fd int, f *fdState, revents uint32) {
 	if f.q[dirPoll].head != 0 {
 		e.notifyPollers(f, revents)
 	}

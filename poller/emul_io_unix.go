@@ -4,7 +4,6 @@ package poller
 
 import (
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -336,20 +335,4 @@ func (sc *scratch) msghdr(op *Op, recv bool) *unix.Msghdr {
 func (sc *scratch) clear() {
 	clear(sc.iov)
 	sc.msg = unix.Msghdr{}
-}
-
-// bufPtr returns the address of p's first byte, or nil for an empty p.
-func bufPtr(p []byte) unsafe.Pointer {
-	if len(p) == 0 {
-		return nil
-	}
-	return unsafe.Pointer(&p[0])
-}
-
-// iovPtr returns the address of the first iovec, or nil.
-func iovPtr(iov []unix.Iovec) unsafe.Pointer {
-	if len(iov) == 0 {
-		return nil
-	}
-	return unsafe.Pointer(&iov[0])
 }
