@@ -49,7 +49,7 @@ func (d *Driver) dispatch(c *CQE) bool {
 	tag, gen, idx := splitUserData(c.UserData)
 	switch tag {
 	case tagWake:
-		d.onWake(c.Res)
+		d.onWake()
 		return false
 	case tagOp:
 	default:
@@ -162,7 +162,13 @@ func (d *Driver) deliverReady() int {
 
 // Wake completions: re-arm the eventfd read. The order (pending=false, then re-arm) is
 // the waker protocol's; see waker.
-func (d *Driver) onWake(res int32) {
+func (d *Driver) onWake() {
+	if d.wake.cut {
+		if d.wake.seen++; d.wake.seen < 2 {
+			return // the pair ends with its second CQE, whichever it is
+		}
+		d.wake.seen = 0
+	}
 	d.wake.armed = false
 	d.wake.woken = true
 	d.stats.Wakeups++
@@ -173,11 +179,26 @@ func (d *Driver) onWake(res int32) {
 }
 
 func (d *Driver) armWake() error {
+	if d.wake.cut {
+		for d.ring.SQSpace() < 2 { // never split the linked pair across a flush
+			if _, err := d.ring.Submit(); err != nil {
+				d.reapDeferred()
+			}
+		}
+	}
 	sqe := d.nextSQE()
 	// SAFETY: buf is inside the heap-allocated Driver, which Close keeps alive until
 	// the read's completion has been reaped.
 	sqe.PrepRead(d.wake.fd, d.wake.buf[:], 0)
-	sqe.SetUserData(userData(tagWake, 0, 0))
+	sqe.SetUserData(userData(tagWake, 0, wakeRead))
+	if d.wake.cut {
+		sqe.SetFlags(SQEIOLink)
+		t := d.nextSQE()
+		// SAFETY: zero is inside the Driver too, read by the kernel until the pair's
+		// final CQE (the timer's), which Close waits for.
+		t.PrepTimeout(&d.wake.zero, 0, 0)
+		t.SetUserData(userData(tagWake, 0, wakeTimer))
+	}
 	d.wake.armed = true
 	return nil
 }
