@@ -43,10 +43,13 @@ type Driver struct {
 	// refused submissions; the next Wait dispatches them.
 	deferred []CQE
 
-	// fdRefs counts the ops in flight on each descriptor; closers holds OpClose ops
-	// waiting for a descriptor's count to reach zero (RELIABILITY.md C4).
-	fdRefs  []int32
-	closers map[int]int32
+	// fdRefs counts the ops in flight on each descriptor below denseFds, highFdRefs
+	// on the others (an Fd is the caller's to choose, and a dense table sized by it
+	// would let one op ask for gigabytes); closers holds OpClose ops waiting for a
+	// descriptor's count to reach zero (RELIABILITY.md C4).
+	fdRefs     []int32
+	highFdRefs map[int]int32
+	closers    map[int]int32
 
 	// eager is set when an op of the open link chain has FlagSubmitNow: the chain
 	// goes to the kernel at the Submit of its last op.

@@ -218,16 +218,32 @@ func refFd(op *poller.Op) int {
 	return op.Fd
 }
 
+// denseFds bounds the descriptors counted in the dense fdRefs table: 4 MiB of counts
+// at most, a million descriptors; higher numbers are counted in a map.
+const denseFds = 1 << 20
+
 func (d *Driver) ref(fd int) {
+	if fd >= denseFds {
+		if d.highFdRefs == nil {
+			d.highFdRefs = map[int]int32{}
+		}
+		d.highFdRefs[fd]++
+		return
+	}
 	if fd >= len(d.fdRefs) {
-		n := max(2*len(d.fdRefs), fd+1, 64)
+		n := min(max(2*len(d.fdRefs), fd+1, 64), denseFds)
 		d.fdRefs = append(d.fdRefs, make([]int32, n-len(d.fdRefs))...)
 	}
 	d.fdRefs[fd]++
 }
 
 func (d *Driver) refsOf(fd int) int32 {
-	if fd < 0 || fd >= len(d.fdRefs) {
+	switch {
+	case fd < 0:
+		return 0
+	case fd >= denseFds:
+		return d.highFdRefs[fd]
+	case fd >= len(d.fdRefs):
 		return 0
 	}
 	return d.fdRefs[fd]
@@ -235,8 +251,19 @@ func (d *Driver) refsOf(fd int) int32 {
 
 // unref drops a reference; the last one releases a waiting OpClose.
 func (d *Driver) unref(fd int) {
-	d.fdRefs[fd]--
-	if d.fdRefs[fd] != 0 || len(d.closers) == 0 {
+	var left int32
+	if fd >= denseFds {
+		left = d.highFdRefs[fd] - 1
+		if left == 0 {
+			delete(d.highFdRefs, fd)
+		} else {
+			d.highFdRefs[fd] = left
+		}
+	} else {
+		d.fdRefs[fd]--
+		left = d.fdRefs[fd]
+	}
+	if left != 0 || len(d.closers) == 0 {
 		return
 	}
 	if idx, ok := d.closers[fd]; ok {
