@@ -205,6 +205,8 @@ func (e *emul) supported(op *Op) error {
 		return &UnsupportedError{Driver: e.name, Code: op.Code, What: "FlagFixedFile"}
 	case op.Flags&FlagFixedBuffer != 0:
 		return &UnsupportedError{Driver: e.name, Code: op.Code, What: "FlagFixedBuffer"}
+	case op.Flags&FlagBufferSelect != 0 && e.group(op.Group) == nil:
+		return &InvalidOpError{Code: op.Code, Reason: "unknown buffer group"} // as every driver
 	}
 	return nil
 }

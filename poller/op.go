@@ -90,7 +90,10 @@ const (
 	FlagMultishot
 	// FlagBufferSelect makes OpRecv pick its buffer from buffer group Group; the result
 	// names it in BufID and BufOff (see Op.Received). The reader returns each such
-	// completion's piece with BufferGroup.Release.
+	// completion's piece with BufferGroup.Release. A Group that names no group of the
+	// driver is a programming error: every driver's Submit refuses the op with an
+	// *InvalidOpError. A group that exists but has no free buffer is not: the receive
+	// then completes with ENOBUFS.
 	FlagBufferSelect
 	// FlagFixedFile says Fd is an index into the driver's registered file table.
 	// Backends: uring.

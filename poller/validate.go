@@ -62,6 +62,10 @@ func validateFlags(op *Op) error {
 }
 
 func validateArgs(op *Op) error {
+	if op.Fd != int(int32(op.Fd)) || op.Fd2 != int(int32(op.Fd2)) {
+		// Descriptors are C ints on every kernel (and Windows handles fit 32 bits).
+		return invalid(op, "descriptor out of range")
+	}
 	switch op.Code {
 	case OpRead, OpRecv:
 		if op.Flags&FlagBufferSelect != 0 {

@@ -64,7 +64,11 @@ const (
 	// loop's inbox). The spread is exactly even, at the price of a wakeup of the
 	// target loop per connection.
 	AcceptHandoff
+	acceptModeEnd
 )
+
+// valid reports whether m is one of the modes above; Serve refuses the others.
+func (m AcceptMode) valid() bool { return m < acceptModeEnd }
 
 // Defaults of Config's fields.
 const (

@@ -3,6 +3,7 @@ package znet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -71,6 +72,9 @@ func Serve(ctx context.Context, rt *runtime.Runtime, network, address string, cf
 	}
 	if cfg.Handler == nil {
 		return nil, opError("listen", network, nil, nil, errors.New("znet: Config.Handler is nil"))
+	}
+	if !cfg.Accept.valid() {
+		return nil, opError("listen", network, nil, nil, fmt.Errorf("znet: Config.Accept is %d, not an AcceptMode", cfg.Accept))
 	}
 	cfg.setDefaults()
 	k, err := parseNetwork(network, false)
