@@ -39,7 +39,7 @@ func testHugeBuffers(t *testing.T, nd NewDriver) {
 	const over = 1<<32 + 16
 	buf := hugeBuffer(t, over)
 	h, fds := start(t, nd), newFDs(t)
-	a, _ := fds.socketpair(unix.SOCK_STREAM)
+	a, _ := fds.streamPair()
 	r, w := fds.pipe()
 	noop := func(*poller.Op) {}
 	cases := []struct {
@@ -81,7 +81,7 @@ func testHugeBuffers(t *testing.T, nd NewDriver) {
 		t.Errorf("write of MaxRW bytes to %s = %d, want %d", os.DevNull, n, poller.MaxRW)
 	}
 	// A receive into a MaxRW buffer gets what is pending.
-	c, d := fds.socketpair(unix.SOCK_STREAM)
+	c, d := fds.streamPair()
 	msg := []byte("sixteen bytes...")
 	write(t, d, msg)
 	rd := h.run(newRec(t, poller.Op{Code: poller.OpRecv, Fd: c, Buf: buf[:poller.MaxRW]}))
