@@ -64,3 +64,33 @@ func TestHugeBuffers(t *testing.T) {
 		}
 	})
 }
+
+// TestVectorsPastIovMax: WritevAt and ReadvAt of more buffers than one system call
+// takes (UIO_MAXIOV, 1024) split into several calls, as net.Buffers does, instead of
+// failing with EINVAL; the bytes land in order.
+func TestVectorsPastIovMax(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, e *env) {
+		f := mustOpen(t, e, e.path("vec"), os.O_RDWR|os.O_CREATE, OpenOptions{})
+		defer f.Close()
+		const count = 3*maxIovecs + 5
+		want := pattern(0, 2*count)
+		bufs := make([][]byte, count)
+		for i := range bufs {
+			bufs[i] = want[2*i : 2*i+2]
+		}
+		if n, err := f.WritevAt(bufs, 0); n != len(want) || err != nil {
+			t.Fatalf("WritevAt(%d buffers) = %d, %v; want %d, nil", count, n, err, len(want))
+		}
+		got, err := os.ReadFile(e.path("vec"))
+		if err != nil || !equal(got, want) {
+			t.Fatalf("the file after WritevAt: %d bytes, %v; equal %v", len(got), err, equal(got, want))
+		}
+		back := make([]byte, len(want))
+		for i := range bufs {
+			bufs[i] = back[2*i : 2*i+2]
+		}
+		if n, err := f.ReadvAt(bufs, 0); n != len(want) || err != nil || !equal(back, want) {
+			t.Fatalf("ReadvAt(%d buffers) = %d, %v; equal %v", count, n, err, equal(back, want))
+		}
+	})
+}
