@@ -88,6 +88,11 @@ func testHugeBuffers(t *testing.T, nd NewDriver) {
 	if n := rd.ok(); string(buf[:n]) != string(msg) {
 		t.Errorf("recv into MaxRW bytes = %q, want %q", buf[:n], msg)
 	}
+	// A buffer group of buffers over 1 GiB is refused by every driver alike.
+	// (A group lives until its driver closes, so a wrongly accepted one goes then.)
+	if _, err := h.d.NewBufferGroup(1, 1<<30+1); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("NewBufferGroup(1, 1 GiB + 1) = %v, want EINVAL", err)
+	}
 	// The driver still works.
 	h.run(newRec(t, poller.Op{Code: poller.OpNop})).ok()
 }
