@@ -38,3 +38,24 @@ func TestPrepLengthsCapped(t *testing.T) {
 		}
 	}
 }
+
+// TestParseRecvmsgOutHugeRoom: a msghdr whose name or control room is larger than any
+// buffer (a control length past MaxInt64 included, which turns negative as an int) is
+// refused, never sliced into a panic.
+func TestParseRecvmsgOutHugeRoom(t *testing.T) {
+	buf := make([]byte, 256)
+	for _, msg := range []unix.Msghdr{
+		{Controllen: 1 << 63},
+		{Controllen: ^uint64(0)},
+		{Controllen: 1 << 40},
+		{Namelen: ^uint32(0)},
+		{Namelen: 200, Controllen: 200},
+	} {
+		if _, ok := ParseRecvmsgOut(buf, &msg); ok {
+			t.Errorf("ParseRecvmsgOut with Namelen %d, Controllen %d accepted a %d-byte buffer", msg.Namelen, msg.Controllen, len(buf))
+		}
+	}
+	if _, ok := ParseRecvmsgOut(buf, &unix.Msghdr{Namelen: 16, Controllen: 64}); !ok {
+		t.Error("ParseRecvmsgOut refused a layout that fits")
+	}
+}
