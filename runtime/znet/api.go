@@ -106,8 +106,9 @@ type Config struct {
 	// Nothing is probed first, so there is no window in which another server could
 	// slip in: an unrelated socket without SO_REUSEPORT can never bind the port
 	// afterwards, but one that asks for SO_REUSEPORT still can, as the kernel lets
-	// it. Unix sockets have no port sharing; ReusePort is ignored for them.
-	// Backends: all (Linux).
+	// it. Unix sockets have no port sharing; ReusePort is ignored for them. Where
+	// the system has no SO_REUSEPORT (Windows), Serve with ReusePort fails with an
+	// error matching errors.ErrUnsupported. Backends: all.
 	ReusePort bool
 	// WriteBufferLimit bounds a connection's unsent output, in bytes (default
 	// DefaultWriteBufferLimit). A connection whose output exceeds half of it stops
