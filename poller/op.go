@@ -148,6 +148,12 @@ const FsyncDatasync = 1
 // callers split larger transfers, as os and net do (1 GiB a call).
 const MaxRW = 0x7ffff000
 
+// MaxBufs is the most buffers one op's Bufs may hold: the iovec limit of Linux's readv,
+// writev, sendmsg and recvmsg (UIO_MAXIOV) and of the BSDs (IOV_MAX). Validate refuses
+// more, so every driver fails such an op alike, whether or not it would pass empty
+// buffers on to the kernel.
+const MaxBufs = 1024
+
 // StatxSize is the smallest Buf that OpStatx accepts: the size of [Statx], Linux's
 // struct statx.
 const StatxSize = 256

@@ -113,6 +113,9 @@ func validateArgs(op *Op) error {
 	if len(op.Buf) > MaxRW || overMaxRW(op.Bufs) {
 		return invalid(op, "buffers longer than MaxRW bytes")
 	}
+	if len(op.Bufs) > MaxBufs {
+		return invalid(op, "more than MaxBufs buffers")
+	}
 	if op.Addr != nil && int(op.Addr.Len) > len(op.Addr.Raw) {
 		return invalid(op, "Addr.Len larger than Addr.Raw")
 	}

@@ -11,7 +11,8 @@ import (
 	"github.com/zokio/zokio/poller"
 )
 
-// Scenarios with buffers past 32 bits and past poller.MaxRW (issue 15, items 4 and 5).
+// Scenarios with buffers past 32 bits and past poller.MaxRW (issue 15, items 4 and 5),
+// and more buffers than poller.MaxBufs.
 func init() {
 	register("HugeBuffers", testHugeBuffers)
 }
@@ -57,6 +58,9 @@ func testHugeBuffers(t *testing.T, nd NewDriver) {
 		{"writev", poller.Op{Code: poller.OpWritev, Fd: w, Bufs: [][]byte{buf[:poller.MaxRW], buf[:1]}, Offset: -1}},
 		{"sendmsg", poller.Op{Code: poller.OpSendmsg, Fd: a, Bufs: [][]byte{buf}}},
 		{"recvmsg", poller.Op{Code: poller.OpRecvmsg, Fd: a, Bufs: [][]byte{buf[:1<<31], buf[:1<<31]}}},
+		{"writev MaxBufs+1", poller.Op{Code: poller.OpWritev, Fd: w, Bufs: make([][]byte, poller.MaxBufs+1), Offset: -1}},
+		{"readv MaxBufs+1", poller.Op{Code: poller.OpReadv, Fd: r, Bufs: append(make([][]byte, poller.MaxBufs), buf[:1]), Offset: -1}},
+		{"sendmsg MaxBufs+1", poller.Op{Code: poller.OpSendmsg, Fd: a, Bufs: append(make([][]byte, poller.MaxBufs), buf[:1])}},
 	}
 	for _, c := range cases {
 		op := c.op

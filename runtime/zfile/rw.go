@@ -408,9 +408,9 @@ func (f *File) vecAt(code poller.Opcode, bufs [][]byte, off int64) (n int, err e
 	}
 }
 
-// maxIovecs is the most buffers one preadv or pwritev takes (Linux's UIO_MAXIOV; more
-// is EINVAL). Go's net.Buffers splits its writev calls the same way.
-const maxIovecs = 1024
+// maxIovecs is the most buffers one preadv or pwritev takes (poller.MaxBufs, Linux's
+// UIO_MAXIOV). Go's net.Buffers splits its writev calls the same way.
+const maxIovecs = poller.MaxBufs
 
 // vecOnce is one preadv or pwritev of at most maxRW bytes in at most maxIovecs buffers.
 func (f *File) vecOnce(code poller.Opcode, bufs [][]byte, off int64) (int, error) {
