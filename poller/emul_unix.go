@@ -105,7 +105,7 @@ type slot struct {
 	lprev      int32 // FlagLink predecessor while chained, 0 none
 	fd         int32 // descriptor whose queue or workOps count holds it, -1 none
 	job        int32 // worker job index (worker)
-	done       int32 // bytes already moved by a MSG_WAITALL send or recv; connect started
+	done       int   // bytes already moved by a MSG_WAITALL send or recv; connect started
 	linkFail   bool  // its predecessor failed: runLinks completes it with ECANCELED
 }
 
@@ -393,7 +393,7 @@ func (e *emul) cancelSlot(idx int32, s *slot, errno syscall.Errno, retry bool) {
 			}
 		}
 		if s.done > 0 && s.op.Code != OpConnect {
-			e.finish(idx, s.done, 0, 0)
+			e.finish(idx, int32(s.done), 0, 0)
 			return
 		}
 	}

@@ -77,6 +77,12 @@ func closeThrough(l *runtime.Loop, fd int) error {
 // net package would put in its *net.OpError: net.ErrClosed after Close (or when the
 // runtime closes), os.ErrDeadlineExceeded after a deadline, *os.SyscallError for the
 // kernel's errors.
+// maxRW caps the bytes of one op an adapter or a connection starts, as Go's net caps a
+// system call (internal/poll's maxRW, 1 GiB): a driver takes at most poller.MaxRW per
+// op, so a Read of a larger buffer is a short read and a Write goes out in pieces. It is
+// a variable only so that tests can make the pieces small.
+var maxRW = 1 << 30
+
 func mapErr(d *deadline, syscallName string, err error) error {
 	var errno syscall.Errno
 	switch {

@@ -46,6 +46,7 @@ func (c *Conn) startSend() {
 		return
 	}
 	b := c.out[c.outOff:]
+	b = b[:min(len(b), maxRW)] // a short send: sent starts the rest
 	op := &c.send
 	op.Code = poller.OpSend
 	if c.zcOK && len(b) >= c.sh.cfg.SendZCThreshold && !inFlight(c.zsend) {
