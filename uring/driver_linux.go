@@ -48,7 +48,7 @@ type Driver struct {
 	deferred []CQE
 
 	// fdRefs counts the ops in flight on each descriptor; closers holds OpClose ops
-	// waiting for a descriptor's count to reach zero (RELIABILITY.md C4).
+	// waiting for a descriptor's count to reach zero (docs/RELIABILITY.md C4).
 	fdRefs  []int32
 	closers map[int]int32
 

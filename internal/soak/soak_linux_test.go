@@ -123,7 +123,7 @@ func stacks() string {
 
 // storm sends SIGURG and SIGUSR1 to every thread of the process, about every
 // millisecond, until stopped: system calls get interrupted, and the runtime must
-// retry them without losing or repeating anything (RELIABILITY.md trap 8).
+// retry them without losing or repeating anything (docs/RELIABILITY.md trap 8).
 func storm(t *testing.T, c *counts) (stop func()) {
 	quit := make(chan struct{})
 	done := make(chan struct{})
