@@ -149,6 +149,15 @@ func emfileChild(t *testing.T, k driver.Kind) {
 	if !in.Scan() || in.Text() != "dialed" {
 		t.Fatal("no cue from the parent")
 	}
+	// Starvation has begun once the loop re-arms its accept after a failure; the
+	// counter is published once per loop tick, so it is read until it moves (on a
+	// loaded host the first failed accept may take a while to come).
+	start := rt.Stats()[0].OpsSubmitted
+	for end := time.Now().Add(30 * time.Second); rt.Stats()[0].OpsSubmitted < start+2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the server never retried its accept while starved")
+		}
+	}
 	before, cpu0 := rt.Stats()[0], cpuTime(t)
 	time.Sleep(time.Second) // the starved window whose cost is measured: not a wait for an event
 	after, cpu1 := rt.Stats()[0], cpuTime(t)
@@ -156,11 +165,11 @@ func emfileChild(t *testing.T, k driver.Kind) {
 	fmt.Printf("STARVED %d ops submitted, %v CPU in 1s (limit %d fds, %d reserved)\n", submits, cpu, lim.Cur, len(reserve))
 	// Backing off every 10 ms is about 100 accepts a second; a spinning loop makes
 	// hundreds of thousands and burns the whole second.
-	// At least a few retries show the server kept trying rather than giving up.
+	// Retries in the window show the server kept trying rather than giving up.
 	if submits > 400 || cpu > 400*time.Millisecond {
 		t.Errorf("busy while starved of descriptors: %d ops, %v CPU in 1 s", submits, cpu)
 	}
-	if submits < 3 {
+	if submits < 2 {
 		t.Errorf("the server stopped retrying its accept: %d ops in 1 s", submits)
 	}
 	for _, fd := range reserve {
