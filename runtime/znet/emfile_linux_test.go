@@ -112,6 +112,17 @@ func emfileParent(t *testing.T, k driver.Kind) {
 // emfileChild is the starved server. It reports on stdout and takes its cues from
 // stdin; its own assertions fail its test, and so the parent's.
 func emfileChild(t *testing.T, k driver.Kind) {
+	// The limit goes down first: io_uring reads RLIMIT_NOFILE when it prepares an
+	// accept, so a multishot accept armed under the old limit would go on accepting
+	// past the new one. Room for the runtime and the server, then the table is filled.
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	lim := unix.Rlimit{Cur: uint64(testkit.FDCount(t) + 24), Max: old.Max}
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
 	rt, err := runtime.New(runtime.Options{Loops: 1, Driver: k, NoPin: true})
 	if err != nil {
 		t.Fatal(err)
@@ -122,17 +133,6 @@ func emfileChild(t *testing.T, k driver.Kind) {
 		t.Fatal(err)
 	}
 	defer s.Close(context.Background())
-	// Room for a few descriptors more than are open now, then fill it.
-	open := testkit.FDCount(t)
-	lim := unix.Rlimit{Cur: uint64(open + 8), Max: uint64(open + 8)}
-	var old unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
-		t.Fatal(err)
-	}
-	lim.Max = old.Max
-	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
-		t.Fatal(err)
-	}
 	var reserve []int
 	for {
 		fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
