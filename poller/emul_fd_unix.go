@@ -302,7 +302,7 @@ func (e *emul) startPoll(idx int32, s *slot, op *Op) {
 	}
 }
 
-// startClose applies the descriptor lifecycle discipline (RELIABILITY.md traps 4 and
+// startClose applies the descriptor lifecycle discipline (docs/RELIABILITY.md traps 4 and
 // 15): every op waiting on the descriptor completes with ECANCELED, file ops not yet
 // picked by a worker too; the close waits for running worker ops; then the
 // descriptor leaves the interest set, close(2) runs, and only then does the OpClose

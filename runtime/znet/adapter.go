@@ -20,7 +20,7 @@ import (
 // wakes the calls in flight through their deadlines' channels, and whoever drops the
 // last reference closes the descriptor through its loop's driver. So the number is
 // never released while an op of ours may still be submitted on it, and a call that
-// races with Close cannot reach a reused number (RELIABILITY.md trap 4).
+// races with Close cannot reach a reused number (docs/RELIABILITY.md trap 4).
 //
 // The word holds the closed bit and the count of references. It is safe for
 // concurrent use by multiple goroutines; each operation is one sequentially

@@ -5,8 +5,6 @@ import (
 	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/zokio/zokio/poller"
 )
 
@@ -22,11 +20,9 @@ func init() {
 func testRecvUnknownGroup(t *testing.T, nd NewDriver) {
 	h := start(t, nd)
 	fds := newFDs(t)
-	a, b := fds.socketpair(unix.SOCK_STREAM)
+	a, b := fds.streamPair()
 	g := newGroup(t, h, 2, 64)
-	if _, err := unix.Write(b, []byte("kept")); err != nil {
-		t.Fatal(err)
-	}
+	write(t, b, []byte("kept"))
 	var refused []*rec
 	for _, id := range []uint16{0, 1, 2, g.ID() + 1, 0x7fff, 0xffff} {
 		if id == g.ID() {
