@@ -134,3 +134,28 @@ func TestFileLinkChain(t *testing.T) {
 	wantErr(t, "the op after a short read", next.res[0], syscall.ECANCELED)
 	closeOp(t, d, f)
 }
+
+// TestSynchronousHandle: a file os.OpenFile opened (no FILE_FLAG_OVERLAPPED) still works,
+// its reads and writes running on the driver's workers.
+func TestSynchronousHandle(t *testing.T) {
+	d := newDriver(t)
+	f, err := os.Create(filepath.Join(tempDir(t), "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	if res := run(t, d, newRec(poller.Op{Code: poller.OpWrite, Fd: fd, Buf: []byte("sync-io"), Offset: -1})); res != 7 {
+		t.Fatalf("write = %d (%v)", res, errOf(res))
+	}
+	buf := make([]byte, 16)
+	if res := run(t, d, newRec(poller.Op{Code: poller.OpRead, Fd: fd, Buf: buf, Offset: 5})); res != 2 || string(buf[:2]) != "io" {
+		t.Fatalf("read = %d %q (%v)", res, buf[:max(res, 0)], errOf(res))
+	}
+	if res := run(t, d, newRec(poller.Op{Code: poller.OpReadv, Fd: fd, Bufs: [][]byte{buf[:3], buf[3:]}, Offset: 0})); res != 7 || string(buf[:7]) != "sync-io" {
+		t.Fatalf("readv = %d %q (%v)", res, buf[:max(res, 0)], errOf(res))
+	}
+	if res := run(t, d, newRec(poller.Op{Code: poller.OpRead, Fd: fd, Buf: buf, Offset: 100})); res != 0 {
+		t.Fatalf("read past EOF = %d", res)
+	}
+}

@@ -1,14 +1,16 @@
 package iocp
 
 import (
+	"unsafe"
+
 	"golang.org/x/sys/windows"
 
 	"github.com/zokio/zokio/poller"
 )
 
 // handle is the driver's state for one socket or file handle: what kind it is, whether
-// it is associated with the port (always, once here: an association lasts as long as
-// the handle), how many ops hold it, and the file position for Offset -1.
+// it is associated with the port (once here, for every overlapped handle: an association
+// lasts as long as the handle), how many ops hold it, and the file position for Offset -1.
 type handle struct {
 	h        windows.Handle
 	kind     uint8
@@ -19,6 +21,7 @@ type handle struct {
 	base     windows.Handle // a socket's base provider handle, for AFD poll
 	pos      int64          // the file position (kindFile), once posKnown
 	posKnown bool
+	sync     bool // opened without FILE_FLAG_OVERLAPPED: reads and writes go to a worker
 }
 
 const (
@@ -52,12 +55,31 @@ func (d *Driver) handleFor(fd int) (*handle, int32) {
 		if ft == windows.FILE_TYPE_DISK {
 			hs.kind = kindFile
 		}
+		hs.sync = synchronous(h)
 	}
-	if _, err := windows.CreateIoCompletionPort(h, d.port, keyIO, 0); err != nil {
-		return nil, errRes(err)
+	if !hs.sync {
+		if _, err := windows.CreateIoCompletionPort(h, d.port, keyIO, 0); err != nil {
+			return nil, errRes(err)
+		}
 	}
 	d.handles[h] = hs
 	return hs, 0
+}
+
+// synchronous reports whether a file handle was opened for synchronous I/O (without
+// FILE_FLAG_OVERLAPPED, as os.OpenFile opens files): overlapped calls on it would block
+// the loop, so its reads and writes run on a worker instead, and it is never associated
+// with the port.
+func synchronous(h windows.Handle) bool {
+	var mode uint32
+	var iosb windows.IO_STATUS_BLOCK
+	// SAFETY: FILE_MODE_INFORMATION is one ULONG, written during the call.
+	err := windows.NtQueryInformationFile(h, &iosb, (*byte)(unsafe.Pointer(&mode)), uint32(unsafe.Sizeof(mode)), fileModeInformation)
+	return err == nil && mode&(windows.FILE_SYNCHRONOUS_IO_ALERT|windows.FILE_SYNCHRONOUS_IO_NONALERT) != 0
+}
+
+func isRW(c poller.Opcode) bool {
+	return c == poller.OpRead || c == poller.OpWrite || c == poller.OpReadv || c == poller.OpWritev
 }
 
 // unref drops an op's hold on hs; the last one lets a pending close proceed.
@@ -103,6 +125,10 @@ func (d *Driver) start(idx int32) {
 		if res != 0 {
 			d.finish(idx, res, 0, 0)
 			return
+		}
+		if hs.sync && isRW(op.Code) {
+			d.startWorker(idx, s, op)
+			break
 		}
 		s.hs = hs
 		hs.refs++

@@ -2,6 +2,7 @@ package iocp
 
 import (
 	"encoding/binary"
+	"math"
 	"path/filepath"
 	"syscall"
 	"unsafe"
@@ -58,6 +59,10 @@ func runJob(j *job) int32 {
 		return errRes(windows.MoveFileEx(from, to, windows.MOVEFILE_REPLACE_EXISTING))
 	case poller.OpStatx:
 		return statx(op)
+	case poller.OpRead, poller.OpWrite:
+		return syncRW(j, op.Code == poller.OpRead, [][]byte{op.Buf})
+	case poller.OpReadv, poller.OpWritev:
+		return syncRW(j, op.Code == poller.OpReadv, op.Bufs)
 	}
 	return -int32(syscall.EOPNOTSUPP)
 }
@@ -249,4 +254,46 @@ func putTime(b []byte, ft windows.Filetime) {
 	ns := ft.Nanoseconds()
 	binary.LittleEndian.PutUint64(b[0:], uint64(ns/1e9))
 	binary.LittleEndian.PutUint32(b[8:], uint32(ns%1e9))
+}
+
+// syncRW reads or writes a synchronous handle, a buffer at a time, stopping at a short
+// transfer: at Offset (through an OVERLAPPED, which on such a handle only carries the
+// offset), or for Offset -1 at the handle's own file pointer, which the call advances.
+func syncRW(j *job, read bool, bufs [][]byte) int32 {
+	var done int64
+	for _, b := range bufs {
+		if len(b) == 0 {
+			continue
+		}
+		b = clamp(b)
+		if int64(len(b)) > math.MaxInt32-done {
+			b = b[:math.MaxInt32-done]
+		}
+		var ov *windows.Overlapped
+		if j.op.Offset >= 0 {
+			off := j.op.Offset + done
+			j.ov = windows.Overlapped{Offset: uint32(off), OffsetHigh: uint32(off >> 32)}
+			ov = &j.ov
+		}
+		var err error
+		if read {
+			err = windows.ReadFile(j.h, b, &j.n, ov)
+			if err == windows.ERROR_HANDLE_EOF || err == windows.ERROR_BROKEN_PIPE {
+				err, j.n = nil, 0
+			}
+		} else {
+			err = windows.WriteFile(j.h, b, &j.n, ov)
+		}
+		if err != nil {
+			if done > 0 {
+				break
+			}
+			return errRes(err)
+		}
+		done += int64(j.n)
+		if int(j.n) < len(b) || done >= math.MaxInt32 {
+			break
+		}
+	}
+	return int32(done)
 }
