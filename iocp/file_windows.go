@@ -57,6 +57,9 @@ func (r *request) rw(h windows.Handle, read bool, b []byte) (int32, bool) {
 	} else {
 		err = windows.WriteFile(h, clamp(b), &r.qty, &r.ov)
 	}
+	if err == windows.ERROR_ACCESS_DENIED {
+		return resBadf, true // not open for this direction, as ioRes says for a packet
+	}
 	return pending(err)
 }
 

@@ -338,6 +338,9 @@ func ioRes(read bool, n uint32, err error) int32 {
 		return 0
 	case err == windows.WSAEMSGSIZE || err == windows.ERROR_MORE_DATA:
 		return int32(n)
+	case err == windows.ERROR_ACCESS_DENIED:
+		// A handle not opened for this direction: what read(2) and write(2) call EBADF.
+		return resBadf
 	}
 	return errRes(err)
 }

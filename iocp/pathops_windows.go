@@ -288,6 +288,9 @@ func syncRW(j *job, read bool, bufs [][]byte) int32 {
 			if done > 0 {
 				break
 			}
+			if err == windows.ERROR_ACCESS_DENIED {
+				return resBadf
+			}
 			return errRes(err)
 		}
 		done += int64(j.n)

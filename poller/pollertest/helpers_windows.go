@@ -3,6 +3,7 @@ package pollertest
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -38,12 +39,25 @@ type fdset struct {
 
 func newFDs(t *testing.T) *fdset {
 	s := &fdset{t: t, fds: map[int]bool{}}
+	fdsets.Store(t, s)
 	t.Cleanup(func() {
-		for fd := range s.fds {
-			_ = closeAny(fd)
-		}
+		fdsets.Delete(t)
+		s.closeAll()
 	})
 	return s
+}
+
+// fdsets maps a scenario's *testing.T to its fdset, so that tempDir's cleanup, which
+// runs first (cleanups run last-registered first), can close the scenario's handles:
+// Windows removes an open file only when its last handle closes, and its directory not
+// before.
+var fdsets sync.Map
+
+func (s *fdset) closeAll() {
+	for fd := range s.fds {
+		_ = closeAny(fd)
+		delete(s.fds, fd)
+	}
 }
 
 // closeAny closes a socket, or, if fd is no socket, a handle.
@@ -213,6 +227,9 @@ func tempDir(t *testing.T) string {
 	dir, err := os.MkdirTemp("", "pollertest-")
 	fatalIf(t, err, "MkdirTemp")
 	t.Cleanup(func() {
+		if s, ok := fdsets.Load(t); ok {
+			s.(*fdset).closeAll()
+		}
 		if err := removeTree(dir); err != nil {
 			t.Errorf("removing %s: %v", dir, err)
 		}
