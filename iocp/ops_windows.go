@@ -151,10 +151,15 @@ func (d *Driver) issue(idx int32, s *slot, op *poller.Op) (res int32, done bool)
 	return -int32(windows.ERROR_NOT_SUPPORTED), true
 }
 
-// pending turns an overlapped call's return into issue's result: nil and ERROR_IO_PENDING
-// both mean a packet will come (the driver never skips packets on success).
+// pending turns an overlapped call's return into issue's result. A packet will come for
+// nil and ERROR_IO_PENDING (the driver never skips packets on success), and for the
+// warnings WSAEMSGSIZE and ERROR_MORE_DATA (a datagram or message cut short): their
+// NTSTATUS (STATUS_BUFFER_OVERFLOW) is not an error, so the I/O manager queues the
+// packet even though the call returned failure, as Wine does too. Only a real error
+// means no packet: the request is free again at once.
 func pending(err error) (int32, bool) {
-	if err == nil || err == windows.ERROR_IO_PENDING {
+	switch err {
+	case nil, windows.ERROR_IO_PENDING, windows.WSAEMSGSIZE, windows.ERROR_MORE_DATA:
 		return 0, false
 	}
 	return errRes(err), true
