@@ -26,5 +26,5 @@ func ExampleParseKind() {
 	fmt.Println(err)
 	// Output:
 	// epoll <nil>
-	// driver: unknown driver "kqeue" (want auto, uring or epoll)
+	// driver: unknown driver "kqeue" (want auto, uring, epoll, kqueue or iocp)
 }

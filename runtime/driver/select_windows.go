@@ -32,13 +32,6 @@ func Choose(pref Kind) (Decision, error) {
 	return dec, nil
 }
 
-func forcedBy(f string) string {
-	if f == "env" {
-		return EnvVar
-	}
-	return "option"
-}
-
 // Open chooses a driver as Choose does and creates it.
 func Open(pref Kind, cfg Config) (poller.Driver, Decision, error) {
 	dec, err := Choose(pref)
