@@ -2,7 +2,12 @@ package zfile
 
 import (
 	"encoding/binary"
+	"errors"
+	"io"
 	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -160,3 +165,75 @@ type fixedTable struct{}
 func acquireFixed(ls *loopState, l *runtime.Loop, fd int) int32 { return -1 }
 
 func releaseFixed(ls *loopState, l *runtime.Loop, slot int32) {}
+
+// Op names in errors, as os names them on Windows (after the Win32 call that failed).
+const (
+	opStat  = "GetFileAttributesEx"
+	opLstat = "GetFileAttributesEx"
+	opFstat = "GetFileType"
+)
+
+// renameChecksDir is false: Windows itself refuses to replace a directory
+// (ERROR_ACCESS_DENIED, as os.Rename reports it there).
+const renameChecksDir = false
+
+// hostErr turns an errno of the driver back into the Win32 code os.File wraps on
+// Windows: the IOCP driver reports the errnos Linux and Windows share as syscall's
+// portable values, so that an op means the same on every driver. Where one portable
+// value stands for two Windows codes, the op and the path decide, as Windows would:
+// a missing file is ERROR_PATH_NOT_FOUND when its directory is missing too (or the
+// path is empty), and an existing name is ERROR_ALREADY_EXISTS for mkdir.
+func hostErr(op, path string, err error) error {
+	var e syscall.Errno
+	if !errors.As(err, &e) || strings.IndexByte(path, 0) >= 0 {
+		return err // a NUL in the name is refused before any call, as os refuses it
+	}
+	switch e {
+	case syscall.ENOENT:
+		if path == "" && op == "open" {
+			return windows.ERROR_FILE_NOT_FOUND
+		}
+		if path == "" {
+			return windows.ERROR_PATH_NOT_FOUND
+		}
+		if _, serr := os.Stat(filepath.Dir(path)); serr != nil {
+			return windows.ERROR_PATH_NOT_FOUND
+		}
+		return windows.ERROR_FILE_NOT_FOUND
+	case syscall.EEXIST:
+		if op == "mkdir" {
+			return windows.ERROR_ALREADY_EXISTS
+		}
+		if fi, serr := os.Stat(path); op == "open" && serr == nil && fi.IsDir() {
+			return syscall.EISDIR // os.OpenFile's answer for creating over a directory
+		}
+		return windows.ERROR_FILE_EXISTS
+	}
+	if w, ok := win32Errnos[e]; ok {
+		return w
+	}
+	return err
+}
+
+var win32Errnos = map[syscall.Errno]syscall.Errno{
+	syscall.EACCES:    windows.ERROR_ACCESS_DENIED,
+	syscall.EPERM:     windows.ERROR_ACCESS_DENIED,
+	syscall.EINVAL:    windows.ERROR_INVALID_PARAMETER,
+	syscall.ENOTEMPTY: windows.ERROR_DIR_NOT_EMPTY,
+	syscall.ENOTDIR:   windows.ERROR_DIRECTORY,
+	syscall.EBADF:     windows.ERROR_INVALID_HANDLE,
+	syscall.ENOMEM:    windows.ERROR_NOT_ENOUGH_MEMORY,
+}
+
+// afterAppend moves an append-only handle's file pointer to the end, where os.File's
+// appending writes leave it: the driver appends without moving it.
+func afterAppend(fd int) { _, _ = seekFd(fd, 0, io.SeekEnd) }
+
+// emptyStatOp is the op name os gives Stat("") and Lstat("") on Windows, which it
+// refuses before any call: "Stat" and "Lstat".
+func emptyStatOp(op string, nofollow bool) string {
+	if nofollow {
+		return "Lstat"
+	}
+	return "Stat"
+}
