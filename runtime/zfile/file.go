@@ -139,7 +139,7 @@ var errForeignLoop = errors.New("zfile: loop belongs to another runtime")
 // OpenFileWith is OpenFile with options.
 func OpenFileWith(ctx context.Context, rt *runtime.Runtime, name string, flag int, perm fs.FileMode, o OpenOptions) (*File, error) {
 	ctx = orBackground(ctx)
-	perr := func(err error) error { return &os.PathError{Op: "open", Path: name, Err: err} }
+	perr := func(err error) error { return &os.PathError{Op: "open", Path: name, Err: hostErr("open", name, err)} }
 	switch {
 	case rt == nil:
 		return nil, perr(errNilRuntime)

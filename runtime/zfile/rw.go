@@ -273,6 +273,8 @@ func (f *File) write(ctx context.Context, p []byte) (n int, err error) {
 		if _, err := seekFd(f.fd, pos+int64(n), io.SeekStart); err != nil && e == nil {
 			e = err
 		}
+	} else if f.append && n > 0 {
+		afterAppend(f.fd)
 	}
 	if n != len(p) {
 		err = io.ErrShortWrite

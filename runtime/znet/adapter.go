@@ -96,7 +96,7 @@ func mapErr(d *deadline, syscallName string, err error) error {
 		if errno == eCanceled && d.isShut() {
 			return net.ErrClosed
 		}
-		return os.NewSyscallError(syscallName, errno)
+		return os.NewSyscallError(syscallName, hostErrno(errno))
 	}
 	return err
 }

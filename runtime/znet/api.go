@@ -58,7 +58,9 @@ const (
 	// connections by hashing their addresses, and a connection lives on the loop that
 	// accepted it, so accepting costs no cross-thread handoff. The port is shared
 	// with no other server unless Config.ReusePort says so. See the package
-	// documentation for the measurements behind the default.
+	// documentation for the measurements behind the default. Windows has no
+	// SO_REUSEPORT: there Serve refuses it with an error wrapping
+	// errors.ErrUnsupported.
 	AcceptReusePort
 	// AcceptHandoff has one listening socket and one multishot accept on the first
 	// loop, which hands connections to the loops in turn (a post to the target
@@ -301,7 +303,7 @@ func opError(op, network string, src, addr net.Addr, err error) error {
 // resErr turns a negative completion result into the error Go's net package would
 // wrap: *os.SyscallError naming the system call.
 func resErr(syscallName string, res int32) error {
-	return os.NewSyscallError(syscallName, syscall.Errno(-res))
+	return os.NewSyscallError(syscallName, hostErrno(syscall.Errno(-res)))
 }
 
 // isErrno reports whether a completion result is -errno.

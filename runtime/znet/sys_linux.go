@@ -68,6 +68,9 @@ const (
 	sysShutdown = "shutdown"
 )
 
+// hostErrno is the errno as Go's net reports it here: the kernel's own.
+func hostErrno(e syscall.Errno) syscall.Errno { return e }
+
 // newSocket creates a non-blocking, close-on-exec socket. Non-blocking is what the
 // readiness drivers need; io_uring completes ops on such sockets the same way.
 func newSocket(family, sotype int) (int, error) {

@@ -66,6 +66,8 @@ func bindSocket(sotype int, sa *poller.Sockaddr, o listenerOptions) (int, error)
 	return -1, errUnsupported
 }
 
+func hostErrno(e syscall.Errno) syscall.Errno { return e }
+
 func setNoDelay(fd int)                                          {}
 func setLingerZero(fd int) error                                 { return errUnsupported }
 func sockname(fd int, sa *poller.Sockaddr) error                 { return errUnsupported }

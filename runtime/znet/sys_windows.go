@@ -20,18 +20,19 @@ import (
 
 const supported = true
 
-// Errnos the portable code compares completions against. Cancellation and an empty
-// buffer group are the Driver contract's own results (syscall's ECANCELED and ENOBUFS,
-// which Go defines on Windows too); the rest are what Winsock reports.
+// Errnos the portable code compares completions against: the IOCP driver reports
+// the contract's errnos (ECANCELED, ENOBUFS) and those Linux and Windows share
+// (ECONNABORTED, ENOMEM, EOPNOTSUPP) as syscall's portable values, and passes others
+// through as Windows reported them (WSAEMFILE).
 const (
 	eCanceled  = syscall.ECANCELED
 	eNoBufs    = syscall.ENOBUFS
-	eConnAbort = windows.WSAECONNABORTED
-	eIntr      = windows.WSAEINTR
+	eConnAbort = syscall.ECONNABORTED
+	eIntr      = syscall.EINTR
 	eMFile     = windows.WSAEMFILE
-	eNFile     = windows.WSAEMFILE // Winsock has one "too many sockets" error
-	eNoMem     = windows.WSAENOBUFS
-	eOpNotSupp = windows.WSAEOPNOTSUPP
+	eNFile     = syscall.ENFILE
+	eNoMem     = syscall.ENOMEM
+	eOpNotSupp = syscall.EOPNOTSUPP
 )
 
 // Winsock has no MSG_NOSIGNAL (it raises no SIGPIPE) and completes an overlapped send
@@ -73,6 +74,34 @@ const (
 	sysSendmsg  = "wsasendmsg"
 	sysShutdown = "shutdown"
 )
+
+// hostErrno turns a completion's errno back into the Winsock error Go's net wraps on
+// Windows: the IOCP driver reports the errnos that Linux and Windows share as
+// syscall's portable values (so that one op means the same on every driver), while
+// net.Conn users on Windows compare with the WSA codes, as they do for Go's own
+// connections.
+func hostErrno(e syscall.Errno) syscall.Errno {
+	if w, ok := wsaErrnos[e]; ok {
+		return w
+	}
+	return e
+}
+
+var wsaErrnos = map[syscall.Errno]syscall.Errno{
+	syscall.ECONNRESET:    windows.WSAECONNRESET,
+	syscall.ECONNREFUSED:  windows.WSAECONNREFUSED,
+	syscall.ECONNABORTED:  windows.WSAECONNABORTED,
+	syscall.EPIPE:         windows.WSAESHUTDOWN,
+	syscall.ENOTCONN:      windows.WSAENOTCONN,
+	syscall.ENOTSOCK:      windows.WSAENOTSOCK,
+	syscall.EADDRINUSE:    windows.WSAEADDRINUSE,
+	syscall.EADDRNOTAVAIL: windows.WSAEADDRNOTAVAIL,
+	syscall.ETIMEDOUT:     windows.WSAETIMEDOUT,
+	syscall.ENETUNREACH:   windows.WSAENETUNREACH,
+	syscall.EHOSTUNREACH:  windows.WSAEHOSTUNREACH,
+	syscall.EMSGSIZE:      windows.WSAEMSGSIZE,
+	syscall.EAFNOSUPPORT:  windows.WSAEAFNOSUPPORT,
+}
 
 func handle(fd int) windows.Handle { return windows.Handle(uintptr(fd)) }
 

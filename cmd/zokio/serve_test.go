@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zokio/zokio/internal/testkit"
 	"github.com/zokio/zokio/runtime/driver"
 	"github.com/zokio/zokio/runtime/znet"
 )
@@ -68,7 +69,7 @@ func dial(t *testing.T, addr string) net.Conn {
 }
 
 func TestEchoCommand(t *testing.T) {
-	for _, k := range []driver.Kind{driver.Uring, driver.Epoll} {
+	for _, k := range testkit.Drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
 			addr := startServer(t, "echo", k, echoHandler{})
 			for i := 0; i < 4; i++ {
@@ -85,7 +86,7 @@ func TestEchoCommand(t *testing.T) {
 }
 
 func TestHTTPCommand(t *testing.T) {
-	for _, k := range []driver.Kind{driver.Uring, driver.Epoll} {
+	for _, k := range testkit.Drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
 			addr := startServer(t, "http", k, &httpHandler{})
 			// net/http's client, keep-alive.
@@ -157,7 +158,7 @@ func TestHTTPCommand(t *testing.T) {
 
 // TestHTTPZeroAlloc checks that a keep-alive request/response allocates nothing.
 func TestHTTPZeroAlloc(t *testing.T) {
-	for _, k := range []driver.Kind{driver.Uring, driver.Epoll} {
+	for _, k := range testkit.Drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
 			addr := startServer(t, "http", k, &httpHandler{})
 			c := dial(t, addr)
