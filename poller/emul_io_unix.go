@@ -251,7 +251,11 @@ func (e *emul) recvInto(fd int, g *emulGroup, ids []uint16, flags int) (int, sys
 func (e *emul) tryConnect(idx int32, s *slot, op *Op, budget *int) tryResult {
 	*budget--
 	if s.done != 0 {
-		if errno := ioSockError(op.Fd); errno != 0 {
+		errno := ioSockError(op.Fd)
+		if f := e.fds.peek(op.Fd); errno == 0 && f != nil {
+			errno = f.connErr // kqueue: EV_EOF's fflags, where SO_ERROR was cleared
+		}
+		if errno != 0 {
 			e.finish(idx, -int32(errno), 0, 0)
 			return tryDone
 		}

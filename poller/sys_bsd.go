@@ -14,10 +14,9 @@ import (
 // (statx, fallocate, preadv, renameat flags, MSG_NOSIGNAL on darwin) when the kqueue
 // driver lands with its conformance run; until then they are compile-checked only.
 
-const (
-	pollRdHup   = 0
-	msgNoSignal = 0
-)
+// PollRdHup (args_bsd.go) is the bit the kqueue driver reports for EV_EOF on the read
+// filter.
+const msgNoSignal = 0
 
 // ioAccept accepts one connection and makes it non-blocking and close-on-exec
 // (no accept4 on darwin).

@@ -9,10 +9,7 @@ import (
 
 // Linux-only syscalls of the readiness core. SAFETY notes as in sys_unix.go.
 
-const (
-	pollRdHup   = unix.POLLRDHUP    // peer closed its writing half
-	msgNoSignal = unix.MSG_NOSIGNAL // EPIPE instead of SIGPIPE, as io_uring's send does
-)
+const msgNoSignal = unix.MSG_NOSIGNAL // EPIPE instead of SIGPIPE, as io_uring's send does
 
 // ioAccept accepts one connection with accept4, always non-blocking (the driver
 // drives the new descriptor by readiness) plus the caller's SOCK_ flags. sa, if not

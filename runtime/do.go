@@ -27,17 +27,37 @@ func (l *Loop) Cancel(op *poller.Op) error { return l.d.Cancel(op) }
 // error. Do sets op.Done. While Do runs, op and everything it points to belong to the
 // loop.
 //
+// An op is given to one Do at a time: a second Do of the same op while the first runs
+// (on this loop or another) returns poller.ErrInFlight at once and leaves the first
+// call and the op untouched; so does a Do of an op the loop's own code has submitted
+// and not yet seen complete.
+//
+// Do runs ops alone, so it refuses the flags that tie an op to other ops or to more
+// completions than one, with an *poller.InvalidOpError (errors.Is syscall.EINVAL) on
+// every driver: FlagLink (its chain would take in whatever op the loop submits next,
+// another caller's) and FlagMultishot (Do returns at one completion). To run a linked
+// chain, submit it from a task on the loop, as package zfile's Batch does. The other
+// flags keep their meaning: FlagSubmitNow hands the op, and what the loop queued
+// before it, to the kernel when the loop submits it rather than at the loop's next
+// wait (Backends: uring; the others start every op at once anyway).
+//
 // If ctx ends first, Do cancels the op and still waits for its completion, so that the
 // caller's buffers are never touched after Do returns and no result is lost
 // (RELIABILITY.md C3): an op that completed anyway returns its result with a nil error;
 // one that was cancelled returns ctx's error. Do must not be called on a loop.
 func (l *Loop) Do(ctx context.Context, op *poller.Op) (int32, error) {
-	if op == nil || op.Flags&poller.FlagMultishot != 0 {
-		return 0, &poller.InvalidOpError{Reason: "Do takes one single-shot op"}
+	if op == nil {
+		return 0, &poller.InvalidOpError{Reason: "Do takes one single-shot op, not nil"}
+	}
+	if !op.Claim() {
+		return 0, poller.ErrInFlight
+	}
+	if err := checkDoFlags(op); err != nil {
+		op.Unclaim()
+		return 0, err
 	}
 	w := waiters.Get().(*opWaiter)
-	w.l, w.op, w.err = l, op, nil
-	op.Done = w.doneFn
+	w.l, w.op, w.err, w.ref = l, op, nil, 0
 	if err := l.postTask(&w.task, w.submitFn); err != nil {
 		w.release()
 		return 0, err
@@ -46,20 +66,33 @@ func (l *Loop) Do(ctx context.Context, op *poller.Op) (int32, error) {
 		select {
 		case <-w.ch:
 		case <-ctx.Done():
-			// The cancel task may run after the op completed; the waiter is then not
-			// reused (it is left to the collector), so the late task cannot touch
-			// another caller's op.
-			if err := l.Post(w.cancelFn); err == nil {
+			// The cancel task may run before or after the op's completion; each
+			// signals w.ch, and Do returns after both, so that neither the waiter nor
+			// the op is touched once Do has returned. A refused post means the loop
+			// is closing, which completes the op by itself.
+			if l.Post(w.cancelFn) == nil {
 				<-w.ch
-				return w.result(ctx.Err())
 			}
 			<-w.ch
-			return w.result(ctx.Err())
+			res, err := w.result(ctx.Err())
+			w.release()
+			return res, err
 		}
 	}
 	res, err := w.result(nil)
 	w.release()
 	return res, err
+}
+
+// checkDoFlags refuses the flags Do cannot honour for one op on its own.
+func checkDoFlags(op *poller.Op) error {
+	switch {
+	case op.Flags&poller.FlagMultishot != 0:
+		return &poller.InvalidOpError{Code: op.Code, Reason: "Do takes one single-shot op, not FlagMultishot"}
+	case op.Flags&poller.FlagLink != 0:
+		return &poller.InvalidOpError{Code: op.Code, Reason: "Do runs one op alone: FlagLink would chain it to another caller's op"}
+	}
+	return nil
 }
 
 // spinRecv receives from ch if a value arrives within d, checking without blocking.
@@ -86,6 +119,7 @@ func spinRecv(ch chan struct{}, d time.Duration) bool {
 type opWaiter struct {
 	l        *Loop
 	op       *poller.Op
+	ref      uint64 // op.Ref of the submission, for cancel: 0 until submitted
 	err      error
 	ch       chan struct{}
 	task     task
@@ -95,26 +129,38 @@ type opWaiter struct {
 }
 
 var waiters = sync.Pool{New: func() any {
-	w := &opWaiter{ch: make(chan struct{}, 1)}
+	w := &opWaiter{ch: make(chan struct{}, 2)} // the completion and, after ctx ended, the cancel task
 	w.task.external = true
 	w.submitFn, w.cancelFn, w.doneFn = w.submit, w.cancel, w.done
 	return w
 }}
 
-// submit runs on the loop.
+// submit runs on the loop. Done is set here, after the in-flight check, so that an op
+// the loop's own code has in flight keeps its callback.
 func (w *opWaiter) submit() {
-	if err := w.l.d.Submit(w.op); err != nil {
-		w.err = err
-		w.l.readied = true
-		w.ch <- struct{}{}
+	op := w.op
+	err := error(poller.ErrInFlight)
+	if !op.InFlight() {
+		op.Done = w.doneFn
+		if err = w.l.d.Submit(op); err == nil {
+			w.ref = op.Ref
+			return
+		}
 	}
+	w.err = err
+	w.l.readied = true
+	w.ch <- struct{}{}
 }
 
-// cancel runs on the loop, after the caller's context ended.
+// cancel runs on the loop, after the caller's context ended, and then signals the
+// caller. It cancels the submission it was posted for only (w.ref): the op may have
+// completed already, or never have been submitted by Do (the loop's own code had it
+// in flight).
 func (w *opWaiter) cancel() {
-	if w.op.InFlight() {
+	if w.ref != 0 && w.op.Ref == w.ref {
 		_ = w.l.d.Cancel(w.op)
 	}
+	w.ch <- struct{}{}
 }
 
 // done runs on the loop for each completion.
@@ -145,7 +191,9 @@ func (w *opWaiter) result(ctxErr error) (int32, error) {
 	return res, err
 }
 
+// release ends the caller's claim on the op and pools the waiter.
 func (w *opWaiter) release() {
+	w.op.Unclaim()
 	w.l, w.op = nil, nil
 	waiters.Put(w)
 }

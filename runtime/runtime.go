@@ -211,6 +211,11 @@ func (rt *Runtime) SpawnOn(l *Loop, fn func()) error { return l.Post(fn) }
 
 var errNilFunc = errors.New("zokio/runtime: nil function")
 
+// Closed reports whether Close has begun: from then on the runtime refuses new work
+// with ErrClosed. Packages with a path around the loops (zfile's page-cache reads)
+// use it to refuse the same work the same way. Safe for concurrent use.
+func (rt *Runtime) Closed() bool { return rt.closing.Load() }
+
 // Close stops the runtime gracefully. New work is refused with ErrClosed from the
 // moment Close begins. Each loop then runs the tasks already queued, drops its timers,
 // cancels every op in flight and delivers their completions (closing its driver), and

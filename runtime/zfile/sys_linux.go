@@ -56,10 +56,11 @@ func preadv2(fd int, iov *unix.Iovec, n int, size int, off int64, flags int) (in
 
 // tryRead reads p at off (-1: the file position) only if that needs no waiting for the
 // device: preadv2 with RWF_NOWAIT. It returns errWouldBlock when the read must go to
-// the ring: the kernel said EAGAIN, the file skips the attempt (O_DIRECT), or its file
-// system refused the flag, which the file then remembers.
+// the ring: the kernel said EAGAIN, the file skips the attempt (O_DIRECT), its file
+// system refused the flag, which the file then remembers, or the runtime is closing,
+// whose loops then refuse the read with ErrClosed as they refuse a write.
 func (f *File) tryRead(p []byte, off int64) (int, error) {
-	if f.noFast.Load() {
+	if f.noFast.Load() || f.loop.Runtime().Closed() {
 		return 0, errWouldBlock
 	}
 	var iov unix.Iovec
@@ -70,7 +71,7 @@ func (f *File) tryRead(p []byte, off int64) (int, error) {
 
 // tryReadv is tryRead for a list of buffers.
 func (f *File) tryReadv(bufs [][]byte, off int64) (int, error) {
-	if f.noFast.Load() || len(bufs) > maxFastIov {
+	if f.noFast.Load() || len(bufs) > maxFastIov || f.loop.Runtime().Closed() {
 		return 0, errWouldBlock
 	}
 	var iov [maxFastIov]unix.Iovec
@@ -132,11 +133,13 @@ func (b *statBuf) bytes() []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&b.st)), unsafe.Sizeof(b.st))
 }
 
-// statxOp fills op to stat path relative to dirfd (AT_EMPTY_PATH with path "" stats
-// dirfd itself).
+// statxOp fills op to stat path relative to dirfd. Path "" with a descriptor stats
+// the descriptor itself (AT_EMPTY_PATH, File.Stat); with AT_FDCWD it names no file
+// and fails with ENOENT, as os.Stat("") does: AT_EMPTY_PATH there would stat the
+// current directory.
 func statxOp(op *poller.Op, dirfd int, path string, nofollow bool, b *statBuf) {
 	flags := uint32(unix.AT_STATX_SYNC_AS_STAT)
-	if path == "" {
+	if path == "" && dirfd != atFdCwd {
 		flags |= unix.AT_EMPTY_PATH
 	}
 	if nofollow {

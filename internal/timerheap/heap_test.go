@@ -1,10 +1,13 @@
-package poller
+package timerheap
 
 import (
+	"go.uber.org/goleak"
 	"math/rand/v2"
 	"slices"
 	"testing"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // The timer heap against a reference model: a plain slice, sorted on demand.
 
@@ -16,23 +19,23 @@ type refTimer struct {
 
 func checkHeapAgainst(t *testing.T, ops []byte) {
 	t.Helper()
-	var h timerHeap
+	var h Heap
 	var ref []refTimer
 	seq := 0
 	for i, op := range ops {
 		id := int32(op%32) + 1
 		switch {
 		case op < 128: // arm id, unless armed already
-			if h.contains(id) {
+			if h.Contains(id) {
 				continue
 			}
 			when := int64(op % 7)
 			seq++
-			h.push(id, when)
+			h.Push(id, when)
 			ref = append(ref, refTimer{when, seq, id})
 		case op < 200: // disarm id
 			j := slices.IndexFunc(ref, func(r refTimer) bool { return r.id == id })
-			if got := h.remove(id); got != (j >= 0) {
+			if got := h.Remove(id); got != (j >= 0) {
 				t.Fatalf("step %d: remove(%d) = %v, want %v", i, id, got, j >= 0)
 			}
 			if j >= 0 {
@@ -45,7 +48,7 @@ func checkHeapAgainst(t *testing.T, ops []byte) {
 				}
 				return a.seq - b.seq
 			})
-			id, when, ok := h.peek()
+			id, when, ok := h.Peek()
 			if ok != (len(ref) > 0) {
 				t.Fatalf("step %d: peek ok=%v with %d armed", i, ok, len(ref))
 			}
@@ -55,11 +58,11 @@ func checkHeapAgainst(t *testing.T, ops []byte) {
 			if id != ref[0].id || when != ref[0].when {
 				t.Fatalf("step %d: peek = (%d, %d), want (%d, %d)", i, id, when, ref[0].id, ref[0].when)
 			}
-			h.remove(id)
+			h.Remove(id)
 			ref = ref[1:]
 		}
-		if h.len() != len(ref) {
-			t.Fatalf("step %d: len %d, want %d", i, h.len(), len(ref))
+		if h.Len() != len(ref) {
+			t.Fatalf("step %d: len %d, want %d", i, h.Len(), len(ref))
 		}
 	}
 }
@@ -81,35 +84,22 @@ func FuzzTimerHeapMatchesReference(f *testing.F) {
 }
 
 func TestTimerHeapNoAllocs(t *testing.T) {
-	var h timerHeap
+	var h Heap
 	for i := int32(1); i <= 64; i++ {
-		h.push(i, int64(i))
+		h.Push(i, int64(i))
 	}
 	for i := int32(1); i <= 64; i++ {
-		h.remove(i)
+		h.Remove(i)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
 		for i := int32(1); i <= 64; i++ {
-			h.push(i, int64(64-i))
+			h.Push(i, int64(64-i))
 		}
 		for i := int32(64); i >= 1; i-- {
-			h.remove(i)
+			h.Remove(i)
 		}
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per run, want 0", allocs)
-	}
-}
-
-func TestPagedTableStable(t *testing.T) {
-	var tb pagedTable[int64]
-	p := tb.at(3)
-	*p = 42
-	tb.at(100000) // grows the page index
-	if tb.at(3) != p || *p != 42 {
-		t.Fatal("entry moved when the table grew")
-	}
-	if tb.peek(-1) != nil || tb.peek(1<<30) != nil || tb.peek(5000) != nil {
-		t.Fatal("peek created or invented an entry")
 	}
 }
