@@ -82,4 +82,3 @@ func (r *resources) check(t *testing.T, rt *Runtime) {
 		t.Errorf("handle leak: %d sockets and files before New, %d after Close", r.handles, now)
 	}
 }
-
