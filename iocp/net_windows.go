@@ -12,22 +12,12 @@ import (
 // Socket calls. Every one is overlapped on the op's request: its WSABUFs, flags word,
 // address length and OVERLAPPED live there until the packet arrives.
 
-// The MSG_ flags an op's Arg may carry, in the host's (Linux-valued) encoding that the
-// conformance suite uses, and their Winsock equivalents. MSG_OOB and MSG_PEEK have the
-// same values on both; MSG_WAITALL does not. Flags Winsock lacks (MSG_DONTWAIT,
-// MSG_NOSIGNAL: overlapped calls never block, and Windows raises no SIGPIPE) are ignored.
-const (
-	argMsgOOB     = 0x1
-	argMsgPeek    = 0x2
-	argMsgWaitAll = 0x100
-)
-
+// wsaFlags is the WinSock flags word for an op's Arg: poller's Msg* names have WinSock's
+// values on Windows (MsgOOB, MsgPeek, MsgWaitAll pass through). MsgNoSignal is
+// ignored (Windows raises no SIGPIPE); MsgDontWait is not honoured yet: the op waits as
+// an overlapped call does.
 func wsaFlags(arg uint32) uint32 {
-	f := arg & (argMsgOOB | argMsgPeek)
-	if arg&argMsgWaitAll != 0 {
-		f |= windows.MSG_WAITALL
-	}
-	return f
+	return arg & (poller.MsgOOB | poller.MsgPeek | poller.MsgWaitAll)
 }
 
 // wsabuf describes b, clamped so that a count always fits the result's int32.
