@@ -16,7 +16,8 @@ import (
 // holds (io_uring's multishot poll fires once per wake-up instead). Cancel uses
 // CancelIoEx on the AFD handle with the op's OVERLAPPED.
 
-// The POLL event bits of Arg and Res: poller's portable names (Linux's values).
+// The POLL event bits that Arg and Res use: poller's portable names (Linux's values on
+// Windows).
 const (
 	pollIn    = poller.PollIn
 	pollPri   = poller.PollPri

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +189,147 @@ func TestServerFlags(t *testing.T) {
 	for _, args := range [][]string{{"-accept=sideways"}, {"-driver=carrier-pigeon"}, {"-nope"}} {
 		if _, _, code := runCmd(t, append([]string{"echo"}, args...)...); code == 0 {
 			t.Errorf("echo %v succeeded", args)
+		}
+	}
+}
+
+// TestEchoAddressInUse: a second `zokio echo` on the port of a running one exits
+// non-zero and says why (issue 15, item 7); with -reuseport on both, both serve.
+func TestEchoAddressInUse(t *testing.T) {
+	addr := startServer(t, "echo", driver.Epoll, echoHandler{})
+	done := make(chan struct{})
+	var errs string
+	var code int
+	go func() {
+		defer close(done)
+		_, errs, code = runCmd(t, "echo", "-driver=epoll", "-loops=2", "-addr="+addr)
+	}()
+	select {
+	case <-done:
+	case <-time.After(deadline):
+		t.Fatalf("a second echo server on %s is still running", addr)
+	}
+	if code == 0 || !strings.Contains(errs, "address already in use") || !strings.Contains(errs, "-reuseport") {
+		t.Fatalf("second echo on %s: exit %d, stderr %q; want non-zero and EADDRINUSE explained", addr, code, errs)
+	}
+
+	// Both with -reuseport: the second starts and serves.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	first := &serverFlags{addr: "127.0.0.1:0", loops: 2, driver: "epoll", accept: "auto", share: true}
+	ready := make(chan net.Addr, 1)
+	served := make(chan error, 2)
+	go func() {
+		served <- serve(ctx, "echo", first, echoHandler{}, io.Discard, func(a net.Addr) { ready <- a })
+	}()
+	var shared net.Addr
+	select {
+	case shared = <-ready:
+	case err := <-served:
+		t.Fatalf("first -reuseport server: %v", err)
+	}
+	second := &serverFlags{addr: shared.String(), loops: 2, driver: "epoll", accept: "auto", share: true}
+	go func() {
+		served <- serve(ctx, "echo", second, echoHandler{}, io.Discard, func(a net.Addr) { ready <- a })
+	}()
+	select {
+	case <-ready:
+	case err := <-served:
+		t.Fatalf("second -reuseport server on %s: %v", shared, err)
+	}
+	c := dial(t, shared.String())
+	c.Write([]byte("ping"))
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != "ping" {
+		t.Fatalf("echo through the shared port: %q, %v", got, err)
+	}
+	cancel()
+	for i := 0; i < 2; i++ {
+		if err := <-served; err != nil {
+			t.Errorf("-reuseport server: %v", err)
+		}
+	}
+}
+
+// TestHTTPKeepAlive checks each response's Connection header against what happens to
+// the connection, over TCP (issue 15, item 8): an HTTP/1.0 request with
+// "Connection: keep-alive" is answered "Connection: keep-alive" and the connection
+// serves the next request; without it, and an HTTP/1.1 "Connection: close", the
+// response says "Connection: close" and the server closes.
+func TestHTTPKeepAlive(t *testing.T) {
+	for _, k := range []driver.Kind{driver.Uring, driver.Epoll} {
+		t.Run(string(k), func(t *testing.T) {
+			addr := startServer(t, "http", k, &httpHandler{})
+			for _, tc := range []struct {
+				reqs []string // sent one after another on one connection
+				conn []string // each response's Connection header
+			}{
+				{[]string{"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "HEAD / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", "GET / HTTP/1.0\r\n\r\n"}, []string{"keep-alive", "keep-alive", "close"}},
+				{[]string{"POST / HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi", "GET / HTTP/1.0\r\nConnection: close\r\n\r\n"}, []string{"keep-alive", "close"}},
+				{[]string{"GET / HTTP/1.0\r\n\r\n"}, []string{"close"}},
+				{[]string{"GET / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n", "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"}, []string{"", "", "close"}},
+			} {
+				c := dial(t, addr)
+				br := bufio.NewReader(c)
+				for i, req := range tc.reqs {
+					if _, err := c.Write([]byte(req)); err != nil {
+						t.Fatalf("%q: %v", req, err)
+					}
+					method := strings.Fields(req)[0]
+					resp, err := http.ReadResponse(br, &http.Request{Method: method})
+					if err != nil {
+						t.Fatalf("%q: %v", req, err)
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					// ReadResponse takes "Connection: close" out of the header into Close.
+					got := resp.Header.Get("Connection")
+					if resp.Close {
+						got = "close"
+					}
+					if !strings.EqualFold(got, tc.conn[i]) {
+						t.Errorf("%q: Connection %q, want %q", req, got, tc.conn[i])
+					}
+				}
+				// The server closed after the last response, which said close; every
+				// other connection is still open. (A closed one reads EOF at once; an open
+				// one answers one more request.)
+				if tc.conn[len(tc.conn)-1] == "close" {
+					if b, err := br.ReadByte(); err != io.EOF {
+						t.Errorf("%q: after Connection: close read %q, %v; want EOF", tc.reqs, b, err)
+					}
+				} else {
+					c.Write([]byte("GET / HTTP/1.1\r\nConnection: close\r\n\r\n"))
+					resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+					if err != nil || resp.StatusCode != 200 {
+						t.Fatalf("%q: the connection kept alive does not serve: %v", tc.reqs, err)
+					}
+					resp.Body.Close()
+				}
+				c.Close()
+			}
+		})
+	}
+}
+
+// TestHTTPApacheBench runs ApacheBench, an HTTP/1.0 client, with keep-alive (ab -k)
+// against `zokio http`: every request completes on a kept-alive connection. Before
+// the server said "Connection: keep-alive", ab waited for each close and timed out.
+func TestHTTPApacheBench(t *testing.T) {
+	ab, err := exec.LookPath("ab")
+	if err != nil {
+		t.Skip("ab (apache2-utils) is not installed")
+	}
+	addr := startServer(t, "http", driver.Epoll, &httpHandler{})
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, ab, "-k", "-q", "-n", "2000", "-c", "8", "-s", "10", "http://"+addr+"/").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ab -k: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Complete requests:      2000", "Failed requests:        0", "Keep-Alive requests:    2000"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("ab -k output lacks %q:\n%s", want, out)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package pollertest
 import (
 	"os"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -39,25 +38,12 @@ type fdset struct {
 
 func newFDs(t *testing.T) *fdset {
 	s := &fdset{t: t, fds: map[int]bool{}}
-	fdsets.Store(t, s)
 	t.Cleanup(func() {
-		fdsets.Delete(t)
-		s.closeAll()
+		for fd := range s.fds {
+			_ = closeAny(fd)
+		}
 	})
 	return s
-}
-
-// fdsets maps a scenario's *testing.T to its fdset, so that tempDir's cleanup, which
-// runs first (cleanups run last-registered first), can close the scenario's handles:
-// Windows removes an open file only when its last handle closes, and its directory not
-// before.
-var fdsets sync.Map
-
-func (s *fdset) closeAll() {
-	for fd := range s.fds {
-		_ = closeAny(fd)
-		delete(s.fds, fd)
-	}
 }
 
 // closeAny closes a socket, or, if fd is no socket, a handle.
@@ -220,16 +206,15 @@ func isOpen(fd int) bool {
 	return r != 0
 }
 
-// tempDir returns a directory that the test's cleanup removes. Not t.TempDir: its
-// cleanup (os.RemoveAll) fails under Wine, where removing each entry works.
+// tempDir returns a directory that is removed when the scenario ends, after its
+// descriptors and driver are closed: Windows deletes an open file only at its last
+// close, and a directory only once empty. Not t.TempDir: its cleanup (os.RemoveAll)
+// fails under Wine, where removing each entry works.
 func tempDir(t *testing.T) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "pollertest-")
 	fatalIf(t, err, "MkdirTemp")
-	t.Cleanup(func() {
-		if s, ok := fdsets.Load(t); ok {
-			s.(*fdset).closeAll()
-		}
+	atEnd(t, func() {
 		if err := removeTree(dir); err != nil {
 			t.Errorf("removing %s: %v", dir, err)
 		}
@@ -264,6 +249,6 @@ var (
 	errConnRefused = []error{syscall.ECONNREFUSED, windows.WSAECONNREFUSED, windows.ERROR_CONNECTION_REFUSED}
 	errNotExist    = []error{syscall.ENOENT, windows.ERROR_PATH_NOT_FOUND}
 	errExist       = []error{syscall.EEXIST, windows.ERROR_ALREADY_EXISTS, windows.ERROR_FILE_EXISTS}
-	errIsDir       = []error{syscall.EISDIR, windows.ERROR_INVALID_FUNCTION, windows.ERROR_ACCESS_DENIED}
-	errNotWritable = []error{syscall.EBADF, windows.ERROR_ACCESS_DENIED}
+	errIsDir       = []error{syscall.EISDIR, syscall.EACCES, windows.ERROR_INVALID_FUNCTION, windows.ERROR_ACCESS_DENIED}
+	errNotWritable = []error{syscall.EBADF, syscall.EACCES, windows.ERROR_ACCESS_DENIED}
 )

@@ -145,6 +145,9 @@ func (c *NetConn) Read(p []byte) (int, error) {
 	if err := checkDeadline(&c.rd); err != nil {
 		return 0, c.opErr("read", err)
 	}
+	if len(p) > maxRW {
+		p = p[:maxRW] // a short read, as Go's net makes of a huge buffer
+	}
 	res, err := c.rop.do(c.l, &c.rd, poller.Op{Code: poller.OpRecv, Fd: c.fd, Buf: p})
 	if err != nil {
 		return 0, c.opErr("read", mapErr(&c.rd, sysRead, err))
@@ -171,8 +174,9 @@ func (c *NetConn) Write(p []byte) (int, error) {
 			return n, c.opErr("write", err)
 		}
 		// MSG_WAITALL: the kernel keeps sending until all of it is gone, so a large
-		// write is one op; a cancelled one reports what it sent.
-		res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSend, Fd: c.fd, Buf: p[n:], Arg: msgNoSignal | msgWaitAll})
+		// write is one op per maxRW bytes; a cancelled one reports what it sent.
+		chunk := p[n:min(len(p), n+maxRW)]
+		res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSend, Fd: c.fd, Buf: chunk, Arg: msgNoSignal | msgWaitAll})
 		if err != nil {
 			return n, c.opErr("write", mapErr(&c.wd, sysWrite, err))
 		}

@@ -55,8 +55,9 @@ const (
 )
 
 type listenerOptions struct {
-	reusePort bool
-	v6only    bool
+	reusePort      bool
+	reusePortBound bool
+	v6only         bool
 }
 
 func newSocket(family, sotype int) (int, error) { return -1, errUnsupported }

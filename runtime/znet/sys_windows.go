@@ -110,14 +110,15 @@ func setUDPResets(h windows.Handle) error {
 
 // listenerOptions are the socket options of a listening socket.
 type listenerOptions struct {
-	reusePort bool // refused: see haveReusePort
-	v6only    bool // for AF_INET6: refuse IPv4-mapped peers ("tcp6", "udp6")
+	reusePort      bool // refused: see haveReusePort
+	reusePortBound bool // refused likewise
+	v6only         bool // for AF_INET6: refuse IPv4-mapped peers ("tcp6", "udp6")
 }
 
 // bindSocket creates a socket of the family of sa, sets its options, binds it and,
 // for stream sockets, listens. It closes the socket on failure.
 func bindSocket(sotype int, sa *poller.Sockaddr, o listenerOptions) (int, error) {
-	if o.reusePort {
+	if o.reusePort || o.reusePortBound {
 		return -1, errNoReusePort
 	}
 	family := int(rawFamily(sa))
