@@ -106,6 +106,7 @@ func (d *Driver) Submit(op *poller.Op) error {
 	d.stats.Submitted++
 	idx := d.alloc(op)
 	s := d.slots[idx]
+	s.state = stChained // until start: every op waits for its turn there, if only briefly
 	switch {
 	case d.chainTail != 0:
 		if t, tidx := d.lookup(d.chainTail); t != nil && t.state == stChained {

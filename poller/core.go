@@ -156,14 +156,10 @@ func (c *Core) Shutdown() {
 // reported it with the event (kqueue's EV_EOF fflags); a connect then completes with
 // it if SO_ERROR reads 0.
 func (c *Core) Ready(fd int, revents uint32, connErr syscall.Errno) {
-	f := c.e.fds.peek(fd)
-	if f == nil {
-		return
-	}
-	if connErr != 0 {
+	if f := c.e.fds.peek(fd); f != nil && connErr != 0 {
 		f.connErr = connErr
 	}
-	c.e.readyOn(fd, f, revents)
+	c.e.onReady(fd, revents)
 }
 
 // Fail completes every op queued on fd with -errno and clears its Registration: a

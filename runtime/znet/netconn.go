@@ -158,6 +158,9 @@ func (c *NetConn) Read(p []byte) (int, error) {
 	if err := checkDeadline(&c.rd); err != nil {
 		return 0, c.opErr("read", err)
 	}
+	if len(p) > maxRW {
+		p = p[:maxRW] // a short read, as Go's net makes of a huge buffer
+	}
 	switch n, st, err := c.rr.read(p, &c.rd); {
 	case st == readGot:
 		return n, nil
@@ -204,7 +207,7 @@ func (c *NetConn) Write(p []byte) (int, error) {
 			return n, c.opErr("write", err)
 		}
 		if directIO {
-			m, errno := directSend(c.fd, p[n:])
+			m, errno := directSend(c.fd, p[n:min(len(p), n+maxRW)])
 			if errno == 0 {
 				n += m
 				continue
@@ -215,8 +218,9 @@ func (c *NetConn) Write(p []byte) (int, error) {
 			// The socket's buffer is full: the loop's send waits for room.
 		}
 		// MSG_WAITALL: the kernel keeps sending until all of it is gone, so a large
-		// write is one op; a cancelled one reports what it sent.
-		res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSend, Fd: c.fd, Buf: p[n:], Arg: msgNoSignal | msgWaitAll})
+		// write is one op per maxRW bytes; a cancelled one reports what it sent.
+		chunk := p[n:min(len(p), n+maxRW)]
+		res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSend, Fd: c.fd, Buf: chunk, Arg: msgNoSignal | msgWaitAll})
 		if err != nil {
 			return n, c.opErr("write", mapErr(&c.wd, sysWrite, err))
 		}
