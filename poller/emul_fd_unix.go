@@ -48,7 +48,7 @@ const (
 func (k fdKind) readiness() bool { return k == kindPoll || k == kindStream }
 
 // fdState is the core's record of one descriptor, indexed by its number. Cached facts
-// (kind, armed) hold from the first op on the descriptor until an OpClose through the
+// (kind, reg) hold from the first op on the descriptor until an OpClose through the
 // driver completes, or the driver itself gets the number back from accept or openat;
 // a descriptor closed behind the driver's back must not be reused with it before then.
 type fdState struct {
@@ -56,10 +56,11 @@ type fdState struct {
 	closer   int32 // the OpClose draining this descriptor, 0 none
 	workOps  int32 // ops using it on (or waiting for) the worker pool
 	kind     fdKind
-	ready    uint8 // readyRead, readyWrite: reported ready and not yet used up
-	armed    bool  // registered with the kernel; its exact meaning belongs to the backend
-	listed   bool  // on emul.ready
-	draining bool  // startClose is cancelling its ops
+	ready    uint8         // readyRead, readyWrite: reported ready and not yet used up
+	reg      Registration  // the backend's record; reset with the number
+	connErr  syscall.Errno // a failed connect's errno as the backend reported it, 0 none
+	listed   bool          // on emul.ready
+	draining bool          // startClose is cancelling its ops
 	// hup: an edge reported that the peer shut its writing half (or a hangup or an
 	// error). A short read then no longer means "wait for the next edge": the end
 	// of the stream behind the data raises none.
@@ -106,7 +107,7 @@ func (e *emul) unlink(l *opList, idx int32) {
 // range, one of the backend's own, or one with an OpClose under way (in io_uring the
 // close would already have released it).
 func (e *emul) fdFor(fd int) (*fdState, syscall.Errno) {
-	if fd < 0 || fd >= maxFD || e.k.owns(fd) {
+	if fd < 0 || fd >= maxFD || e.k.Owns(fd) {
 		return nil, unix.EBADF
 	}
 	f := e.fds.at(fd)
@@ -135,7 +136,7 @@ func (e *emul) fdBorn(fd int, kind fdKind) {
 		return
 	}
 	f := e.fds.at(fd)
-	f.kind, f.armed, f.ready, f.hup = kind, false, 0, false
+	f.kind, f.reg, f.ready, f.hup, f.connErr = kind, Registration{}, 0, false, 0
 	f.closer = 0 // the number is new: an old close of it is over, whatever is reported later
 }
 
@@ -159,13 +160,14 @@ func (e *emul) tryOrQueue(idx int32, s *slot, fd int, f *fdState, dir int) {
 		}
 	}
 	e.enqueue(idx, s, fd, f, dir)
-	if errno := e.k.arm(fd, f); errno != 0 {
+	if errno := e.k.Arm(fd, &f.reg); errno != 0 {
 		e.finish(idx, -int32(errno), 0, 0)
 	}
 }
 
-// onReady records readiness that the backend reported, as poll(2) revents bits.
-// Pollers are told at once; readers and writers run in runReady.
+// onReady records readiness that the backend reported, as poll(2) revents bits
+// (PollRdHup for the peer's shutdown of its writing half). Pollers are told at once;
+// readers and writers run in runReady.
 func (e *emul) onReady(fd int, revents uint32) {
 	f := e.fds.peek(fd)
 	if f == nil {
@@ -175,13 +177,13 @@ func (e *emul) onReady(fd int, revents uint32) {
 		e.notifyPollers(f, revents)
 	}
 	var bits uint8
-	if revents&(pollRdHup|unix.POLLHUP|unix.POLLERR) != 0 {
+	if revents&(PollRdHup|PollHup|PollErr) != 0 {
 		f.hup = true
 	}
-	if revents&(unix.POLLIN|pollRdHup|unix.POLLHUP|unix.POLLERR) != 0 {
+	if revents&(PollIn|PollRdHup|PollHup|PollErr) != 0 {
 		bits |= readyRead
 	}
-	if revents&(unix.POLLOUT|unix.POLLHUP|unix.POLLERR) != 0 {
+	if revents&(PollOut|PollHup|PollErr) != 0 {
 		bits |= readyWrite
 	}
 	e.markReady(fd, f, bits)
@@ -217,7 +219,7 @@ func (e *emul) runReady() {
 		case f.ready != 0:
 			e.markReady(fd, f, 0)
 		case f.waiting():
-			if errno := e.k.arm(fd, f); errno != 0 {
+			if errno := e.k.Arm(fd, &f.reg); errno != 0 {
 				e.failQueued(f, errno)
 			}
 		}
@@ -254,7 +256,7 @@ func (e *emul) failQueued(f *fdState, errno syscall.Errno) {
 	}
 }
 
-func pollMask(op *Op) uint32 { return op.Arg | unix.POLLERR | unix.POLLHUP }
+func pollMask(op *Op) uint32 { return op.Arg | PollErr | PollHup }
 
 func (e *emul) notifyPollers(f *fdState, revents uint32) {
 	for idx := f.q[dirPoll].head; idx != 0; {
@@ -280,7 +282,7 @@ func (e *emul) startPoll(idx int32, s *slot, op *Op) {
 	if errno == 0 {
 		revents, errno = ioPoll(op.Fd, int16(op.Arg), &e.sc.pfd)
 	}
-	if errno == 0 && revents&unix.POLLNVAL != 0 {
+	if errno == 0 && revents&PollNval != 0 {
 		errno = unix.EBADF
 	}
 	if errno != 0 {
@@ -295,12 +297,12 @@ func (e *emul) startPoll(idx int32, s *slot, op *Op) {
 		e.post(idx, int32(m), 0, 0)
 	}
 	e.enqueue(idx, s, op.Fd, f, dirPoll)
-	if errno := e.k.arm(op.Fd, f); errno != 0 {
+	if errno := e.k.Arm(op.Fd, &f.reg); errno != 0 {
 		e.finish(idx, -int32(errno), 0, 0)
 	}
 }
 
-// startClose applies the descriptor lifecycle discipline (RELIABILITY.md traps 4 and
+// startClose applies the descriptor lifecycle discipline (docs/RELIABILITY.md traps 4 and
 // 15): every op waiting on the descriptor completes with ECANCELED, file ops not yet
 // picked by a worker too; the close waits for running worker ops; then the
 // descriptor leaves the interest set, close(2) runs, and only then does the OpClose
@@ -351,7 +353,7 @@ func (e *emul) maybeClose(fd int) {
 }
 
 func (e *emul) closeNow(fd int, f *fdState, idx int32, s *slot) {
-	e.k.disarm(fd, f)
+	e.k.Disarm(fd, &f.reg)
 	// close(2) runs here, on the loop, for files too: a close on a worker frees the
 	// number before the loop hears of it, and in that window the number can come back
 	// (an accept, an openat, a socket(2) made elsewhere) while the driver still holds

@@ -4,7 +4,6 @@ package poller
 
 import (
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -61,7 +60,7 @@ func (e *emul) attempt(idx int32, s *slot, budget *int) tryResult {
 	case op.Code == OpConnect:
 		return e.tryConnect(idx, s, op, budget)
 	}
-	waitAll := (op.Code == OpSend || op.Code == OpRecv) && op.Arg&unix.MSG_WAITALL != 0
+	waitAll := (op.Code == OpSend || op.Code == OpRecv) && op.Arg&MsgWaitAll != 0
 	for {
 		*budget--
 		n, errno := e.io(s, op)
@@ -73,20 +72,20 @@ func (e *emul) attempt(idx int32, s *slot, budget *int) tryResult {
 			return tryWait
 		default:
 			if s.done > 0 { // io_uring reports the bytes a MSG_WAITALL op moved
-				e.finish(idx, s.done, 0, 0)
+				e.finish(idx, int32(s.done), 0, 0)
 			} else {
 				e.finish(idx, -int32(errno), 0, 0)
 			}
 			return tryDone
 		}
-		if waitAll && n > 0 && int(s.done)+n < len(op.Buf) {
-			s.done += int32(n)
+		if waitAll && n > 0 && s.done+n < len(op.Buf) {
+			s.done += n
 			if *budget <= 0 {
 				return tryMore
 			}
 			continue
 		}
-		e.finish(idx, s.done+int32(n), 0, 0)
+		e.finish(idx, int32(s.done+n), 0, 0) // at most len(op.Buf) ≤ MaxRW
 		return tryDone
 	}
 }
@@ -251,7 +250,11 @@ func (e *emul) recvInto(fd int, g *emulGroup, ids []uint16, flags int) (int, sys
 func (e *emul) tryConnect(idx int32, s *slot, op *Op, budget *int) tryResult {
 	*budget--
 	if s.done != 0 {
-		if errno := ioSockError(op.Fd); errno != 0 {
+		errno := ioSockError(op.Fd)
+		if f := e.fds.peek(op.Fd); errno == 0 && f != nil {
+			errno = f.connErr // kqueue: EV_EOF's fflags, where SO_ERROR was cleared
+		}
+		if errno != 0 {
 			e.finish(idx, -int32(errno), 0, 0)
 			return tryDone
 		}
@@ -332,20 +335,4 @@ func (sc *scratch) msghdr(op *Op, recv bool) *unix.Msghdr {
 func (sc *scratch) clear() {
 	clear(sc.iov)
 	sc.msg = unix.Msghdr{}
-}
-
-// bufPtr returns the address of p's first byte, or nil for an empty p.
-func bufPtr(p []byte) unsafe.Pointer {
-	if len(p) == 0 {
-		return nil
-	}
-	return unsafe.Pointer(&p[0])
-}
-
-// iovPtr returns the address of the first iovec, or nil.
-func iovPtr(iov []unix.Iovec) unsafe.Pointer {
-	if len(iov) == 0 {
-		return nil
-	}
-	return unsafe.Pointer(&iov[0])
 }

@@ -26,12 +26,12 @@ import (
 //   - File and path ops run on a bounded worker pool (workers_unix.go).
 //   - Timers (OpTimeout and Op.Timeout) live in a 4-ary heap keyed by slot index.
 //
-// The kernel-specific parts (registration, waiting, the wake descriptor) sit behind
-// the kernel interface; the syscalls that differ per OS sit in sys_*.go.
+// The kernel-specific parts (registration, waiting, the wake) sit behind the Backend
+// interface (core.go); the syscalls that differ per OS sit in sys_*.go.
 //
 // An emul is used only by the goroutine that owns its driver.
 type emul struct {
-	k    kernel
+	k    Backend
 	name string
 	cfg  emulConfig
 
@@ -66,24 +66,6 @@ type emulConfig struct {
 	maxQueued int // file ops handed to the pool and not yet reaped
 	perFd     int // attempts per descriptor and direction in one Wait
 	batch     int // completions delivered by one Wait
-}
-
-// kernel is what the core needs from the readiness backend (epoll, kqueue).
-type kernel interface {
-	// arm makes the kernel report readiness of fd, whose queues hold ops that saw
-	// EAGAIN. It returns 0, or the errno that makes fd unwaitable (EPERM: the kernel
-	// cannot poll it; EBADF: it is closed).
-	arm(fd int, f *fdState) syscall.Errno
-	// disarm removes fd from the interest set; called before fd is closed.
-	disarm(fd int, f *fdState)
-	// poll waits up to timeout nanoseconds (negative: no limit), calls emul.onReady
-	// for each descriptor reported, and reports whether the driver's wake fired. An
-	// interrupted wait returns (false, nil).
-	poll(timeout int64) (woken bool, err error)
-	// wake makes a concurrent or the next poll return. Safe for concurrent use.
-	wake()
-	// owns reports descriptors the backend uses itself; ops on them get EBADF.
-	owns(fd int) bool
 }
 
 // Op states inside the core (slot.state). The life of one in-flight op:
@@ -123,7 +105,7 @@ type slot struct {
 	lprev      int32 // FlagLink predecessor while chained, 0 none
 	fd         int32 // descriptor whose queue or workOps count holds it, -1 none
 	job        int32 // worker job index (worker)
-	done       int32 // bytes already moved by a MSG_WAITALL send or recv; connect started
+	done       int   // bytes already moved by a MSG_WAITALL send or recv; connect started
 	linkFail   bool  // its predecessor failed: runLinks completes it with ECANCELED
 }
 
@@ -137,10 +119,10 @@ func splitRef(ref uint64) (idx int32, gen uint32) {
 	return int32(uint32(ref)), uint32(ref >> 32)
 }
 
-func (e *emul) init(k kernel, name string, cfg emulConfig) {
+func (e *emul) init(k Backend, name string, cfg emulConfig) {
 	e.k, e.name, e.cfg = k, name, cfg
 	e.base = time.Now()
-	e.pool.init(cfg.workers, cfg.maxQueued, k.wake)
+	e.pool.init(cfg.workers, cfg.maxQueued, func() { _ = k.Signal() })
 }
 
 func (e *emul) slot(idx int32) *slot { return e.slots.at(int(idx)) }
@@ -357,7 +339,7 @@ func linkOK(op *Op, res int32) bool {
 	case OpReadv, OpWritev:
 		return int(res) == totalLen(op.Bufs)
 	case OpSend, OpRecv:
-		if op.Arg&unix.MSG_WAITALL != 0 {
+		if op.Arg&MsgWaitAll != 0 {
 			return int(res) == len(op.Buf)
 		}
 	}
@@ -411,7 +393,7 @@ func (e *emul) cancelSlot(idx int32, s *slot, errno syscall.Errno, retry bool) {
 			}
 		}
 		if s.done > 0 && s.op.Code != OpConnect {
-			e.finish(idx, s.done, 0, 0)
+			e.finish(idx, int32(s.done), 0, 0)
 			return
 		}
 	}

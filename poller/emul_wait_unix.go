@@ -77,7 +77,7 @@ func (e *emul) wait(timeout time.Duration) (int, error) {
 	for {
 		woken := false
 		if e.comp.n < e.cfg.batch {
-			w, err := e.k.poll(e.pollTimeout(deadline))
+			w, err := e.k.Poll(e.pollTimeout(deadline))
 			if err != nil {
 				return 0, err
 			}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -49,28 +47,7 @@ type Epoll struct {
 	noPwait2 bool   // epoll_pwait2 returned ENOSYS: use epoll_wait (milliseconds)
 	ctlCalls uint64 // epoll_ctl calls so far, for the arming benchmark
 
-	// The wake protocol (no lost wakeups, coalesced writes):
-	//   - Wake (and the workers' signal): wakePending.Swap(true); only the caller
-	//     that saw false writes the eventfd. A Swap that saw true is coalesced into
-	//     the write already made.
-	//   - Loop: when epoll reports the eventfd, read it empty, then
-	//     wakePending.Swap(false).
-	// Reading before clearing means a Wake that lands in between is absorbed by the
-	// Wait now returning, and one after the clear writes again; so the flag is true
-	// only while a write is coming, the eventfd holds a count, or the loop is about
-	// to clear it. Swaps are read-modify-writes, each reading the one before it in
-	// the flag's modification order, so every Wake's Swap(true) is synchronized
-	// before the loop's next Swap(false): everything a goroutine did before Wake
-	// happens before the return of the Wait it woke (or of the next Wait, if its
-	// Swap came after the clear).
-	//
-	// userWake tells a Wake from a worker's signal (Wait returns early only for the
-	// former): Wake stores it before its Swap(true); the loop swaps it out after its
-	// Swap(false), so it sees every Wake whose write it drained.
-	wakePending atomic.Bool
-	userWake    atomic.Bool
-	closing     atomic.Bool  // set first thing in Close; Wake then returns ErrClosed
-	wakeMu      sync.RWMutex // Wake's eventfd write (read lock) vs Close's close (write lock)
+	wakeup Wakeup // the wake protocol, shared with the kqueue driver
 }
 
 var (
@@ -120,23 +97,12 @@ const (
 )
 
 func (cfg EpollConfig) core() (emulConfig, error) {
-	def := func(v, d int) int {
-		if v == 0 {
-			return d
-		}
-		return v
+	c, err := CoreConfig{Workers: cfg.Workers, MaxQueuedFileOps: cfg.MaxQueuedFileOps,
+		MaxAttemptsPerFd: cfg.MaxAttemptsPerFd, MaxCompletionsPerWait: cfg.MaxCompletionsPerWait}.core()
+	if err == nil && (cfg.MaxEvents < 0 || cfg.MaxEvents > math.MaxInt32) {
+		err = fmt.Errorf("poller: negative or too large EpollConfig field: %w", syscall.EINVAL)
 	}
-	c := emulConfig{
-		workers:   def(cfg.Workers, 4),
-		maxQueued: def(cfg.MaxQueuedFileOps, 64),
-		perFd:     def(cfg.MaxAttemptsPerFd, 16),
-		batch:     def(cfg.MaxCompletionsPerWait, 256),
-	}
-	if min(c.workers, c.maxQueued, c.perFd, c.batch, cfg.MaxEvents) < 0 ||
-		c.maxQueued > math.MaxInt32 || cfg.MaxEvents > math.MaxInt32 {
-		return c, fmt.Errorf("poller: negative or too large EpollConfig field: %w", syscall.EINVAL)
-	}
-	return c, nil
+	return c, err
 }
 
 // NewEpoll creates an epoll driver: an epoll instance and an eventfd for Wake. It
@@ -167,7 +133,8 @@ func NewEpoll(cfg EpollConfig) (*Epoll, error) {
 		n = 256
 	}
 	d := &Epoll{epfd: epfd, wakefd: wakefd, mode: cfg.mode, events: make([]unix.EpollEvent, n)}
-	d.emul.init(d, "epoll", core)
+	d.wakeup.Init(d.postWake)
+	d.emul.init((*epollBackend)(d), "epoll", core)
 	return d, nil
 }
 
@@ -227,12 +194,13 @@ func (d *Epoll) Close() error {
 	if d.k == nil || d.emul.closed {
 		return ErrClosed
 	}
-	d.closing.Store(true)
+	d.wakeup.Closing()
 	d.emul.shutdown()
-	d.wakeMu.Lock()
-	err1 := unix.Close(d.wakefd)
-	d.wakefd = -1
-	d.wakeMu.Unlock()
+	err1 := d.wakeup.Close(func() error {
+		err := unix.Close(d.wakefd)
+		d.wakefd = -1
+		return err
+	})
 	err2 := unix.Close(d.epfd)
 	d.epfd = -1
 	if err := errors.Join(err1, err2); err != nil {
@@ -241,21 +209,29 @@ func (d *Epoll) Close() error {
 	return nil
 }
 
-func (d *Epoll) owns(fd int) bool { return fd == d.epfd || fd == d.wakefd }
+// epollBackend is Epoll's side of the readiness core (Backend), a distinct type so
+// that Epoll's own method set stays the Driver's.
+type epollBackend Epoll
 
-// arm implements kernel.arm; see armMode.
-func (d *Epoll) arm(fd int, f *fdState) syscall.Errno {
+// Owns implements Backend.Owns.
+func (d *epollBackend) Owns(fd int) bool { return fd == d.epfd || fd == d.wakefd }
+
+// Signal implements Backend.Signal.
+func (d *epollBackend) Signal() error { return d.wakeup.Signal() }
+
+// Arm implements Backend.Arm; see armMode.
+func (d *epollBackend) Arm(fd int, r *Registration) syscall.Errno {
 	var errno syscall.Errno
 	switch d.mode {
 	case armEdge:
-		if f.armed {
+		if r.Armed {
 			return 0
 		}
 		errno = d.ctl(unix.EPOLL_CTL_ADD, fd, edgeEvents)
 	case armEdgeChecked:
 		errno = d.ctl(unix.EPOLL_CTL_ADD, fd, edgeEvents)
 	case armOneshot:
-		if f.armed {
+		if r.Armed {
 			return 0
 		}
 		errno = d.ctl(unix.EPOLL_CTL_MOD, fd, oneshotEvents)
@@ -266,20 +242,21 @@ func (d *Epoll) arm(fd int, f *fdState) syscall.Errno {
 	if errno == unix.EEXIST { // registered already: the same open file at this number
 		errno = 0
 	}
-	f.armed = errno == 0
+	r.Armed = errno == 0
+	r.Added = r.Added || r.Armed
 	return errno
 }
 
-// disarm implements kernel.disarm: EPOLL_CTL_DEL while the descriptor is still open,
-// since epoll tracks open file descriptions, not numbers (RELIABILITY.md trap 15).
-func (d *Epoll) disarm(fd int, f *fdState) {
-	if f.armed || (d.mode == armOneshot && f.kind.readiness()) {
+// Disarm implements Backend.Disarm: EPOLL_CTL_DEL while the descriptor is still open,
+// since epoll tracks open file descriptions, not numbers (docs/RELIABILITY.md trap 15).
+func (d *epollBackend) Disarm(fd int, r *Registration) {
+	if r.Added {
 		_ = d.ctl(unix.EPOLL_CTL_DEL, fd, 0)
 	}
-	f.armed = false
+	*r = Registration{}
 }
 
-func (d *Epoll) ctl(op, fd int, events uint32) syscall.Errno {
+func (d *epollBackend) ctl(op, fd int, events uint32) syscall.Errno {
 	d.ctlCalls++
 	d.ev = unix.EpollEvent{Events: events, Fd: int32(fd)}
 	// SAFETY: d.ev lives as long as the driver; epoll_ctl copies it.
@@ -288,8 +265,8 @@ func (d *Epoll) ctl(op, fd int, events uint32) syscall.Errno {
 	return errno
 }
 
-// poll implements kernel.poll.
-func (d *Epoll) poll(timeout int64) (bool, error) {
+// Poll implements Backend.Poll.
+func (d *epollBackend) Poll(timeout int64) (bool, error) {
 	d.stats.Enters++
 	n, errno := d.epollWait(timeout)
 	switch errno {
@@ -304,7 +281,7 @@ func (d *Epoll) poll(timeout int64) (bool, error) {
 		ev := &d.events[i]
 		fd := int(ev.Fd)
 		if fd == d.wakefd {
-			if d.drainWake() {
+			if (*Epoll)(d).drainWake() {
 				d.stats.Wakeups++
 				woken = true
 			}
@@ -312,7 +289,7 @@ func (d *Epoll) poll(timeout int64) (bool, error) {
 		}
 		if d.mode == armOneshot {
 			if f := d.fds.peek(fd); f != nil {
-				f.armed = false // the event disarmed it
+				f.reg.Armed = false // the event disarmed it
 			}
 		}
 		d.onReady(fd, ev.Events&reportedEvents)
@@ -330,7 +307,7 @@ type kernelTimespec struct {
 // epollWait waits with nanosecond precision through epoll_pwait2 (Linux 5.11), or
 // with epoll_wait's milliseconds, rounded up so that a timer never fires early, once
 // epoll_pwait2 returned ENOSYS.
-func (d *Epoll) epollWait(timeout int64) (int, syscall.Errno) {
+func (d *epollBackend) epollWait(timeout int64) (int, syscall.Errno) {
 	// SAFETY: d.events and d.ts live as long as the driver; the kernel writes the
 	// events and reads the timeout during the call only.
 	ev := unsafe.Pointer(&d.events[0])

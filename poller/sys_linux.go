@@ -9,10 +9,10 @@ import (
 
 // Linux-only syscalls of the readiness core. SAFETY notes as in sys_unix.go.
 
-const (
-	pollRdHup   = unix.POLLRDHUP    // peer closed its writing half
-	msgNoSignal = unix.MSG_NOSIGNAL // EPIPE instead of SIGPIPE, as io_uring's send does
-)
+const msgNoSignal = unix.MSG_NOSIGNAL // EPIPE instead of SIGPIPE, as io_uring's send does
+
+// sockInit prepares a socket the core drives; Linux needs nothing (MSG_NOSIGNAL).
+func sockInit(fd int) {}
 
 // ioAccept accepts one connection with accept4, always non-blocking (the driver
 // drives the new descriptor by readiness) plus the caller's SOCK_ flags. sa, if not
@@ -43,10 +43,8 @@ func fileRW(fd int, iov []unix.Iovec, off int64, write bool) (int, syscall.Errno
 	if write {
 		trap = unix.SYS_PWRITEV
 	}
-	// The kernel takes the offset as two longs, low then high (0 on 64-bit systems:
-	// the shift is done in two steps, as x/sys does, to keep vet quiet about it).
-	const longBits = 8 * unsafe.Sizeof(uintptr(0))
-	lo, hi := uintptr(off), uintptr(uint64(off)>>(longBits-1)>>1)
+	// The kernel takes the offset as two longs, low then high.
+	lo, hi := offsetWords(off)
 	n, _, errno := unix.Syscall6(trap, uintptr(fd), uintptr(v), uintptr(len(iov)), lo, hi, 0)
 	return int(n), errno
 }

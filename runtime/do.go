@@ -47,7 +47,7 @@ func (l *Loop) Cancel(op *poller.Op) error { return l.d.Cancel(op) }
 // If ctx has ended already, Do submits nothing and returns ctx's error. If ctx ends
 // first, Do cancels the op and still waits for its completion, so that the
 // caller's buffers are never touched after Do returns and no result is lost
-// (RELIABILITY.md C3): an op that completed anyway returns its result with a nil error;
+// (docs/RELIABILITY.md C3): an op that completed anyway returns its result with a nil error;
 // one that was cancelled returns ctx's error. A nil ctx is taken as
 // context.Background(). Do must not be called on a loop.
 func (l *Loop) Do(ctx context.Context, op *poller.Op) (int32, error) {

@@ -178,7 +178,7 @@ func (f *Future[T]) Then(l *Loop, fn func(T, error)) error {
 
 // Await parks the calling goroutine until the future completes or ctx ends; it never
 // polls. When ctx ends first, Await cancels the future's work and waits for it to
-// settle, so that no result is lost (RELIABILITY.md C3): if the work still completed
+// settle, so that no result is lost (docs/RELIABILITY.md C3): if the work still completed
 // successfully, Await returns its value and a nil error; otherwise it returns ctx's
 // error. A future whose work cannot be stopped (no cancel function; a combinator whose
 // pending inputs have none) makes Await return ctx's error at once. A nil ctx is taken

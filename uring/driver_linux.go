@@ -36,6 +36,10 @@ type Driver struct {
 	// needs, so that a chain never exceeds the queue.
 	pend      []int32
 	chainSQEs uint32
+	// chainCut is set when a member of the open chain was cancelled before it reached
+	// the kernel: the ops still to join that chain complete with ECANCELED, as after a
+	// failed link, up to the one that ends it.
+	chainCut bool
 	// ready holds ops whose result is known without the kernel (cancelled before
 	// submission, submitted on a descriptor being closed); Wait delivers them.
 	ready []int32
@@ -46,7 +50,7 @@ type Driver struct {
 	// fdRefs counts the ops in flight on each descriptor below denseFds, highFdRefs
 	// on the others (an Fd is the caller's to choose, and a dense table sized by it
 	// would let one op ask for gigabytes); closers holds OpClose ops waiting for a
-	// descriptor's count to reach zero (RELIABILITY.md C4).
+	// descriptor's count to reach zero (docs/RELIABILITY.md C4).
 	fdRefs     []int32
 	highFdRefs map[int]int32
 	closers    map[int]int32
@@ -224,6 +228,9 @@ func (d *Driver) Ring() *Ring { return d.ring }
 // want, else nil: how packages above the contract reach registration calls (files,
 // buffers) the drivers do not share.
 func RingOf(d poller.Driver, want poller.Features) *Ring {
+	if w, ok := d.(interface{ Unwrap() poller.Driver }); ok {
+		d = w.Unwrap() // a test's fault-injecting wrapper (internal/faultdriver)
+	}
 	u, ok := d.(*Driver)
 	if !ok || !u.Info().Features.Has(want) {
 		return nil
@@ -279,6 +286,11 @@ func (d *Driver) submit(op *poller.Op) error {
 	}
 	idx := d.slots.alloc(op)
 	d.stats.Submitted++
+	if d.chainCut {
+		d.chainCut = op.Flags&poller.FlagLink != 0
+		d.finishEarly(idx, -int32(unix.ECANCELED))
+		return nil
+	}
 	if fd := refFd(op); fd >= 0 {
 		if _, closing := d.closers[fd]; closing {
 			d.finishEarly(idx, -int32(unix.EBADF))
@@ -330,7 +342,7 @@ func (d *Driver) Cancel(op *poller.Op) error {
 	s.flags |= slotCancelled
 	switch s.state {
 	case statePending:
-		d.finishEarly(idx, -int32(unix.ECANCELED))
+		d.cancelPending(idx)
 	case stateClosing:
 		// An OpClose waiting for its descriptor's ops; it will run once they are done.
 	case stateSubmitted:

@@ -98,7 +98,7 @@ func (d *Driver) dispatch(c *CQE) bool {
 }
 
 // rearm re-submits a multishot op that the kernel ended although it succeeded (CQ
-// overflow ends multishot requests, RELIABILITY.md trap 5), so that its user sees one
+// overflow ends multishot requests, docs/RELIABILITY.md trap 5), so that its user sees one
 // stream until it cancels or an error comes. It returns false, and the completion is
 // final, for errors, end of file, a requested cancellation or a closing driver.
 func (d *Driver) rearm(idx int32, s *slot, res int32) bool {

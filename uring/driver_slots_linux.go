@@ -52,6 +52,7 @@ const (
 	slotTimeout   uint8 = 1 << iota // a LINK_TIMEOUT follows the op's SQE
 	slotCancelled                   // Cancel was called
 	slotFdRef                       // the op holds a count in fdRefs
+	slotChainEnd                    // a cancelled later member cut the op's chain: it ends here
 )
 
 // slot is one entry of the in-flight table. sc holds what the kernel reads by pointer

@@ -8,7 +8,7 @@
 //	zokio info [--json] [--loops N] [--strategy spread|pack]
 //	                         which driver this machine gets, and why
 //
-// The environment variable ZOKIO_DRIVER=uring|epoll forces a driver; with epoll, info
+// The environment variable ZOKIO_DRIVER=uring|epoll|kqueue forces a driver; with epoll, info
 // does not call io_uring_setup at all (some sandboxes kill a process that does).
 // ZOKIO_SQPOLL=off|per-ring|shared chooses the SQPOLL mode (package sqpoll).
 package main

@@ -15,12 +15,12 @@ import (
 // on a host that has it (this project's CI), a silent fallback is a bug.
 const RequireUringEnv = "ZOKIO_REQUIRE_URING"
 
-// Drivers lists the drivers this host has, io_uring first; it skips the test where
-// there is none.
+// Drivers lists the drivers this host has, io_uring first (on Linux); it skips the
+// test where there is none.
 func Drivers(tb testing.TB) []driver.Kind {
 	tb.Helper()
 	var ks []driver.Kind
-	for _, k := range []driver.Kind{driver.Uring, driver.Epoll} {
+	for _, k := range candidates {
 		if _, err := driver.Choose(k); err == nil {
 			ks = append(ks, k)
 		} else if k == driver.Uring && os.Getenv(RequireUringEnv) != "" {
@@ -33,19 +33,9 @@ func Drivers(tb testing.TB) []driver.Kind {
 	return ks
 }
 
-// FDCount is the number of descriptors the process has open.
-func FDCount(tb testing.TB) int {
-	tb.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return len(ents)
-}
-
 // GCStorm runs the collector back to back with GOGC at 1 until stop (or the end of
 // the test): a buffer the kernel uses that Go does not keep alive would be freed and
-// reused (RELIABILITY.md trap 1), and stacks get shrunk and moved. stop returns the
+// reused (docs/RELIABILITY.md trap 1), and stacks get shrunk and moved. stop returns the
 // number of collections forced; calling it again does nothing more.
 func GCStorm(tb testing.TB) (stop func() int64) {
 	old := debug.SetGCPercent(1)

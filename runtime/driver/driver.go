@@ -1,11 +1,12 @@
-// Package driver chooses and opens the I/O driver a Zokio loop runs on: io_uring where
-// the kernel offers everything the runtime needs, epoll otherwise, with the reason
-// recorded. The runtime and `zokio info` share this one decision, so what info prints is
+// Package driver chooses and opens the I/O driver a Zokio loop runs on: on Linux,
+// io_uring where the kernel offers everything the runtime needs, epoll otherwise, with
+// the reason recorded; kqueue on macOS and the BSDs. The runtime and `zokio info` share this one decision, so what info prints is
 // what the runtime does.
 //
 // The choice can be forced with an option or with the environment variable
-// ZOKIO_DRIVER=uring|epoll (the option wins). Forcing io_uring where it is unavailable
-// is an error, never a silent fallback. Forcing epoll never calls io_uring_setup, for
+// ZOKIO_DRIVER=uring|epoll|kqueue|iocp (the option wins). Forcing a driver the system
+// does not have (io_uring where it is unavailable, kqueue on Linux outside test builds
+// with the libkqueue tag) is an error, never a silent fallback. Forcing epoll never calls io_uring_setup, for
 // sandboxes that kill a process which does.
 package driver
 
@@ -41,7 +42,7 @@ func ParseKind(s string) (Kind, error) {
 	case Auto, Uring, Epoll, Kqueue, IOCP:
 		return k, nil
 	}
-	return "", fmt.Errorf("driver: unknown driver %q (want auto, uring or epoll)", s)
+	return "", fmt.Errorf("driver: unknown driver %q (want auto, uring, epoll, kqueue or iocp)", s)
 }
 
 // Decision is the outcome of Choose: the driver and why.
@@ -82,4 +83,12 @@ func fromEnv(pref Kind) (Kind, string, error) {
 		return Auto, "", nil
 	}
 	return k, "env", nil
+}
+
+// forcedBy names who forced a choice, for a Decision's Reason.
+func forcedBy(f string) string {
+	if f == "env" {
+		return EnvVar
+	}
+	return "option"
 }

@@ -14,7 +14,7 @@ func ExampleChoose() {
 		fmt.Println("no driver:", err)
 		return
 	}
-	fmt.Println(dec.Kind == driver.Uring || dec.Kind == driver.Epoll)
+	fmt.Println(dec.Kind != driver.Auto && dec.Reason != "")
 	// Output: true
 }
 
@@ -26,5 +26,5 @@ func ExampleParseKind() {
 	fmt.Println(err)
 	// Output:
 	// epoll <nil>
-	// driver: unknown driver "kqeue" (want auto, uring or epoll)
+	// driver: unknown driver "kqeue" (want auto, uring, epoll, kqueue or iocp)
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/zokio/zokio/internal/testhook"
+	"github.com/zokio/zokio/kqueue"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/uring"
 )
@@ -16,6 +18,9 @@ import (
 type Config struct {
 	Uring uring.DriverConfig
 	Epoll poller.EpollConfig
+	// Kqueue configures the kqueue driver, which Linux has only in test builds with
+	// the libkqueue tag (ZOKIO_DRIVER=kqueue then runs the runtime on it).
+	Kqueue kqueue.Config
 }
 
 // Choose decides which driver to use, without keeping anything open. Unless epoll is
@@ -30,6 +35,12 @@ func Choose(pref Kind) (Decision, error) {
 	case Epoll:
 		return Decision{Kind: Epoll, Forced: forced,
 			Reason: "epoll forced by " + forcedBy(forced) + "; io_uring not probed"}, nil
+	case Kqueue:
+		if newKqueue == nil {
+			return Decision{}, fmt.Errorf("driver: kqueue is not available on linux (only in test builds with the libkqueue tag): %w", errors.ErrUnsupported)
+		}
+		return Decision{Kind: Kqueue, Forced: forced,
+			Reason: "kqueue (libkqueue, a test build) forced by " + forcedBy(forced) + "; io_uring not probed"}, nil
 	case Uring, Auto:
 	default:
 		return Decision{}, fmt.Errorf("driver: %s is not available on linux: %w", k, errors.ErrUnsupported)
@@ -54,13 +65,6 @@ func Choose(pref Kind) (Decision, error) {
 	return dec, nil
 }
 
-func forcedBy(f string) string {
-	if f == "env" {
-		return EnvVar
-	}
-	return "option"
-}
-
 // Open chooses a driver as Choose does and creates it. If io_uring was chosen
 // automatically but the ring cannot be created for a reason that means unavailability
 // (a memlock limit reached only by this larger ring, say), Open falls back to epoll and
@@ -70,10 +74,13 @@ func Open(pref Kind, cfg Config) (poller.Driver, Decision, error) {
 	if err != nil {
 		return nil, dec, err
 	}
+	if dec.Kind == Kqueue {
+		return newKqueue(cfg.Kqueue, dec)
+	}
 	if dec.Kind == Uring {
 		d, err := uring.NewDriver(cfg.Uring)
 		if err == nil {
-			return d, dec, nil
+			return testhook.WrapDriver(d), dec, nil
 		}
 		uerr := classify(err)
 		if dec.Forced != "" || !errors.Is(uerr, ErrUnavailable) {
@@ -86,8 +93,11 @@ func Open(pref Kind, cfg Config) (poller.Driver, Decision, error) {
 	if err != nil {
 		return nil, dec, err
 	}
-	return d, dec, nil
+	return testhook.WrapDriver(d), dec, nil
 }
+
+// newKqueue opens the kqueue driver; it is set only in builds with the libkqueue tag.
+var newKqueue func(cfg kqueue.Config, dec Decision) (poller.Driver, Decision, error)
 
 // unavailableErr explains one errno from io_uring_setup.
 type unavailableErr struct {

@@ -26,7 +26,7 @@ import (
 // flight: it cancels their ops, waits for them to complete (they return errors
 // matching os.ErrClosed, or their real results where those won the race), and only
 // then releases the descriptor, so that its number is never reused under an op
-// (RELIABILITY.md C3, C4). Close must not be called on a loop: it waits.
+// (docs/RELIABILITY.md C3, C4). Close must not be called on a loop: it waits.
 type File struct {
 	name   string
 	fd     int
@@ -139,7 +139,7 @@ var errForeignLoop = errors.New("zfile: loop belongs to another runtime")
 // OpenFileWith is OpenFile with options.
 func OpenFileWith(ctx context.Context, rt *runtime.Runtime, name string, flag int, perm fs.FileMode, o OpenOptions) (*File, error) {
 	ctx = orBackground(ctx)
-	perr := func(err error) error { return &os.PathError{Op: "open", Path: name, Err: err} }
+	perr := func(err error) error { return &os.PathError{Op: "open", Path: name, Err: hostErr("open", name, err)} }
 	switch {
 	case rt == nil:
 		return nil, perr(errNilRuntime)

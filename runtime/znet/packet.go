@@ -4,7 +4,9 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/zokio/zokio/poller"
@@ -110,7 +112,7 @@ func (c *PacketConn) ReadFromUDPAddrPort(p []byte) (int, netip.AddrPort, error) 
 	if err := checkDeadline(&c.rd); err != nil {
 		return 0, netip.AddrPort{}, c.opErr("read", nil, err)
 	}
-	c.rbuf[0] = p
+	c.rbuf[0] = p[:min(len(p), maxRW)] // no datagram is longer
 	if len(p) == 0 {
 		c.rbuf[0] = c.one[:]
 	}
@@ -118,7 +120,7 @@ func (c *PacketConn) ReadFromUDPAddrPort(p []byte) (int, netip.AddrPort, error) 
 	res, err := c.rop.do(c.l, &c.rd, poller.Op{Code: poller.OpRecvmsg, Fd: c.fd, Bufs: c.rbuf[:], Addr: &c.rsa})
 	c.rbuf[0] = nil
 	if err != nil {
-		return 0, netip.AddrPort{}, c.opErr("read", nil, mapErr(&c.rd, "recvmsg", err))
+		return 0, netip.AddrPort{}, c.opErr("read", nil, mapErr(&c.rd, sysRecvmsg, err))
 	}
 	ap, _ := inetAddrPort(&c.rsa)
 	return min(int(res), len(p)), ap, nil
@@ -148,6 +150,11 @@ func (c *PacketConn) writeTo(p []byte, ap netip.AddrPort, addr net.Addr) (int, e
 	if err := checkDeadline(&c.wd); err != nil {
 		return 0, c.opErr("write", addr, err)
 	}
+	if len(p) > maxRW {
+		// No datagram can be this long; the kernel would say the same of one over
+		// 64 KiB, and the driver takes no op of more than poller.MaxRW.
+		return 0, c.opErr("write", addr, os.NewSyscallError("sendmsg", syscall.EMSGSIZE))
+	}
 	if !ap.Addr().IsValid() {
 		// A nil IP means the unspecified address of the socket's family, as in Go's
 		// net (the kernel then delivers to this host).
@@ -168,7 +175,7 @@ func (c *PacketConn) writeTo(p []byte, ap netip.AddrPort, addr net.Addr) (int, e
 	res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSendmsg, Fd: c.fd, Bufs: c.wbuf[:], Addr: &c.wsa, Arg: msgNoSignal})
 	c.wbuf[0] = nil
 	if err != nil {
-		return 0, c.opErr("write", addr, mapErr(&c.wd, "sendmsg", err))
+		return 0, c.opErr("write", addr, mapErr(&c.wd, sysSendmsg, err))
 	}
 	return int(res), nil
 }

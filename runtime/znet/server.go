@@ -84,7 +84,7 @@ func Serve(ctx context.Context, rt *runtime.Runtime, network, address string, cf
 	s := &Server{rt: rt, sh: connShared{cfg: cfg, h: cfg.Handler, hk: hooksOf(cfg.Handler), kind: k},
 		kind: k, mode: cfg.Accept, done: make(chan struct{})}
 	s.cfg = &s.sh.cfg
-	if s.mode == AcceptAuto {
+	if s.mode == AcceptAuto && haveReusePort {
 		s.mode = AcceptReusePort
 	}
 	if k.isUnix() || len(rt.Loops()) == 1 {
@@ -109,7 +109,10 @@ func Serve(ctx context.Context, rt *runtime.Runtime, network, address string, cf
 	return s, nil
 }
 
-// listen creates the listening sockets: one per loop with SO_REUSEPORT, or one.
+// listen creates the listening sockets: one per loop with SO_REUSEPORT, or one. The
+// first binds without SO_REUSEPORT unless Config.ReusePort asks to share the port with
+// others, so that an address in use fails with EADDRINUSE; it takes SO_REUSEPORT once
+// bound when the other loops' sockets are to join it (see Config.ReusePort).
 func (s *Server) listen(ctx context.Context, address string) ([]int, error) {
 	sa, v6only, err := resolveListen(ctx, s.kind, address)
 	if err != nil {
@@ -119,9 +122,13 @@ func (s *Server) listen(ctx context.Context, address string) ([]int, error) {
 	if s.mode == AcceptReusePort {
 		n = len(s.rt.Loops())
 	}
-	o := listenerOptions{reusePort: s.mode == AcceptReusePort, v6only: v6only}
+	share := s.cfg.ReusePort && !s.kind.isUnix()
 	var fds []int
 	for i := 0; i < n; i++ {
+		o := listenerOptions{v6only: v6only, reusePort: share || i > 0}
+		if i == 0 && !share && n > 1 {
+			o.reusePortBound = true
+		}
 		fd, err := bindSocket(sockStream, &sa, o)
 		if err != nil {
 			for _, fd := range fds {

@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package znet
 
@@ -40,9 +40,24 @@ const (
 	afUnix      = 1
 )
 
+const haveReusePort = false
+
+const (
+	sysConnect  = "connect"
+	sysAccept   = "accept"
+	sysRead     = "read"
+	sysWrite    = "write"
+	sysRecv     = "recv"
+	sysSend     = "send"
+	sysRecvmsg  = "recvmsg"
+	sysSendmsg  = "sendmsg"
+	sysShutdown = "shutdown"
+)
+
 type listenerOptions struct {
-	reusePort bool
-	v6only    bool
+	reusePort      bool
+	reusePortBound bool
+	v6only         bool
 }
 
 func newSocket(family, sotype int) (int, error) { return -1, errUnsupported }
@@ -51,7 +66,10 @@ func bindSocket(sotype int, sa *poller.Sockaddr, o listenerOptions) (int, error)
 	return -1, errUnsupported
 }
 
+func hostErrno(e syscall.Errno) syscall.Errno { return e }
+
 func setNoDelay(fd int)                                          {}
+func setLingerZero(fd int) error                                 { return errUnsupported }
 func sockname(fd int, sa *poller.Sockaddr) error                 { return errUnsupported }
 func peername(fd int, sa *poller.Sockaddr) error                 { return errUnsupported }
 func closeFd(fd int) error                                       { return errUnsupported }

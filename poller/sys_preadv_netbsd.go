@@ -1,0 +1,14 @@
+package poller
+
+import "golang.org/x/sys/unix"
+
+// preadvArgs: NetBSD's preadv(fd, iov, iovcnt, pad, offset), with a padding word
+// before the offset, which takes two words on 32-bit systems.
+func preadvArgs(off int64, write bool) (trap, a4, a5, a6 uintptr) {
+	trap = unix.SYS_PREADV
+	if write {
+		trap = unix.SYS_PWRITEV
+	}
+	lo, hi := offsetWords(off)
+	return trap, 0, lo, hi
+}
