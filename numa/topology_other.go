@@ -34,12 +34,6 @@ func Affinity() (CPUList, error) {
 // ErrNotMapped is returned by Bind for memory that is empty.
 var ErrNotMapped = errors.New("numa: memory to bind must be page-aligned memory from mmap")
 
-var errNoPin = fmt.Errorf("numa: thread pinning on %s: %w", runtime.GOOS, errors.ErrUnsupported)
-
-// PinThread is not available on this system: it returns an error wrapping
-// errors.ErrUnsupported, and loops run unpinned.
-func PinThread(cpu int) error { return errNoPin }
-
 // Bind does nothing for node 0, the only node this system reports, and returns an
 // error for any other node.
 func Bind(mem []byte, node int, p Policy) error {

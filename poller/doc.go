@@ -37,6 +37,22 @@
 //   - Wake from any goroutine makes a concurrent or the next Wait return; wakeups are
 //     never lost.
 //
+// # Arguments and results on every system
+//
+// An op's integer arguments use poller's portable names (PollIn, MsgWaitAll,
+// SockCloexec, AtFDCWD, AtRemoveDir, OpenCreate, ShutWr, StatxBasicStats, ...; see
+// args.go): on Linux they equal the kernel's constants, elsewhere each driver maps them
+// to its system's calls. OpStatx fills a [Statx], Linux's struct statx layout, on every
+// system.
+//
+// A completion's Res, when negative, is a negated [syscall.Errno] (see [Op.Err]). The
+// outcomes the contract itself defines are syscall's values on every system, whatever
+// the driver: ECANCELED (cancelled, or closed), [ETIME] (a timeout), ENOBUFS (a buffer
+// group ran dry), EBADF (an op on a descriptor whose OpClose is pending). Failures the
+// system reports are its own errors: an errno on Unix; on Windows a Win32 or WinSock
+// error code (NTSTATUS values translated to Win32 ones), for which syscall.Errno's Is
+// method answers os.ErrNotExist, os.ErrExist and the like.
+//
 // # Threading
 //
 // A Driver is used only by the goroutine that created it (the loop that owns it), with

@@ -12,8 +12,9 @@ import (
 // errors.ErrUnsupported when [Features] says it lacks the capability.
 //
 // The comment on each constant lists the [Op] fields it reads. Integer arguments (open
-// flags, MSG_ flags, AT_ flags, poll events) are the host's own constants from
-// golang.org/x/sys.
+// flags, message flags, path-op flags, poll events) are written with poller's portable
+// names (OpenCreate, MsgWaitAll, AtRemoveDir, PollIn, ...; see args.go), which mean the
+// same on every driver and on Linux equal the kernel's constants.
 type Opcode uint8
 
 // The opcodes. The zero Opcode is invalid, so an Op left zero is refused.
@@ -24,23 +25,23 @@ const (
 	OpReadv                       // Fd, Bufs (non-empty), Offset → bytes read
 	OpWritev                      // Fd, Bufs, Offset → bytes written
 	OpFsync                       // Fd, Arg (FsyncDatasync or 0)
-	OpFallocate                   // Fd, Arg (mode), Offset, Len
+	OpFallocate                   // Fd, Arg (Falloc* mode), Offset, Len
 	OpFtruncate                   // Fd, Len
-	OpOpenat                      // Fd (dir fd or AT_FDCWD), Path, Arg (O_ flags), Mode (perm) → new fd
+	OpOpenat                      // Fd (dir fd or AtFDCWD), Path, Arg (Open* flags), Mode (perm) → new fd
 	OpClose                       // Fd; drains the driver's ops on Fd first
-	OpStatx                       // Fd (dir fd), Path, Arg (AT_ flags), Mode (STATX_ mask), Buf (≥ StatxSize, 8-aligned) ← struct statx
-	OpUnlinkat                    // Fd (dir fd), Path, Arg (AT_REMOVEDIR or 0)
-	OpRenameat                    // Fd, Path (old), Fd2, Path2 (new), Arg (RENAME_ flags)
+	OpStatx                       // Fd (dir fd), Path, Arg (At* flags), Mode (Statx* mask), Buf (≥ StatxSize, 8-aligned: Statx.Bytes) ← Statx
+	OpUnlinkat                    // Fd (dir fd), Path, Arg (AtRemoveDir or 0)
+	OpRenameat                    // Fd, Path (old), Fd2, Path2 (new), Arg (Rename* flags)
 	OpMkdirat                     // Fd (dir fd), Path, Mode
-	OpAccept                      // Fd, Arg (SOCK_ flags), Addr (optional; nil with FlagMultishot) → new fd
+	OpAccept                      // Fd, Arg (Sock* flags), Addr (optional; nil with FlagMultishot) → new fd
 	OpConnect                     // Fd, Addr
-	OpRecv                        // Fd, Buf (non-empty) or FlagBufferSelect with Group, Arg (MSG_ flags) → bytes
-	OpSend                        // Fd, Buf, Arg (MSG_ flags) → bytes
+	OpRecv                        // Fd, Buf (non-empty) or FlagBufferSelect with Group, Arg (Msg* flags) → bytes
+	OpSend                        // Fd, Buf, Arg (Msg* flags) → bytes
 	OpSendZC                      // as OpSend, without copying; a second, final completion has ResNotif
-	OpSendmsg                     // Fd, Bufs, Addr (optional), Control (optional), Arg (MSG_ flags) → bytes
+	OpSendmsg                     // Fd, Bufs, Addr (optional), Control (optional), Arg (Msg* flags) → bytes
 	OpRecvmsg                     // Fd, Bufs, Addr (optional, written), Control (optional, written), Arg → bytes
-	OpShutdown                    // Fd, Arg (SHUT_RD, SHUT_WR or SHUT_RDWR)
-	OpPoll                        // Fd, Arg (POLL events) → revents; FlagMultishot repeats
+	OpShutdown                    // Fd, Arg (ShutRd, ShutWr or ShutRdWr)
+	OpPoll                        // Fd, Arg (Poll* events) → revents; FlagMultishot repeats
 	OpTimeout                     // Timeout; completes with ETIME when it expires
 	opcodeEnd
 )
@@ -140,7 +141,8 @@ const (
 // FsyncDatasync in OpFsync's Arg asks for fdatasync semantics.
 const FsyncDatasync = 1
 
-// StatxSize is the smallest Buf that OpStatx accepts: the size of the kernel's struct statx.
+// StatxSize is the smallest Buf that OpStatx accepts: the size of [Statx], Linux's
+// struct statx.
 const StatxSize = 256
 
 // Sockaddr is a socket address in the kernel's raw form (struct sockaddr_storage) with
@@ -196,7 +198,7 @@ type Op struct {
 	Result ResultFlags
 	// BufID names the selected buffer when Result has ResBuffer.
 	BufID uint16
-	// MsgFlags holds the msg_flags of an OpRecvmsg result (MSG_TRUNC, MSG_CTRUNC).
+	// MsgFlags holds the msg_flags of an OpRecvmsg result (MsgTrunc, MsgCtrunc).
 	MsgFlags int32
 	// BufOff is where in buffer BufID the data starts when Result has ResBuffer: 0
 	// unless the driver consumes buffers a part at a time (see BufferGroup).

@@ -7,7 +7,7 @@ type Stats struct {
 	Completions uint64 // completions delivered to Done
 	Enters      uint64 // system calls that submit or wait (io_uring_enter, epoll_wait)
 	Wakeups     uint64 // Wake signals consumed by the owner
-	Overflows   uint64 // completion-queue overflows the kernel reported (io_uring)
+	Overflows   uint64 // times the driver found completions parked on the kernel's CQ overflow list and flushed them (io_uring)
 	Rearms      uint64 // multishot ops the driver re-armed after the kernel ended them
 	Stale       uint64 // completions dropped because their op had moved on
 }

@@ -9,10 +9,6 @@ import (
 
 // Linux-only syscalls of the readiness core. SAFETY notes as in sys_unix.go.
 
-// PollRdHup is the revents bit a [Backend] reports when the peer shut down its
-// writing half: POLLRDHUP on Linux.
-const PollRdHup = unix.POLLRDHUP
-
 const msgNoSignal = unix.MSG_NOSIGNAL // EPIPE instead of SIGPIPE, as io_uring's send does
 
 // sockInit prepares a socket the core drives; Linux needs nothing (MSG_NOSIGNAL).

@@ -9,7 +9,6 @@ import "github.com/zokio/zokio/internal/timerheap"
 type timerHeap struct{ h timerheap.Heap }
 
 func (t *timerHeap) len() int                              { return t.h.Len() }
-func (t *timerHeap) contains(id int32) bool                { return t.h.Contains(id) }
 func (t *timerHeap) push(id int32, when int64)             { t.h.Push(id, when) }
 func (t *timerHeap) peek() (id int32, when int64, ok bool) { return t.h.Peek() }
 func (t *timerHeap) remove(id int32) bool                  { return t.h.Remove(id) }

@@ -23,7 +23,11 @@ func setDriverConfig(c *driver.Config, l *Loop) {
 	if l.id > 0 && l.rt.sq.AttachesToFirst() {
 		// Loop 0 finished starting before this loop began when rings share an SQ
 		// thread (Runtime.New), which orders this read after its write.
-		first, _ = l.rt.loops[0].d.(*uring.Driver)
+		d0 := l.rt.loops[0].d
+		if w, ok := d0.(interface{ Unwrap() poller.Driver }); ok {
+			d0 = w.Unwrap() // a test's fault-injecting wrapper (internal/faultdriver)
+		}
+		first, _ = d0.(*uring.Driver)
 	}
 	l.rt.sq.Apply(&c.Uring, first, l.place.SQCPU)
 }

@@ -218,6 +218,9 @@ func (d *Driver) Ring() *Ring { return d.ring }
 // want, else nil: how packages above the contract reach registration calls (files,
 // buffers) the drivers do not share.
 func RingOf(d poller.Driver, want poller.Features) *Ring {
+	if w, ok := d.(interface{ Unwrap() poller.Driver }); ok {
+		d = w.Unwrap() // a test's fault-injecting wrapper (internal/faultdriver)
+	}
 	u, ok := d.(*Driver)
 	if !ok || !u.Info().Features.Has(want) {
 		return nil

@@ -284,6 +284,8 @@ type faultKernel struct {
 
 	enterFaults []enterFault // consumed one per enter call
 	eintrRate   float64      // probability of EINTR per enter, after the script
+	busyRate    float64      // probability of EBUSY or EAGAIN (half each) per enter
+	shortRate   float64      // probability that an enter passes on fewer SQEs than asked
 	rng         *rand.Rand
 	enters      int // enter calls made
 	injected    int // faults injected
@@ -319,9 +321,20 @@ func (f *faultKernel) enter(fd int, toSubmit, minComplete uint32, flags EnterFla
 			// A real short submit returns at once, without waiting.
 			toSubmit, flags = fl.maxSubmit, flags&^EnterGetEvents
 		}
-	} else if f.eintrRate > 0 && f.rng.Float64() < f.eintrRate {
+	} else if x := f.rng.Float64(); x < f.eintrRate {
 		f.injected++
 		return -1, unix.EINTR
+	} else if x -= f.eintrRate; x < f.busyRate {
+		// The kernel refuses the whole call: a completion backlog (EBUSY) or no
+		// memory for the requests (EAGAIN). Nothing is consumed.
+		f.injected++
+		if f.rng.Intn(2) == 0 {
+			return -1, unix.EBUSY
+		}
+		return -1, unix.EAGAIN
+	} else if x -= f.busyRate; x < f.shortRate && toSubmit > 0 {
+		f.injected++
+		toSubmit, flags = uint32(f.rng.Intn(int(toSubmit))), flags&^EnterGetEvents
 	}
 	return f.real.enter(fd, toSubmit, minComplete, flags, arg, argSize)
 }

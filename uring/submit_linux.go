@@ -16,7 +16,7 @@ type Stats struct {
 	Submitted       uint64 // SQEs handed to the kernel (to the SQ thread with SetupSQPoll)
 	Completions     uint64 // CQEs returned by PeekCQEs
 	OverflowFlushes uint64 // enters made by PeekCQEs to flush overflow, run task work or poll (IOPOLL)
-	Overflows       uint64 // of those, the ones made because the CQ had overflowed
+	Overflows       uint64 // enters (Submit, PeekCQEs, SubmitAndWait) that found the CQ overflowed: the kernel had completions parked on its overflow list, which the enter flushed
 	SQPollWakeups   uint64 // enters made to wake a sleeping SQ thread
 	Interrupts      uint64 // enters interrupted by a signal and retried
 }
@@ -168,6 +168,11 @@ func (r *Ring) submitAndWait(minComplete uint32, minWait, timeout time.Duration)
 		// When it submits anything, the kernel reports the count and
 		// swallows a wait error (EINTR, ETIME); when the CQ is not empty it
 		// reports success. So the CQ itself says whether the wait is over.
+		// load-acquire: pairs with the kernel's atomic updates of the flags. This
+		// enter flushes the overflow list too, so it counts as Submit's does.
+		if SQRingFlags(r.sq.kflags.Load())&SQRingCQOverflow != 0 {
+			r.stats.Overflows++
+		}
 		n, e := r.enter(toSubmit, want, flags|EnterGetEvents, arg, argSize)
 		switch e {
 		case 0:

@@ -209,6 +209,9 @@ var contenderArgs = map[string][]string{
 	"gonet":       {"-impl=gonet"},
 	"znet-uring":  {"-impl=znet", "-driver=uring"},
 	"znet-epoll":  {"-impl=znet", "-driver=epoll"},
+	// gonet's goroutine-per-connection echo on znet's net.Conn adapters (issue 18).
+	"znetconn-uring": {"-impl=znetconn", "-driver=uring"},
+	"znetconn-epoll": {"-impl=znetconn", "-driver=epoll"},
 	// znet whose loop waits for batches of completions (runtime.Options.BatchWait).
 	"znet-uring-bw20":  {"-impl=znet", "-driver=uring", "-znet-batchwait=20us"},
 	"znet-uring-bw100": {"-impl=znet", "-driver=uring", "-znet-batchwait=100us"},

@@ -15,12 +15,12 @@ import (
 // on a host that has it (this project's CI), a silent fallback is a bug.
 const RequireUringEnv = "ZOKIO_REQUIRE_URING"
 
-// Drivers lists the drivers this host has, io_uring first; it skips the test where
-// there is none.
+// Drivers lists the drivers this host has, io_uring first (on Linux); it skips the
+// test where there is none.
 func Drivers(tb testing.TB) []driver.Kind {
 	tb.Helper()
 	var ks []driver.Kind
-	for _, k := range []driver.Kind{driver.Uring, driver.Epoll} {
+	for _, k := range candidates {
 		if _, err := driver.Choose(k); err == nil {
 			ks = append(ks, k)
 		} else if k == driver.Uring && os.Getenv(RequireUringEnv) != "" {
@@ -31,16 +31,6 @@ func Drivers(tb testing.TB) []driver.Kind {
 		tb.Skip("no driver on this platform")
 	}
 	return ks
-}
-
-// FDCount is the number of descriptors the process has open.
-func FDCount(tb testing.TB) int {
-	tb.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return len(ents)
 }
 
 // GCStorm runs the collector back to back with GOGC at 1 until stop (or the end of

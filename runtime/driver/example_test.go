@@ -14,7 +14,7 @@ func ExampleChoose() {
 		fmt.Println("no driver:", err)
 		return
 	}
-	fmt.Println(dec.Kind == driver.Uring || dec.Kind == driver.Epoll || dec.Kind == driver.Kqueue)
+	fmt.Println(dec.Kind != driver.Auto && dec.Reason != "")
 	// Output: true
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/zokio/zokio/internal/testhook"
 	"github.com/zokio/zokio/kqueue"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/uring"
@@ -79,7 +80,7 @@ func Open(pref Kind, cfg Config) (poller.Driver, Decision, error) {
 	if dec.Kind == Uring {
 		d, err := uring.NewDriver(cfg.Uring)
 		if err == nil {
-			return d, dec, nil
+			return testhook.WrapDriver(d), dec, nil
 		}
 		uerr := classify(err)
 		if dec.Forced != "" || !errors.Is(uerr, ErrUnavailable) {
@@ -92,7 +93,7 @@ func Open(pref Kind, cfg Config) (poller.Driver, Decision, error) {
 	if err != nil {
 		return nil, dec, err
 	}
-	return d, dec, nil
+	return testhook.WrapDriver(d), dec, nil
 }
 
 // newKqueue opens the kqueue driver; it is set only in builds with the libkqueue tag.

@@ -1,4 +1,4 @@
-//go:build !linux && !darwin && !dragonfly && !freebsd && !netbsd && !openbsd
+//go:build !linux && !windows && !darwin && !dragonfly && !freebsd && !netbsd && !openbsd
 
 package driver
 
@@ -11,7 +11,7 @@ import (
 )
 
 // Config carries each driver's own configuration. On this platform no driver is built
-// yet (IOCP is planned), so it is empty.
+// (only Linux, Windows, macOS and the BSDs have one), so it is empty.
 type Config struct{}
 
 // Choose reports that this platform has no driver yet.
@@ -19,7 +19,7 @@ func Choose(pref Kind) (Decision, error) {
 	if _, _, err := fromEnv(pref); err != nil {
 		return Decision{}, err
 	}
-	return Decision{}, fmt.Errorf("driver: no I/O driver for %s yet (IOCP is planned): %w", runtime.GOOS, errors.ErrUnsupported)
+	return Decision{}, fmt.Errorf("driver: no I/O driver for %s yet (only Linux, Windows, macOS and the BSDs have one): %w", runtime.GOOS, errors.ErrUnsupported)
 }
 
 // Open reports that this platform has no driver yet.

@@ -50,7 +50,8 @@ type AcceptMode uint8
 
 const (
 	// AcceptAuto is the default: AcceptReusePort for TCP, AcceptHandoff for Unix
-	// sockets (the kernel has no SO_REUSEPORT for them).
+	// sockets (the kernel has no SO_REUSEPORT for them) and on Windows (which has
+	// none at all).
 	AcceptAuto AcceptMode = iota
 	// AcceptReusePort gives every loop its own listening socket, bound to the same
 	// address with SO_REUSEPORT, and its own multishot accept: the kernel spreads

@@ -108,7 +108,7 @@ func (c *Conn) recvEnded(res int32) {
 	case isErrno(res, eCanceled):
 		c.fail(c.opErr("read", net.ErrClosed)) // the runtime is closing
 	default:
-		c.fail(c.opErr("read", resErr("recv", res)))
+		c.fail(c.opErr("read", resErr(sysRecv, res)))
 	}
 }
 

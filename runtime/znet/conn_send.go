@@ -174,7 +174,7 @@ func (c *Conn) sendFailed(res int32) {
 		if isErrno(res, eCanceled) {
 			c.fail(c.opErr("write", net.ErrClosed))
 		} else {
-			c.fail(c.opErr("write", resErr("send", res)))
+			c.fail(c.opErr("write", resErr(sysSend, res)))
 		}
 		return
 	}

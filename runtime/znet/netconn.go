@@ -109,7 +109,7 @@ func dialOne(ctx context.Context, l *runtime.Loop, k netKind, sa *poller.Sockadd
 		if ctx.Err() != nil {
 			err = ctxError(ctx.Err()) // as Go's Dial reports a context that ended
 		} else {
-			err = mapErr(&deadline{}, "connect", err)
+			err = mapErr(&deadline{}, sysConnect, err)
 		}
 		return nil, opError("dial", k.name, nil, raddr, err)
 	}
@@ -147,7 +147,7 @@ func (c *NetConn) Read(p []byte) (int, error) {
 	}
 	res, err := c.rop.do(c.l, &c.rd, poller.Op{Code: poller.OpRecv, Fd: c.fd, Buf: p})
 	if err != nil {
-		return 0, c.opErr("read", mapErr(&c.rd, "read", err))
+		return 0, c.opErr("read", mapErr(&c.rd, sysRead, err))
 	}
 	if res == 0 {
 		return 0, io.EOF
@@ -174,7 +174,7 @@ func (c *NetConn) Write(p []byte) (int, error) {
 		// write is one op; a cancelled one reports what it sent.
 		res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSend, Fd: c.fd, Buf: p[n:], Arg: msgNoSignal | msgWaitAll})
 		if err != nil {
-			return n, c.opErr("write", mapErr(&c.wd, "write", err))
+			return n, c.opErr("write", mapErr(&c.wd, sysWrite, err))
 		}
 		n += int(res)
 	}
@@ -217,7 +217,7 @@ func (c *NetConn) shutdown(how int) error {
 	defer c.release()
 	op := poller.Op{Code: poller.OpShutdown, Fd: c.fd, Arg: uint32(how)}
 	if _, err := c.l.Do(context.Background(), &op); err != nil {
-		return c.opErr("close", mapErr(&c.wd, "shutdown", err))
+		return c.opErr("close", mapErr(&c.wd, sysShutdown, err))
 	}
 	return nil
 }
@@ -345,7 +345,7 @@ func (ln *Listener) AcceptNetConn() (*NetConn, error) {
 		if errors.Is(err, syscall.ECONNABORTED) {
 			continue // the peer gave up before we took it; Go's Accept retries too
 		}
-		return nil, ln.opErr(mapErr(&ln.dl, "accept", err))
+		return nil, ln.opErr(mapErr(&ln.dl, sysAccept, err))
 	}
 }
 

@@ -118,7 +118,7 @@ func (c *PacketConn) ReadFromUDPAddrPort(p []byte) (int, netip.AddrPort, error) 
 	res, err := c.rop.do(c.l, &c.rd, poller.Op{Code: poller.OpRecvmsg, Fd: c.fd, Bufs: c.rbuf[:], Addr: &c.rsa})
 	c.rbuf[0] = nil
 	if err != nil {
-		return 0, netip.AddrPort{}, c.opErr("read", nil, mapErr(&c.rd, "recvmsg", err))
+		return 0, netip.AddrPort{}, c.opErr("read", nil, mapErr(&c.rd, sysRecvmsg, err))
 	}
 	ap, _ := inetAddrPort(&c.rsa)
 	return min(int(res), len(p)), ap, nil
@@ -168,7 +168,7 @@ func (c *PacketConn) writeTo(p []byte, ap netip.AddrPort, addr net.Addr) (int, e
 	res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSendmsg, Fd: c.fd, Bufs: c.wbuf[:], Addr: &c.wsa, Arg: msgNoSignal})
 	c.wbuf[0] = nil
 	if err != nil {
-		return 0, c.opErr("write", addr, mapErr(&c.wd, "sendmsg", err))
+		return 0, c.opErr("write", addr, mapErr(&c.wd, sysSendmsg, err))
 	}
 	return int(res), nil
 }

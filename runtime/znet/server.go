@@ -80,7 +80,7 @@ func Serve(ctx context.Context, rt *runtime.Runtime, network, address string, cf
 	s := &Server{rt: rt, sh: connShared{cfg: cfg, h: cfg.Handler, hk: hooksOf(cfg.Handler), kind: k},
 		kind: k, mode: cfg.Accept, done: make(chan struct{})}
 	s.cfg = &s.sh.cfg
-	if s.mode == AcceptAuto {
+	if s.mode == AcceptAuto && haveReusePort {
 		s.mode = AcceptReusePort
 	}
 	if k.isUnix() || len(rt.Loops()) == 1 {

@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package znet
 
@@ -40,6 +40,20 @@ const (
 	afUnix      = 1
 )
 
+const haveReusePort = false
+
+const (
+	sysConnect  = "connect"
+	sysAccept   = "accept"
+	sysRead     = "read"
+	sysWrite    = "write"
+	sysRecv     = "recv"
+	sysSend     = "send"
+	sysRecvmsg  = "recvmsg"
+	sysSendmsg  = "sendmsg"
+	sysShutdown = "shutdown"
+)
+
 type listenerOptions struct {
 	reusePort bool
 	v6only    bool
@@ -52,6 +66,7 @@ func bindSocket(sotype int, sa *poller.Sockaddr, o listenerOptions) (int, error)
 }
 
 func setNoDelay(fd int)                                          {}
+func setLingerZero(fd int) error                                 { return errUnsupported }
 func sockname(fd int, sa *poller.Sockaddr) error                 { return errUnsupported }
 func peername(fd int, sa *poller.Sockaddr) error                 { return errUnsupported }
 func closeFd(fd int) error                                       { return errUnsupported }

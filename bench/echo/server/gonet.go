@@ -30,21 +30,6 @@ func runGonet(o options) error {
 			return err
 		}
 		conns.Add(1)
-		go func() {
-			defer conns.Add(-1)
-			defer c.Close()
-			buf := make([]byte, 16<<10)
-			for {
-				n, err := c.Read(buf)
-				if n > 0 {
-					if _, werr := c.Write(buf[:n]); werr != nil {
-						return
-					}
-				}
-				if err != nil {
-					return
-				}
-			}
-		}()
+		go echoConn(c, &conns)
 	}
 }

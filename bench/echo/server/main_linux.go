@@ -6,6 +6,7 @@
 //	server -impl=gnet                         gnet v2, its idiomatic echo
 //	server -impl=gonet                        Go's net, a goroutine per connection
 //	server -impl=znet -driver=uring|epoll     Zokio's runtime and its event API (runtime/znet)
+//	server -impl=znetconn -driver=uring|epoll gonet's goroutine per connection on znet's net.Conn adapters
 //	server -impl=netpoll                      cloudwego/netpoll v0.7.2, its echo idiom
 //	server -impl=c-uring                      C reference: liburing, provided buffer ring (package cref)
 //	server -impl=c-epoll                      C reference: level-triggered epoll (package cref)
@@ -47,7 +48,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.impl, "impl", "driver", "implementation: driver, gnet, gonet, znet (Zokio's runtime/znet event API), netpoll (cloudwego/netpoll), c-uring or c-epoll (the C references)")
+	flag.StringVar(&o.impl, "impl", "driver", "implementation: driver, gnet, gonet, znet (Zokio's runtime/znet event API), znetconn (its net.Conn adapters), netpoll (cloudwego/netpoll), c-uring or c-epoll (the C references)")
 	flag.StringVar(&o.driver, "driver", "uring", "Zokio driver for -impl=driver and -impl=znet: uring or epoll")
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen address, numeric host:port (port 0: any free port)")
 	flag.IntVar(&o.buffers, "buffers", 0, "-impl=driver and c-uring: receive buffers in the group (0: the server's default, driverecho 4096, c-uring 2048)")
@@ -69,12 +70,14 @@ func main() {
 		err = runGonet(o)
 	case "znet":
 		err = runZnet(o)
+	case "znetconn":
+		err = runZnetConn(o)
 	case "netpoll":
 		err = runNetpoll(o)
 	case "c-uring", "c-epoll":
 		err = runCRef(o) // returns only on failure
 	default:
-		err = fmt.Errorf("-impl=%q: want driver, gnet, gonet, znet, netpoll, c-uring or c-epoll", o.impl)
+		err = fmt.Errorf("-impl=%q: want driver, gnet, gonet, znet, znetconn, netpoll, c-uring or c-epoll", o.impl)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)

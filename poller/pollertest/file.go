@@ -6,9 +6,6 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/zokio/zokio/poller"
 )
@@ -28,26 +25,24 @@ func init() {
 // openFile opens name through the driver and returns the descriptor.
 func openFile(t *testing.T, h *harness, fds *fdset, name string, flags int) int {
 	t.Helper()
-	r := h.run(newRec(t, poller.Op{Code: poller.OpOpenat, Fd: unix.AT_FDCWD, Path: name,
-		Arg: uint32(flags | unix.O_CLOEXEC), Mode: 0o644}))
+	r := h.run(newRec(t, poller.Op{Code: poller.OpOpenat, Fd: poller.AtFDCWD, Path: name,
+		Arg: uint32(flags | poller.OpenCloexec), Mode: 0o644}))
 	return fds.add(r.ok())
 }
 
-func statx(t *testing.T, h *harness, dirfd int, path string, flags int) *unix.Statx_t {
+// statx stats path (relative to dirfd) through the driver.
+func statx(t *testing.T, h *harness, dirfd int, path string, flags int) *poller.Statx {
 	t.Helper()
-	st := new(unix.Statx_t)
-	// SAFETY: st is a heap object at least StatxSize long and 8-aligned; the op keeps the
-	// view referenced until its completion.
-	buf := unsafe.Slice((*byte)(unsafe.Pointer(st)), poller.StatxSize)
+	st := new(poller.Statx)
 	h.run(newRec(t, poller.Op{Code: poller.OpStatx, Fd: dirfd, Path: path, Arg: uint32(flags),
-		Mode: unix.STATX_BASIC_STATS, Buf: buf})).ok()
+		Mode: poller.StatxBasicStats, Buf: st.Bytes()})).ok()
 	return st
 }
 
 func testFileLifecycle(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
-	name := filepath.Join(t.TempDir(), "data")
-	fd := openFile(t, h, fds, name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL)
+	name := filepath.Join(tempDir(t), "data")
+	fd := openFile(t, h, fds, name, poller.OpenRdWr|poller.OpenCreate|poller.OpenExcl)
 	msg := []byte("0123456789abcdef")
 	if n := h.run(newRec(t, poller.Op{Code: poller.OpWrite, Fd: fd, Buf: msg, Offset: 100})).ok(); n != len(msg) {
 		t.Fatalf("pwrite wrote %d", n)
@@ -55,7 +50,7 @@ func testFileLifecycle(t *testing.T, nd NewDriver) {
 	h.run(newRec(t, poller.Op{Code: poller.OpFsync, Fd: fd})).ok()
 	h.run(newRec(t, poller.Op{Code: poller.OpFsync, Fd: fd, Arg: poller.FsyncDatasync})).ok()
 	h.run(newRec(t, poller.Op{Code: poller.OpFallocate, Fd: fd, Offset: 0, Len: 8192})).ok()
-	if st := statx(t, h, fd, "", unix.AT_EMPTY_PATH); st.Size != 8192 {
+	if st := statx(t, h, fd, "", poller.AtEmptyPath); st.Size != 8192 {
 		t.Fatalf("size after fallocate %d, want 8192", st.Size)
 	}
 	h.run(newRec(t, poller.Op{Code: poller.OpFtruncate, Fd: fd, Len: 110})).ok()
@@ -64,7 +59,7 @@ func testFileLifecycle(t *testing.T, nd NewDriver) {
 	if !bytes.Equal(buf[:n], msg[:10]) {
 		t.Fatalf("pread after truncate %q, want %q", buf[:n], msg[:10])
 	}
-	if st := statx(t, h, unix.AT_FDCWD, name, 0); st.Size != 110 || st.Mode&unix.S_IFMT != unix.S_IFREG {
+	if st := statx(t, h, poller.AtFDCWD, name, 0); st.Size != 110 || st.Mode&poller.ModeTypeMask != poller.ModeRegular {
 		t.Fatalf("statx: size %d mode %o", st.Size, st.Mode)
 	}
 	fds.forget(fd)
@@ -81,7 +76,7 @@ func testFileLifecycle(t *testing.T, nd NewDriver) {
 
 func testFileVectored(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
-	fd := openFile(t, h, fds, filepath.Join(t.TempDir(), "v"), unix.O_RDWR|unix.O_CREAT)
+	fd := openFile(t, h, fds, filepath.Join(tempDir(t), "v"), poller.OpenRdWr|poller.OpenCreate)
 	parts := [][]byte{[]byte("alpha-"), []byte("beta-"), []byte("gamma")}
 	if n := h.run(newRec(t, poller.Op{Code: poller.OpWritev, Fd: fd, Bufs: parts, Offset: 0})).ok(); n != 16 {
 		t.Fatalf("writev wrote %d, want 16", n)
@@ -96,9 +91,9 @@ func testFileVectored(t *testing.T, nd NewDriver) {
 // testFilePosition checks Offset -1 (the file position) and reads at and past EOF.
 func testFilePosition(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
-	name := filepath.Join(t.TempDir(), "pos")
+	name := filepath.Join(tempDir(t), "pos")
 	fatalIf(t, os.WriteFile(name, []byte("abcdef"), 0o644), "WriteFile")
-	fd := openFile(t, h, fds, name, unix.O_RDONLY)
+	fd := openFile(t, h, fds, name, poller.OpenRdOnly)
 	buf := make([]byte, 4)
 	var got []byte
 	for i := 0; i < 3; i++ {
@@ -115,51 +110,49 @@ func testFilePosition(t *testing.T, nd NewDriver) {
 		t.Fatalf("pread past EOF returned %d", n)
 	}
 	w := h.run(newRec(t, poller.Op{Code: poller.OpWrite, Fd: fd, Buf: []byte("x"), Offset: 0}))
-	wantErrno(t, "write to a read-only descriptor", w.only(), syscall.EBADF)
+	wantErrno(t, "write to a read-only descriptor", w.only(), errNotWritable...)
 }
 
 func testPathOps(t *testing.T, nd NewDriver) {
 	h := start(t, nd)
-	dir := t.TempDir()
+	dir := tempDir(t)
 	sub := filepath.Join(dir, "sub")
-	h.run(newRec(t, poller.Op{Code: poller.OpMkdirat, Fd: unix.AT_FDCWD, Path: sub, Mode: 0o755})).ok()
-	if st := statx(t, h, unix.AT_FDCWD, sub, 0); st.Mode&unix.S_IFMT != unix.S_IFDIR {
+	h.run(newRec(t, poller.Op{Code: poller.OpMkdirat, Fd: poller.AtFDCWD, Path: sub, Mode: 0o755})).ok()
+	if st := statx(t, h, poller.AtFDCWD, sub, 0); st.Mode&poller.ModeTypeMask != poller.ModeDir {
 		t.Fatalf("mkdirat made mode %o", st.Mode)
 	}
 	old, renamed := filepath.Join(dir, "a"), filepath.Join(sub, "b")
 	fatalIf(t, os.WriteFile(old, []byte("moved"), 0o644), "WriteFile")
-	h.run(newRec(t, poller.Op{Code: poller.OpRenameat, Fd: unix.AT_FDCWD, Path: old,
-		Fd2: unix.AT_FDCWD, Path2: renamed})).ok()
+	h.run(newRec(t, poller.Op{Code: poller.OpRenameat, Fd: poller.AtFDCWD, Path: old,
+		Fd2: poller.AtFDCWD, Path2: renamed})).ok()
 	if b, err := os.ReadFile(renamed); err != nil || string(b) != "moved" {
 		t.Fatalf("after renameat: %q, %v", b, err)
 	}
-	h.run(newRec(t, poller.Op{Code: poller.OpUnlinkat, Fd: unix.AT_FDCWD, Path: renamed})).ok()
-	h.run(newRec(t, poller.Op{Code: poller.OpUnlinkat, Fd: unix.AT_FDCWD, Path: sub, Arg: unix.AT_REMOVEDIR})).ok()
+	h.run(newRec(t, poller.Op{Code: poller.OpUnlinkat, Fd: poller.AtFDCWD, Path: renamed})).ok()
+	h.run(newRec(t, poller.Op{Code: poller.OpUnlinkat, Fd: poller.AtFDCWD, Path: sub, Arg: poller.AtRemoveDir})).ok()
 	if _, err := os.Stat(sub); !os.IsNotExist(err) {
 		t.Fatalf("directory still there after unlinkat: %v", err)
 	}
 }
 
 func testPathErrors(t *testing.T, nd NewDriver) {
-	h := start(t, nd)
-	dir := t.TempDir()
+	h, fds := start(t, nd), newFDs(t)
+	dir := tempDir(t)
 	missing := filepath.Join(dir, "missing")
-	o := h.run(newRec(t, poller.Op{Code: poller.OpOpenat, Fd: unix.AT_FDCWD, Path: missing, Arg: unix.O_RDONLY}))
-	wantErrno(t, "open of a missing file", o.only(), syscall.ENOENT)
-	u := h.run(newRec(t, poller.Op{Code: poller.OpUnlinkat, Fd: unix.AT_FDCWD, Path: missing}))
-	wantErrno(t, "unlink of a missing file", u.only(), syscall.ENOENT)
-	m := h.run(newRec(t, poller.Op{Code: poller.OpMkdirat, Fd: unix.AT_FDCWD, Path: dir, Mode: 0o755}))
-	wantErrno(t, "mkdir of an existing directory", m.only(), syscall.EEXIST)
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	fatalIf(t, err, "open dir")
-	defer unix.Close(fd)
+	o := h.run(newRec(t, poller.Op{Code: poller.OpOpenat, Fd: poller.AtFDCWD, Path: missing, Arg: poller.OpenRdOnly}))
+	wantErrno(t, "open of a missing file", o.only(), errNotExist...)
+	u := h.run(newRec(t, poller.Op{Code: poller.OpUnlinkat, Fd: poller.AtFDCWD, Path: missing}))
+	wantErrno(t, "unlink of a missing file", u.only(), errNotExist...)
+	m := h.run(newRec(t, poller.Op{Code: poller.OpMkdirat, Fd: poller.AtFDCWD, Path: dir, Mode: 0o755}))
+	wantErrno(t, "mkdir of an existing directory", m.only(), errExist...)
+	fd := fds.openDir(dir)
 	r := h.run(newRec(t, poller.Op{Code: poller.OpRead, Fd: fd, Buf: make([]byte, 8), Offset: 0}))
-	wantErrno(t, "read of a directory", r.only(), syscall.EISDIR)
+	wantErrno(t, "read of a directory", r.only(), errIsDir...)
 }
 
 func testLinkChain(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
-	fd := openFile(t, h, fds, filepath.Join(t.TempDir(), "chain"), unix.O_RDWR|unix.O_CREAT)
+	fd := openFile(t, h, fds, filepath.Join(tempDir(t), "chain"), poller.OpenRdWr|poller.OpenCreate)
 	var order []poller.Opcode
 	w := newRec(t, poller.Op{Code: poller.OpWrite, Fd: fd, Buf: []byte("durable"), Offset: 0, Flags: poller.FlagLink})
 	s := newRec(t, poller.Op{Code: poller.OpFsync, Fd: fd, Arg: poller.FsyncDatasync})
@@ -178,8 +171,7 @@ func testLinkChain(t *testing.T, nd NewDriver) {
 func testLinkChainBroken(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
 	r, _ := fds.pipe()
-	fds.forget(r)
-	unix.Close(r)
+	fds.close(r)
 	bad := newRec(t, poller.Op{Code: poller.OpRead, Fd: r, Buf: make([]byte, 8), Offset: -1, Flags: poller.FlagLink})
 	next := newRec(t, poller.Op{Code: poller.OpNop, Flags: poller.FlagLink})
 	last := newRec(t, poller.Op{Code: poller.OpNop})
@@ -188,7 +180,7 @@ func testLinkChainBroken(t *testing.T, nd NewDriver) {
 		h.submit(&x.op)
 	}
 	h.until("broken chain", func() bool { return bad.final && next.final && last.final && after.final })
-	wantErrno(t, "failing link", bad.only(), syscall.EBADF)
+	wantErrno(t, "failing link", bad.only(), errBadFd...)
 	wantErrno(t, "op after a failed link", next.only(), syscall.ECANCELED)
 	wantErrno(t, "end of a broken chain", last.only(), syscall.ECANCELED)
 	after.ok()
@@ -200,7 +192,7 @@ func testLinkChainBroken(t *testing.T, nd NewDriver) {
 // SQEs leave in Submit; readiness drivers ignore the flag.)
 func testSubmitNow(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
-	fd := openFile(t, h, fds, filepath.Join(t.TempDir(), "now"), unix.O_RDWR|unix.O_CREAT)
+	fd := openFile(t, h, fds, filepath.Join(tempDir(t), "now"), poller.OpenRdWr|poller.OpenCreate)
 	plain := newRec(t, poller.Op{Code: poller.OpNop})
 	now := newRec(t, poller.Op{Code: poller.OpNop, Flags: poller.FlagSubmitNow})
 	var order []poller.Opcode

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	goruntime "runtime"
 	"testing"
 	"time"
 
@@ -85,3 +86,24 @@ func maxRcvBuf() int {
 	}
 	return hi
 }
+
+// requireUnix skips a test where the system has no Unix sockets: Wine 8 refuses
+// AF_UNIX with WSAEAFNOSUPPORT (../shared/PLATFORMS.md), though Windows 10 has it.
+func requireUnix(t testing.TB) {
+	t.Helper()
+	if err := unixSockets(); err != nil {
+		t.Skipf("no Unix sockets here (Wine 8 has no AF_UNIX): %v", err)
+	}
+}
+
+// unixSockets reports why this system cannot make Unix sockets, or nil.
+func unixSockets() error {
+	fd, err := newSocket(afUnix, sockStream)
+	if err != nil {
+		return err
+	}
+	return closeFd(fd)
+}
+
+// abstractUnix: only Linux has the abstract namespace for Unix sockets ("@name").
+const abstractUnix = goruntime.GOOS == "linux"

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/zokio/zokio/poller"
 )
 
@@ -51,7 +49,7 @@ func testPipeReadWrite(t *testing.T, nd NewDriver) {
 
 func testRecvWaits(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
-	a, b := fds.socketpair(unix.SOCK_STREAM)
+	a, b := fds.streamPair()
 	buf := make([]byte, 16)
 	r := newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Buf: buf})
 	h.submit(&r.op)
@@ -65,12 +63,11 @@ func testRecvWaits(t *testing.T, nd NewDriver) {
 
 func testRecvEOF(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
-	a, b := fds.socketpair(unix.SOCK_STREAM)
+	a, b := fds.streamPair()
 	r := newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Buf: make([]byte, 8)})
 	h.submit(&r.op)
 	h.quiet(2*time.Millisecond, r)
-	fds.forget(b)
-	unix.Close(b)
+	fds.close(b)
 	h.until("recv at EOF", r.isFinal)
 	if n := r.ok(); n != 0 {
 		t.Fatalf("recv at EOF returned %d, want 0", n)
@@ -80,13 +77,12 @@ func testRecvEOF(t *testing.T, nd NewDriver) {
 func testBadFd(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
 	r, w := fds.pipe()
-	fds.forget(r)
-	unix.Close(r) // r is now a closed descriptor number
+	fds.close(r) // r is now a closed descriptor number
 	_ = w
 	rd := h.run(newRec(t, poller.Op{Code: poller.OpRead, Fd: r, Buf: make([]byte, 8), Offset: -1}))
-	wantErrno(t, "read on a closed fd", rd.only(), syscall.EBADF)
+	wantErrno(t, "read on a closed fd", rd.only(), errBadFd...)
 	neg := h.run(newRec(t, poller.Op{Code: poller.OpRecv, Fd: -1, Buf: make([]byte, 8)}))
-	wantErrno(t, "recv on fd -1", neg.only(), syscall.EBADF)
+	wantErrno(t, "recv on fd -1", neg.only(), errBadFd...)
 }
 
 func testAcceptConnect(t *testing.T, nd NewDriver) {
@@ -94,9 +90,9 @@ func testAcceptConnect(t *testing.T, nd NewDriver) {
 	lfd, laddr := fds.listener()
 	var peer poller.Sockaddr
 	peer.Len = uint32(len(peer.Raw))
-	acc := newRec(t, poller.Op{Code: poller.OpAccept, Fd: lfd, Addr: &peer, Arg: unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC})
+	acc := newRec(t, poller.Op{Code: poller.OpAccept, Fd: lfd, Addr: &peer, Arg: poller.SockNonblock | poller.SockCloexec})
 	h.submit(&acc.op)
-	cfd := fds.socket(unix.SOCK_STREAM)
+	cfd := fds.tcpSocket()
 	con := newRec(t, poller.Op{Code: poller.OpConnect, Fd: cfd, Addr: laddr})
 	h.submit(&con.op)
 	h.until("accept and connect", func() bool { return acc.final && con.final })
@@ -117,11 +113,10 @@ func testAcceptConnect(t *testing.T, nd NewDriver) {
 func testConnectRefused(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
 	lfd, addr := fds.listener()
-	fds.forget(lfd)
-	unix.Close(lfd) // nothing listens on addr now
-	cfd := fds.socket(unix.SOCK_STREAM)
+	fds.close(lfd) // nothing listens on addr now
+	cfd := fds.tcpSocket()
 	r := h.run(newRec(t, poller.Op{Code: poller.OpConnect, Fd: cfd, Addr: addr}))
-	wantErrno(t, "connect to a closed port", r.only(), syscall.ECONNREFUSED)
+	wantErrno(t, "connect to a closed port", r.only(), errConnRefused...)
 }
 
 func testSendmsgRecvmsg(t *testing.T, nd NewDriver) {
@@ -148,7 +143,7 @@ func testSendmsgRecvmsg(t *testing.T, nd NewDriver) {
 func testShutdown(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
 	c, s := fds.tcpPair()
-	h.run(newRec(t, poller.Op{Code: poller.OpShutdown, Fd: c, Arg: unix.SHUT_WR})).ok()
+	h.run(newRec(t, poller.Op{Code: poller.OpShutdown, Fd: c, Arg: poller.ShutWr})).ok()
 	r := h.run(newRec(t, poller.Op{Code: poller.OpRecv, Fd: s, Buf: make([]byte, 8)}))
 	if n := r.ok(); n != 0 {
 		t.Fatalf("recv after peer's shutdown: %d, want 0 (EOF)", n)
@@ -165,12 +160,12 @@ func testShutdown(t *testing.T, nd NewDriver) {
 func testPoll(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
 	r, w := fds.pipe()
-	one := newRec(t, poller.Op{Code: poller.OpPoll, Fd: r, Arg: unix.POLLIN})
+	one := newRec(t, poller.Op{Code: poller.OpPoll, Fd: r, Arg: poller.PollIn})
 	h.submit(&one.op)
 	h.quiet(2*time.Millisecond, one)
 	write(t, w, []byte("x"))
 	h.until("poll", one.isFinal)
-	if ev := one.ok(); ev&unix.POLLIN == 0 {
+	if ev := one.ok(); ev&poller.PollIn == 0 {
 		t.Fatalf("poll revents %#x lack POLLIN", ev)
 	}
 	readNow(t, r, make([]byte, 8))
@@ -178,7 +173,7 @@ func testPoll(t *testing.T, nd NewDriver) {
 
 func testCancelRecv(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
-	a, _ := fds.socketpair(unix.SOCK_STREAM)
+	a, _ := fds.streamPair()
 	r := newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Buf: make([]byte, 8)})
 	h.submit(&r.op)
 	h.quiet(2*time.Millisecond, r)
@@ -191,7 +186,7 @@ func testCancelRecv(t *testing.T, nd NewDriver) {
 // op completes exactly once and no byte is lost (C3).
 func testCancelRace(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
-	a, b := fds.socketpair(unix.SOCK_STREAM)
+	a, b := fds.streamPair()
 	buf := make([]byte, 1)
 	var won, cancelled int
 	cancel := func(r *rec) {
@@ -247,7 +242,7 @@ func testCancelRace(t *testing.T, nd NewDriver) {
 
 func testOpTimeoutExpires(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
-	a, _ := fds.socketpair(unix.SOCK_STREAM)
+	a, _ := fds.streamPair()
 	begin := time.Now()
 	r := h.run(newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Buf: make([]byte, 8), Timeout: 20 * time.Millisecond}))
 	wantErrno(t, "recv past its timeout", r.only(), poller.ETIME)
@@ -258,7 +253,7 @@ func testOpTimeoutExpires(t *testing.T, nd NewDriver) {
 
 func testOpTimeoutResultWins(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
-	a, b := fds.socketpair(unix.SOCK_STREAM)
+	a, b := fds.streamPair()
 	buf := make([]byte, 8)
 	r := newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Buf: buf, Timeout: time.Hour})
 	h.submit(&r.op)
@@ -279,11 +274,11 @@ func testOpTimeoutResultWins(t *testing.T, nd NewDriver) {
 // completes only after them; the descriptor is closed afterwards.
 func testCloseFdDrains(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
-	a, _ := fds.socketpair(unix.SOCK_STREAM)
+	a, _ := fds.streamPair()
 	var order []string
 	recv := newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Buf: make([]byte, 8)})
 	recv.op.Done = func(op *poller.Op) { order = append(order, "recv"); recv.done(op) }
-	poll := newRec(t, poller.Op{Code: poller.OpPoll, Fd: a, Arg: unix.POLLIN})
+	poll := newRec(t, poller.Op{Code: poller.OpPoll, Fd: a, Arg: poller.PollIn})
 	poll.op.Done = func(op *poller.Op) { order = append(order, "poll"); poll.done(op) }
 	h.submit(&recv.op)
 	h.submit(&poll.op)
@@ -309,7 +304,7 @@ func testCloseWithIO(t *testing.T, nd NewDriver) {
 	h.submit(&acc.op)
 	var recs = []*rec{acc}
 	for i := 0; i < 8; i++ {
-		a, _ := fds.socketpair(unix.SOCK_STREAM)
+		a, _ := fds.streamPair()
 		r := newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Buf: make([]byte, 8)})
 		h.submit(&r.op)
 		recs = append(recs, r)
@@ -332,7 +327,7 @@ func testRecvCustodyGC(t *testing.T, nd NewDriver) {
 	peers := make([]int, n)
 	got := 0
 	for i := range peers {
-		a, b := fds.socketpair(unix.SOCK_STREAM)
+		a, b := fds.streamPair()
 		peers[i] = b
 		op := &poller.Op{Code: poller.OpRecv, Fd: a, Buf: make([]byte, 4096), Offset: int64(i)}
 		op.Done = func(o *poller.Op) {

@@ -127,9 +127,10 @@ func waitOpsInFlight(t *testing.T, rt *runtime.Runtime, n int) {
 // TestHandoffStartup: connections waiting in the backlog when a Unix-socket server
 // starts are accepted at once and handed to the other loop, which must be ready.
 func TestHandoffStartup(t *testing.T) {
+	requireUnix(t)
 	forEachDriver(t, 2, func(t *testing.T, rt *runtime.Runtime) {
 		for round := range 5 {
-			path := filepath.Join(t.TempDir(), "s")
+			path := filepath.Join(testkit.TempDir(t), "s")
 			ln, err := net.Listen("unix", path) // bind first so clients can queue
 			if err != nil {
 				t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"syscall"
 	"testing"
 	"time"
 
@@ -198,7 +197,7 @@ func TestEventPeerReset(t *testing.T) {
 		c.Close()
 		err := recvErr(t, h.closed)
 		var oe *net.OpError
-		if !errors.As(err, &oe) || !errors.Is(err, syscall.ECONNRESET) {
+		if !errors.As(err, &oe) || !errors.Is(err, errConnReset) {
 			t.Fatalf("OnClose err = %#v, want a *net.OpError with ECONNRESET", err)
 		}
 	})

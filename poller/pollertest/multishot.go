@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/zokio/zokio/poller"
 )
 
@@ -38,8 +36,8 @@ func testInFlightTable(t *testing.T, nd NewDriver) {
 		t.Fatalf("a fresh driver lists %v", ops)
 	}
 	g := newGroup(t, h, 2, 64)
-	a, _ := fds.socketpair(unix.SOCK_STREAM)
-	c, _ := fds.socketpair(unix.SOCK_STREAM)
+	a, _ := fds.streamPair()
+	c, _ := fds.streamPair()
 	one := newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Buf: make([]byte, 8)})
 	multi := newRec(t, poller.Op{Code: poller.OpRecv, Fd: c, Flags: poller.FlagMultishot | poller.FlagBufferSelect, Group: g.ID()})
 	h.submit(&one.op)
@@ -78,15 +76,11 @@ func testMultishotAccept(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
 	lfd, addr := fds.listener()
 	acc := newRec(t, poller.Op{Code: poller.OpAccept, Fd: lfd, Flags: poller.FlagMultishot,
-		Arg: unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC})
+		Arg: poller.SockNonblock | poller.SockCloexec})
 	h.submit(&acc.op)
 	const conns = 5
 	for i := 0; i < conns; i++ {
-		c := fds.socket(unix.SOCK_STREAM)
-		err := unix.Connect(c, &unix.SockaddrInet4{Port: portOf(addr), Addr: [4]byte{127, 0, 0, 1}})
-		if err != nil && err != unix.EINPROGRESS {
-			t.Fatalf("connect: %v", err)
-		}
+		fds.dial(addr)
 	}
 	h.until("five accepted connections", func() bool { return len(acc.got) >= conns })
 	for i, c := range acc.got[:conns] {
@@ -117,7 +111,7 @@ func newGroup(t *testing.T, h *harness, count, size int) poller.BufferGroup {
 func testMultishotRecv(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
 	g := newGroup(t, h, 4, 64)
-	a, b := fds.socketpair(unix.SOCK_STREAM)
+	a, b := fds.streamPair()
 	r := newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Flags: poller.FlagMultishot | poller.FlagBufferSelect, Group: g.ID()})
 	h.submit(&r.op)
 	// More messages than buffers: releasing keeps it going. A driver that fills
@@ -152,12 +146,11 @@ func testMultishotRecv(t *testing.T, nd NewDriver) {
 func testMultishotRecvEOF(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
 	g := newGroup(t, h, 2, 64)
-	a, b := fds.socketpair(unix.SOCK_STREAM)
+	a, b := fds.streamPair()
 	r := newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Flags: poller.FlagMultishot | poller.FlagBufferSelect, Group: g.ID()})
 	h.submit(&r.op)
 	h.quiet(2*time.Millisecond, r)
-	fds.forget(b)
-	unix.Close(b)
+	fds.close(b)
 	h.until("multishot recv at EOF", r.isFinal)
 	last := r.got[len(r.got)-1]
 	if last.Res != 0 || last.Flags&poller.ResMore != 0 {
@@ -172,7 +165,7 @@ func testMultishotRecvEOF(t *testing.T, nd NewDriver) {
 func testMultishotRecvDataThenEOF(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
 	g := newGroup(t, h, 4, 64)
-	a, b := fds.socketpair(unix.SOCK_STREAM)
+	a, b := fds.streamPair()
 	r := newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Flags: poller.FlagMultishot | poller.FlagBufferSelect, Group: g.ID()})
 	h.submit(&r.op)
 	write(t, b, []byte("first"))
@@ -182,7 +175,7 @@ func testMultishotRecvDataThenEOF(t *testing.T, nd NewDriver) {
 		t.Fatalf("%d completions for one message, want 1: %+v", len(r.got), r.got)
 	}
 	write(t, b, []byte("tail"))
-	fatalIf(t, unix.Shutdown(b, unix.SHUT_WR), "shutdown")
+	shutdownWrite(t, b)
 	h.until("multishot recv at EOF", r.isFinal)
 	var data string
 	for _, c := range r.got[:len(r.got)-1] {
@@ -205,7 +198,7 @@ func testMultishotRecvDataThenEOF(t *testing.T, nd NewDriver) {
 func testMultishotRecvENOBUFS(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
 	g := newGroup(t, h, 2, 64)
-	a, b := fds.socketpair(unix.SOCK_STREAM)
+	a, b := fds.streamPair()
 	r := newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Flags: poller.FlagMultishot | poller.FlagBufferSelect, Group: g.ID()})
 	h.submit(&r.op)
 	for i := 0; i < 2; i++ {
@@ -228,12 +221,12 @@ func testMultishotRecvENOBUFS(t *testing.T, nd NewDriver) {
 func testMultishotPoll(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
 	rfd, wfd := fds.pipe()
-	p := newRec(t, poller.Op{Code: poller.OpPoll, Fd: rfd, Arg: unix.POLLIN, Flags: poller.FlagMultishot})
+	p := newRec(t, poller.Op{Code: poller.OpPoll, Fd: rfd, Arg: poller.PollIn, Flags: poller.FlagMultishot})
 	h.submit(&p.op)
 	for i := 0; i < 3; i++ {
 		write(t, wfd, []byte("x"))
 		h.until("a poll event", func() bool { return len(p.got) > i })
-		if c := p.got[i]; c.Res&unix.POLLIN == 0 || c.Flags&poller.ResMore == 0 {
+		if c := p.got[i]; c.Res&poller.PollIn == 0 || c.Flags&poller.ResMore == 0 {
 			t.Fatalf("poll %d: revents %#x flags %v", i, c.Res, c.Flags)
 		}
 		readNow(t, rfd, make([]byte, 8))

@@ -1,0 +1,247 @@
+package iocp
+
+import (
+	"encoding/binary"
+	"path/filepath"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+
+	"github.com/zokio/zokio/poller"
+)
+
+// The worker side of the file and path ops. Arguments keep their host encodings: O_
+// flags are syscall's (the same bits as Linux for O_CREAT, O_EXCL, O_TRUNC, O_APPEND
+// and O_CLOEXEC), AT_REMOVEDIR is Linux's value, a negative directory descriptor is the
+// current directory (AT_FDCWD). OpStatx fills the fields of Linux's struct statx that
+// Windows has: size, mode (type and permission bits as os.Stat derives them), nlink,
+// and the four times.
+
+const (
+	atRemoveDir = 0x200
+	atEmptyPath = 0x1000
+
+	fallocKeepSize = 0x1
+
+	statxBasicStats = 0x7ff
+)
+
+// runJob performs a worker's op and returns its result.
+func runJob(j *job) int32 {
+	op := j.op
+	switch op.Code {
+	case poller.OpFsync:
+		return errRes(windows.FlushFileBuffers(j.h))
+	case poller.OpFtruncate:
+		return errRes(setEOF(j.h, op.Len))
+	case poller.OpFallocate:
+		return fallocate(j.h, op)
+	case poller.OpOpenat:
+		return openat(op)
+	case poller.OpMkdirat:
+		return pathCall(op.Fd, op.Path, func(p *uint16) error { return windows.CreateDirectory(p, nil) })
+	case poller.OpUnlinkat:
+		if op.Arg&atRemoveDir != 0 {
+			return pathCall(op.Fd, op.Path, windows.RemoveDirectory)
+		}
+		return pathCall(op.Fd, op.Path, windows.DeleteFile)
+	case poller.OpRenameat:
+		from, err := resolve(op.Fd, op.Path)
+		if err != nil {
+			return errRes(err)
+		}
+		to, err := resolve(op.Fd2, op.Path2)
+		if err != nil {
+			return errRes(err)
+		}
+		return errRes(windows.MoveFileEx(from, to, windows.MOVEFILE_REPLACE_EXISTING))
+	case poller.OpStatx:
+		return statx(op)
+	}
+	return -int32(syscall.EOPNOTSUPP)
+}
+
+func setEOF(h windows.Handle, size int64) error {
+	// SAFETY: FILE_END_OF_FILE_INFO is one int64, read during the call.
+	return windows.SetFileInformationByHandle(h, windows.FileEndOfFileInfo,
+		(*byte)(unsafe.Pointer(&size)), uint32(unsafe.Sizeof(size)))
+}
+
+// fallocate reserves space up to Offset+Len; without FALLOC_FL_KEEP_SIZE the file grows
+// to that size, as fallocate(2) makes it.
+func fallocate(h windows.Handle, op *poller.Op) int32 {
+	if op.Arg&^fallocKeepSize != 0 {
+		return -int32(syscall.EOPNOTSUPP)
+	}
+	end := op.Offset + op.Len
+	var fi windows.ByHandleFileInformation
+	if err := windows.GetFileInformationByHandle(h, &fi); err != nil {
+		return errRes(err)
+	}
+	size := int64(fi.FileSizeHigh)<<32 | int64(fi.FileSizeLow)
+	if end <= size {
+		return 0
+	}
+	// SAFETY: FILE_ALLOCATION_INFO is one int64, read during the call.
+	if err := windows.SetFileInformationByHandle(h, windows.FileAllocationInfo,
+		(*byte)(unsafe.Pointer(&end)), uint32(unsafe.Sizeof(end))); err != nil {
+		return errRes(err)
+	}
+	if op.Arg&fallocKeepSize == 0 {
+		return errRes(setEOF(h, end))
+	}
+	return 0
+}
+
+// resolve makes path absolute against directory handle dir (negative: the current
+// directory) and returns it as UTF-16.
+func resolve(dir int, path string) (*uint16, error) {
+	if dir >= 0 && !filepath.IsAbs(path) {
+		base, err := finalPath(windows.Handle(dir))
+		if err != nil {
+			return nil, err
+		}
+		path = filepath.Join(base, path)
+	}
+	if path == "" {
+		return nil, syscall.ENOENT
+	}
+	return windows.UTF16PtrFromString(path)
+}
+
+// finalPath returns the path a directory handle was opened with.
+func finalPath(h windows.Handle) (string, error) {
+	buf := make([]uint16, 512)
+	for {
+		n, err := windows.GetFinalPathNameByHandle(h, &buf[0], uint32(len(buf)), 0)
+		if err != nil {
+			return "", err
+		}
+		if int(n) < len(buf) {
+			p := windows.UTF16ToString(buf[:n])
+			// GetFinalPathNameByHandle answers with the \\?\ prefix; plain paths are
+			// what the rest of the code joins.
+			if len(p) > 4 && p[:4] == `\\?\` && p[5] == ':' {
+				p = p[4:]
+			}
+			return p, nil
+		}
+		buf = make([]uint16, n+1)
+	}
+}
+
+func pathCall(dir int, path string, call func(*uint16) error) int32 {
+	p, err := resolve(dir, path)
+	if err != nil {
+		return errRes(err)
+	}
+	return errRes(call(p))
+}
+
+// openat opens a file overlapped, so that its reads and writes go through the port; the
+// new handle is the result.
+func openat(op *poller.Op) int32 {
+	p, err := resolve(op.Fd, op.Path)
+	if err != nil {
+		return errRes(err)
+	}
+	flags := int(op.Arg)
+	var access uint32
+	switch flags & (syscall.O_RDONLY | syscall.O_WRONLY | syscall.O_RDWR) {
+	case syscall.O_RDONLY:
+		access = windows.GENERIC_READ
+	case syscall.O_WRONLY:
+		access = windows.GENERIC_WRITE
+	case syscall.O_RDWR:
+		access = windows.GENERIC_READ | windows.GENERIC_WRITE
+	}
+	if flags&syscall.O_APPEND != 0 {
+		access &^= windows.GENERIC_WRITE
+		access |= windows.FILE_APPEND_DATA
+	}
+	var create uint32
+	switch {
+	case flags&(syscall.O_CREAT|syscall.O_EXCL) == syscall.O_CREAT|syscall.O_EXCL:
+		create = windows.CREATE_NEW
+	case flags&(syscall.O_CREAT|syscall.O_TRUNC) == syscall.O_CREAT|syscall.O_TRUNC:
+		create = windows.CREATE_ALWAYS
+	case flags&syscall.O_CREAT != 0:
+		create = windows.OPEN_ALWAYS
+	case flags&syscall.O_TRUNC != 0:
+		create = windows.TRUNCATE_EXISTING
+	default:
+		create = windows.OPEN_EXISTING
+	}
+	attrs := uint32(windows.FILE_ATTRIBUTE_NORMAL | windows.FILE_FLAG_OVERLAPPED | windows.FILE_FLAG_BACKUP_SEMANTICS)
+	if flags&syscall.O_CREAT != 0 && op.Mode&0o200 == 0 {
+		attrs |= windows.FILE_ATTRIBUTE_READONLY
+	}
+	share := uint32(windows.FILE_SHARE_READ | windows.FILE_SHARE_WRITE | windows.FILE_SHARE_DELETE)
+	h, err := windows.CreateFile(p, access, share, nil, create, attrs, 0)
+	if err != nil {
+		if err == windows.ERROR_ACCESS_DENIED && access&(windows.GENERIC_WRITE|windows.FILE_APPEND_DATA) != 0 {
+			if a, aerr := windows.GetFileAttributes(p); aerr == nil && a&windows.FILE_ATTRIBUTE_DIRECTORY != 0 {
+				return -int32(syscall.EISDIR)
+			}
+		}
+		return errRes(err)
+	}
+	if uint64(h) > 1<<31-1 {
+		windows.CloseHandle(h)
+		return -int32(syscall.EMFILE)
+	}
+	return int32(h)
+}
+
+// statx fills op.Buf with Linux's struct statx layout.
+func statx(op *poller.Op) int32 {
+	var fi windows.ByHandleFileInformation
+	if op.Path == "" && op.Arg&atEmptyPath != 0 && op.Fd >= 0 {
+		if err := windows.GetFileInformationByHandle(windows.Handle(op.Fd), &fi); err != nil {
+			return errRes(err)
+		}
+	} else {
+		p, err := resolve(op.Fd, op.Path)
+		if err != nil {
+			return errRes(err)
+		}
+		h, err := windows.CreateFile(p, windows.FILE_READ_ATTRIBUTES,
+			windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE, nil,
+			windows.OPEN_EXISTING, windows.FILE_FLAG_BACKUP_SEMANTICS, 0)
+		if err != nil {
+			return errRes(err)
+		}
+		err = windows.GetFileInformationByHandle(h, &fi)
+		windows.CloseHandle(h)
+		if err != nil {
+			return errRes(err)
+		}
+	}
+	b := op.Buf[:poller.StatxSize]
+	clear(b)
+	le := binary.LittleEndian
+	mode := uint16(0o100000 | 0o666) // S_IFREG
+	if fi.FileAttributes&windows.FILE_ATTRIBUTE_DIRECTORY != 0 {
+		mode = 0o040000 | 0o777 // S_IFDIR
+	}
+	if fi.FileAttributes&windows.FILE_ATTRIBUTE_READONLY != 0 {
+		mode &^= 0o222
+	}
+	le.PutUint32(b[0:], statxBasicStats&^(0x8|0x10|0x400|0x100)|0x800) // no uid, gid, blocks, ino; btime
+	le.PutUint32(b[4:], 4096)                                          // stx_blksize
+	le.PutUint32(b[16:], fi.NumberOfLinks)
+	le.PutUint16(b[28:], mode)
+	le.PutUint64(b[40:], uint64(fi.FileSizeHigh)<<32|uint64(fi.FileSizeLow))
+	putTime(b[64:], fi.LastAccessTime)
+	putTime(b[80:], fi.CreationTime)
+	putTime(b[96:], fi.LastWriteTime) // ctime: Windows keeps no change time here
+	putTime(b[112:], fi.LastWriteTime)
+	return 0
+}
+
+func putTime(b []byte, ft windows.Filetime) {
+	ns := ft.Nanoseconds()
+	binary.LittleEndian.PutUint64(b[0:], uint64(ns/1e9))
+	binary.LittleEndian.PutUint32(b[8:], uint32(ns%1e9))
+}
