@@ -103,9 +103,13 @@ func (d *Driver) Submit(op *poller.Op) error {
 	if err := supported(op); err != nil {
 		return err
 	}
+	if op.Flags&poller.FlagBufferSelect != 0 && d.group(op.Group) == nil {
+		return &poller.InvalidOpError{Code: op.Code, Reason: "unknown buffer group"} // as every driver
+	}
 	d.stats.Submitted++
 	idx := d.alloc(op)
 	s := d.slots[idx]
+	s.state = stChained // until start: every op waits for its turn there, if only briefly
 	switch {
 	case d.chainTail != 0:
 		if t, tidx := d.lookup(d.chainTail); t != nil && t.state == stChained {

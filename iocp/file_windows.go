@@ -10,8 +10,10 @@ import (
 
 // Reads and writes: overlapped ReadFile and WriteFile, at Offset, or for Offset -1 at
 // the position the driver tracks for the handle (read from the handle once, advanced by
-// each such op's result when it completes). The handle must have been opened
-// overlapped (FILE_FLAG_OVERLAPPED). ReadFile at or past the end completes with 0,
+// each such op's result when it completes), on a handle opened overlapped
+// (FILE_FLAG_OVERLAPPED, as OpOpenat opens files). A handle opened for synchronous I/O
+// (os.OpenFile's) is never associated with the port: its reads and writes run on a
+// worker, at the handle's own file pointer for Offset -1 (see syncRW). ReadFile at or past the end completes with 0,
 // whether Windows says so at once (ERROR_HANDLE_EOF) or in the packet
 // (STATUS_END_OF_FILE, which Wine always uses). A file's readv and writev are a
 // ReadFile or WriteFile per buffer, in turn, stopping at a short one.
@@ -54,6 +56,9 @@ func (r *request) rw(h windows.Handle, read bool, b []byte) (int32, bool) {
 		}
 	} else {
 		err = windows.WriteFile(h, clamp(b), &r.qty, &r.ov)
+	}
+	if err == windows.ERROR_ACCESS_DENIED {
+		return resBadf, true // not open for this direction, as ioRes says for a packet
 	}
 	return pending(err)
 }

@@ -12,15 +12,28 @@ import (
 // Socket calls. Every one is overlapped on the op's request: its WSABUFs, flags word,
 // address length and OVERLAPPED live there until the packet arrives.
 
-// The MSG_ flags an op's Arg may carry, in the host's (Linux-valued) encoding that the
-// conformance suite uses, and their Winsock equivalents. MSG_OOB and MSG_PEEK have the
-// same values on both; MSG_WAITALL does not. Flags Winsock lacks (MSG_DONTWAIT,
-// MSG_NOSIGNAL: overlapped calls never block, and Windows raises no SIGPIPE) are ignored.
+// The message flags an op's Arg may carry (poller's portable names, Linux's values on
+// Windows), and their Winsock equivalents. MsgOOB and MsgPeek have the same values on
+// both; MsgWaitAll does not. Flags Winsock lacks (MsgDontWait, MsgNoSignal: overlapped
+// calls never block, and Windows raises no SIGPIPE) are ignored.
 const (
-	argMsgOOB     = 0x1
-	argMsgPeek    = 0x2
-	argMsgWaitAll = 0x100
+	argMsgOOB     = poller.MsgOOB
+	argMsgPeek    = poller.MsgPeek
+	argMsgWaitAll = poller.MsgWaitAll
 )
+
+// msgFlags translates Winsock's MSG_TRUNC and MSG_CTRUNC in a WSARecvMsg result into
+// poller's MsgTrunc and MsgCtrunc (the same bits on Windows).
+func msgFlags(wsa uint32) int32 {
+	var mf int32
+	if wsa&windows.MSG_TRUNC != 0 {
+		mf |= poller.MsgTrunc
+	}
+	if wsa&windows.MSG_CTRUNC != 0 {
+		mf |= poller.MsgCtrunc
+	}
+	return mf
+}
 
 func wsaFlags(arg uint32) uint32 {
 	f := arg & (argMsgOOB | argMsgPeek)
@@ -112,7 +125,7 @@ func (d *Driver) issueRecvmsg(s *slot, op *poller.Op) (int32, bool) {
 }
 
 // recvmsgPacket completes OpRecvmsg: the count, the source address, the control bytes
-// (op.Len) and MSG_TRUNC or MSG_CTRUNC in op.MsgFlags.
+// (op.Len) and MsgTrunc or MsgCtrunc in op.MsgFlags.
 func (d *Driver) recvmsgPacket(idx int32, s *slot, op *poller.Op, n uint32, err error) {
 	r := s.req
 	res := ioRes(true, n, err)
@@ -120,7 +133,7 @@ func (d *Driver) recvmsgPacket(idx int32, s *slot, op *poller.Op, n uint32, err 
 	op.Len = 0
 	if s.hs.sotype == windows.SOCK_DGRAM && res >= 0 {
 		if r.fromLen == -1 {
-			mf = int32(r.msg.Flags & (windows.MSG_TRUNC | windows.MSG_CTRUNC))
+			mf = msgFlags(r.msg.Flags)
 			op.Len = int64(r.msg.Control.Len)
 			if op.Addr != nil {
 				op.Addr.Len = uint32(r.msg.Namelen)
@@ -129,7 +142,7 @@ func (d *Driver) recvmsgPacket(idx int32, s *slot, op *poller.Op, n uint32, err 
 			op.Addr.Len = uint32(r.fromLen)
 		}
 		if err == windows.WSAEMSGSIZE || err == windows.ERROR_MORE_DATA {
-			mf |= windows.MSG_TRUNC
+			mf |= poller.MsgTrunc
 		}
 	} else if op.Addr != nil && res >= 0 {
 		op.Addr.Len = 0 // a connected stream reports no source, as recvmsg(2) does

@@ -1,14 +1,16 @@
 package iocp
 
 import (
+	"unsafe"
+
 	"golang.org/x/sys/windows"
 
 	"github.com/zokio/zokio/poller"
 )
 
 // handle is the driver's state for one socket or file handle: what kind it is, whether
-// it is associated with the port (always, once here: an association lasts as long as
-// the handle), how many ops hold it, and the file position for Offset -1.
+// it is associated with the port (once here, for every overlapped handle: an association
+// lasts as long as the handle), how many ops hold it, and the file position for Offset -1.
 type handle struct {
 	h        windows.Handle
 	kind     uint8
@@ -19,6 +21,7 @@ type handle struct {
 	base     windows.Handle // a socket's base provider handle, for AFD poll
 	pos      int64          // the file position (kindFile), once posKnown
 	posKnown bool
+	sync     bool // opened without FILE_FLAG_OVERLAPPED: reads and writes go to a worker
 }
 
 const (
@@ -52,12 +55,31 @@ func (d *Driver) handleFor(fd int) (*handle, int32) {
 		if ft == windows.FILE_TYPE_DISK {
 			hs.kind = kindFile
 		}
+		hs.sync = synchronous(h)
 	}
-	if _, err := windows.CreateIoCompletionPort(h, d.port, keyIO, 0); err != nil {
-		return nil, errRes(err)
+	if !hs.sync {
+		if _, err := windows.CreateIoCompletionPort(h, d.port, keyIO, 0); err != nil {
+			return nil, errRes(err)
+		}
 	}
 	d.handles[h] = hs
 	return hs, 0
+}
+
+// synchronous reports whether a file handle was opened for synchronous I/O (without
+// FILE_FLAG_OVERLAPPED, as os.OpenFile opens files): overlapped calls on it would block
+// the loop, so its reads and writes run on a worker instead, and it is never associated
+// with the port.
+func synchronous(h windows.Handle) bool {
+	var mode uint32
+	var iosb windows.IO_STATUS_BLOCK
+	// SAFETY: FILE_MODE_INFORMATION is one ULONG, written during the call.
+	err := windows.NtQueryInformationFile(h, &iosb, (*byte)(unsafe.Pointer(&mode)), uint32(unsafe.Sizeof(mode)), fileModeInformation)
+	return err == nil && mode&(windows.FILE_SYNCHRONOUS_IO_ALERT|windows.FILE_SYNCHRONOUS_IO_NONALERT) != 0
+}
+
+func isRW(c poller.Opcode) bool {
+	return c == poller.OpRead || c == poller.OpWrite || c == poller.OpReadv || c == poller.OpWritev
 }
 
 // unref drops an op's hold on hs; the last one lets a pending close proceed.
@@ -103,6 +125,10 @@ func (d *Driver) start(idx int32) {
 		if res != 0 {
 			d.finish(idx, res, 0, 0)
 			return
+		}
+		if hs.sync && isRW(op.Code) {
+			d.startWorker(idx, s, op)
+			break
 		}
 		s.hs = hs
 		hs.refs++
@@ -151,10 +177,15 @@ func (d *Driver) issue(idx int32, s *slot, op *poller.Op) (res int32, done bool)
 	return -int32(windows.ERROR_NOT_SUPPORTED), true
 }
 
-// pending turns an overlapped call's return into issue's result: nil and ERROR_IO_PENDING
-// both mean a packet will come (the driver never skips packets on success).
+// pending turns an overlapped call's return into issue's result. A packet will come for
+// nil and ERROR_IO_PENDING (the driver never skips packets on success), and for the
+// warnings WSAEMSGSIZE and ERROR_MORE_DATA (a datagram or message cut short): their
+// NTSTATUS (STATUS_BUFFER_OVERFLOW) is not an error, so the I/O manager queues the
+// packet even though the call returned failure, as Wine does too. Only a real error
+// means no packet: the request is free again at once.
 func pending(err error) (int32, bool) {
-	if err == nil || err == windows.ERROR_IO_PENDING {
+	switch err {
+	case nil, windows.ERROR_IO_PENDING, windows.WSAEMSGSIZE, windows.ERROR_MORE_DATA:
 		return 0, false
 	}
 	return errRes(err), true
@@ -307,6 +338,9 @@ func ioRes(read bool, n uint32, err error) int32 {
 		return 0
 	case err == windows.WSAEMSGSIZE || err == windows.ERROR_MORE_DATA:
 		return int32(n)
+	case err == windows.ERROR_ACCESS_DENIED:
+		// A handle not opened for this direction: what read(2) and write(2) call EBADF.
+		return resBadf
 	}
 	return errRes(err)
 }

@@ -2,6 +2,7 @@ package iocp
 
 import (
 	"encoding/binary"
+	"math"
 	"path/filepath"
 	"syscall"
 	"unsafe"
@@ -58,6 +59,10 @@ func runJob(j *job) int32 {
 		return errRes(windows.MoveFileEx(from, to, windows.MOVEFILE_REPLACE_EXISTING))
 	case poller.OpStatx:
 		return statx(op)
+	case poller.OpRead, poller.OpWrite:
+		return syncRW(j, op.Code == poller.OpRead, [][]byte{op.Buf})
+	case poller.OpReadv, poller.OpWritev:
+		return syncRW(j, op.Code == poller.OpReadv, op.Bufs)
 	}
 	return -int32(syscall.EOPNOTSUPP)
 }
@@ -84,9 +89,14 @@ func fallocate(h windows.Handle, op *poller.Op) int32 {
 		return 0
 	}
 	// SAFETY: FILE_ALLOCATION_INFO is one int64, read during the call.
-	if err := windows.SetFileInformationByHandle(h, windows.FileAllocationInfo,
-		(*byte)(unsafe.Pointer(&end)), uint32(unsafe.Sizeof(end))); err != nil {
-		return errRes(err)
+	err := windows.SetFileInformationByHandle(h, windows.FileAllocationInfo,
+		(*byte)(unsafe.Pointer(&end)), uint32(unsafe.Sizeof(end)))
+	if err != nil {
+		// Wine has no FileAllocationInfo: growing the file still gives fallocate's visible
+		// result, but reserving space without growing it (KEEP_SIZE) cannot be done.
+		if err != windows.ERROR_CALL_NOT_IMPLEMENTED || op.Arg&fallocKeepSize != 0 {
+			return errRes(err)
+		}
 	}
 	if op.Arg&fallocKeepSize == 0 {
 		return errRes(setEOF(h, end))
@@ -244,4 +254,49 @@ func putTime(b []byte, ft windows.Filetime) {
 	ns := ft.Nanoseconds()
 	binary.LittleEndian.PutUint64(b[0:], uint64(ns/1e9))
 	binary.LittleEndian.PutUint32(b[8:], uint32(ns%1e9))
+}
+
+// syncRW reads or writes a synchronous handle, a buffer at a time, stopping at a short
+// transfer: at Offset (through an OVERLAPPED, which on such a handle only carries the
+// offset), or for Offset -1 at the handle's own file pointer, which the call advances.
+func syncRW(j *job, read bool, bufs [][]byte) int32 {
+	var done int64
+	for _, b := range bufs {
+		if len(b) == 0 {
+			continue
+		}
+		b = clamp(b)
+		if int64(len(b)) > math.MaxInt32-done {
+			b = b[:math.MaxInt32-done]
+		}
+		var ov *windows.Overlapped
+		if j.op.Offset >= 0 {
+			off := j.op.Offset + done
+			j.ov = windows.Overlapped{Offset: uint32(off), OffsetHigh: uint32(off >> 32)}
+			ov = &j.ov
+		}
+		var err error
+		if read {
+			err = windows.ReadFile(j.h, b, &j.n, ov)
+			if err == windows.ERROR_HANDLE_EOF || err == windows.ERROR_BROKEN_PIPE {
+				err, j.n = nil, 0
+			}
+		} else {
+			err = windows.WriteFile(j.h, b, &j.n, ov)
+		}
+		if err != nil {
+			if done > 0 {
+				break
+			}
+			if err == windows.ERROR_ACCESS_DENIED {
+				return resBadf
+			}
+			return errRes(err)
+		}
+		done += int64(j.n)
+		if int(j.n) < len(b) || done >= math.MaxInt32 {
+			break
+		}
+	}
+	return int32(done)
 }

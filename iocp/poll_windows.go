@@ -16,14 +16,15 @@ import (
 // holds (io_uring's multishot poll fires once per wake-up instead). Cancel uses
 // CancelIoEx on the AFD handle with the op's OVERLAPPED.
 
-// The POLL event bits in the host encoding (Linux's values) that Arg and Res use.
+// The POLL event bits that Arg and Res use: poller's portable names (Linux's values on
+// Windows).
 const (
-	pollIn    = 0x1
-	pollPri   = 0x2
-	pollOut   = 0x4
-	pollErr   = 0x8
-	pollHup   = 0x10
-	pollRdHup = 0x2000
+	pollIn    = poller.PollIn
+	pollPri   = poller.PollPri
+	pollOut   = poller.PollOut
+	pollErr   = poller.PollErr
+	pollHup   = poller.PollHup
+	pollRdHup = poller.PollRdHup
 )
 
 // afdEvents is what AFD should watch for the requested POLL events; errors and hangups

@@ -163,3 +163,6 @@ type syscallRawSockaddrAny = syscall.RawSockaddrAny
 
 // soType is SOL_SOCKET's SO_TYPE option, which x/sys/windows does not name.
 const soType = 0x1008
+
+// fileModeInformation is NtQueryInformationFile's FileModeInformation class.
+const fileModeInformation = 16

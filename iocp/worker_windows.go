@@ -21,7 +21,9 @@ const maxWorkers = 4
 // the worker reads nothing the driver's goroutine writes.
 type job struct {
 	op *poller.Op
-	h  windows.Handle // the op's file, for fsync, ftruncate and fallocate
+	h  windows.Handle     // the op's file, for fsync, ftruncate, fallocate and synchronous I/O
+	ov windows.Overlapped // the offset of a synchronous handle's read or write
+	n  uint32
 }
 
 type pool struct {
@@ -99,7 +101,8 @@ func (d *Driver) startWorker(idx int32, s *slot, op *poller.Op) {
 	r := s.req
 	r.job = job{op: op}
 	switch op.Code {
-	case poller.OpFsync, poller.OpFtruncate, poller.OpFallocate:
+	case poller.OpFsync, poller.OpFtruncate, poller.OpFallocate, poller.OpRead, poller.OpWrite,
+		poller.OpReadv, poller.OpWritev:
 		hs, res := d.handleFor(op.Fd)
 		if res != 0 {
 			d.finish(idx, res, 0, 0)

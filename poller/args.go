@@ -27,10 +27,12 @@ import "unsafe"
 // few that the host lacks (PollRdHup; AtEmptyPath; SockNonblock and SockCloexec on
 // macOS; OpenDirect on macOS and OpenBSD): those are bits the host does not use, which
 // the kqueue driver interprets itself (a hang-up from EV_EOF; fstat for an empty path;
-// fcntl after accept). On Windows the names that WinSock defines (MSG_, SD_) have its
-// values, the open flags have the values of Go's syscall package (what os.OpenFile
-// passes), and the rest are the Linux values, which the IOCP driver translates (AFD
-// poll events, CreateFile dispositions and attributes, MoveFileEx flags).
+// fcntl after accept). On Windows the open flags have the values of Go's syscall
+// package (what os.OpenFile passes; the same bits as Linux's for the access modes,
+// OpenCreate, OpenExcl, OpenTrunc, OpenAppend and OpenCloexec), and every other name
+// has Linux's value, which the IOCP driver translates (AFD poll events, WinSock flags,
+// CreateFile dispositions and attributes), except MsgTrunc and MsgCtrunc, results
+// that are WinSock's own.
 //
 // The Statx, Rename and Falloc values, and the Mode* file types of a Statx result, are
 // Linux's on every system: they describe the portable [Statx] layout and requests that

@@ -15,11 +15,11 @@ const (
 	PollErr  = unix.POLLERR  // an error is pending (always reported)
 	PollHup  = unix.POLLHUP  // hang-up (always reported)
 	PollNval = unix.POLLNVAL // the descriptor is not open
-	// PollRdHup: the peer closed its writing half. No BSD poll reports it portably
-	// (FreeBSD's POLLRDHUP has this value); the kqueue driver reports it from EV_EOF
-	// on the read filter (it is the revents bit a Backend hands to Core.Ready).
-	PollRdHup = 0x4000
 )
+
+// PollRdHup, the peer's shutdown of its writing half, is defined with the readiness
+// core in sys_bsd.go: these systems' poll(2) has no such bit, and the kqueue driver
+// reports it from EV_EOF on the read filter.
 
 // Flags of the socket ops' Arg and of OpRecvmsg's MsgFlags result.
 const (

@@ -2,9 +2,9 @@ package poller
 
 import "golang.org/x/sys/windows"
 
-// The portable op arguments on Windows. WinSock's own values where it has the flag
-// (MSG_, SD_), Go's syscall values for the open flags (what os.OpenFile passes), and
-// Linux's values for the rest, which the IOCP driver translates. See args.go.
+// The portable op arguments on Windows: Go's syscall values for the open flags (what
+// os.OpenFile passes), and Linux's values for the rest, which the IOCP driver
+// translates (shutdown's are WinSock's SD_ values too). See args.go.
 
 // OpPoll's events (Arg) and results (Res): Linux's values. The IOCP driver polls with
 // AFD: PollIn is AFD_POLL_RECEIVE (and ACCEPT), PollPri RECEIVE_EXPEDITED, PollOut
@@ -20,18 +20,24 @@ const (
 	PollRdHup = 0x2000 // the peer closed its writing half
 )
 
-// Flags of the socket ops' Arg and of OpRecvmsg's MsgFlags result. MsgDontWait and
-// MsgNoSignal are bits WinSock does not use: the IOCP driver completes a MsgDontWait
-// op with EAGAIN (WSAEWOULDBLOCK) instead of leaving it pending, and ignores
-// MsgNoSignal (Windows has no SIGPIPE).
+// Flags of the socket ops' Arg: Linux's values. The IOCP driver passes MsgOOB and
+// MsgPeek to WSARecv and WSASend as they are (the same bits in WinSock), turns
+// MsgWaitAll into WinSock's MSG_WAITALL, and ignores MsgDontWait and MsgNoSignal
+// (overlapped calls never block; Windows has no SIGPIPE).
 const (
-	MsgOOB      = windows.MSG_OOB     // out-of-band data
-	MsgPeek     = windows.MSG_PEEK    // receive without consuming
-	MsgWaitAll  = windows.MSG_WAITALL // complete only when the whole buffer is done
-	MsgDontWait = 0x10000000          // complete with EAGAIN instead of waiting
-	MsgNoSignal = 0x20000000          // no SIGPIPE (there is none: ignored)
-	MsgTrunc    = windows.MSG_TRUNC   // result: a datagram was longer than the buffers
-	MsgCtrunc   = windows.MSG_CTRUNC  // result: control data was cut short
+	MsgOOB      = 0x1    // out-of-band data
+	MsgPeek     = 0x2    // receive without consuming
+	MsgWaitAll  = 0x100  // complete only when the whole buffer is done
+	MsgDontWait = 0x40   // complete with EAGAIN instead of waiting
+	MsgNoSignal = 0x4000 // no SIGPIPE (there is none: ignored)
+)
+
+// OpRecvmsg's MsgFlags result: WinSock's MSG_TRUNC and MSG_CTRUNC, which WSARecvMsg
+// reports. They are results only, never arguments (MsgTrunc has MsgWaitAll's value
+// here).
+const (
+	MsgTrunc  = windows.MSG_TRUNC  // a datagram was longer than the buffers
+	MsgCtrunc = windows.MSG_CTRUNC // control data was cut short
 )
 
 // OpAccept's Arg: Linux's values, accepted and ignored: the IOCP driver's sockets are

@@ -49,7 +49,7 @@ func (g *emulGroup) free() {
 }
 
 // newBufferGroup implements Driver.NewBufferGroup. Group ids start at 1, so that a
-// zero Op.Group names no group (its receives fail with ENOBUFS).
+// zero Op.Group names no group (Submit refuses its receives).
 func (e *emul) newBufferGroup(count, size int) (BufferGroup, error) {
 	if e.closed {
 		return nil, ErrClosed

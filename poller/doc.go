@@ -36,6 +36,11 @@
 //     worker, an open that produced a descriptor). It waits for such running ops.
 //   - Wake from any goroutine makes a concurrent or the next Wait return; wakeups are
 //     never lost.
+//   - Programming errors are refused by Submit, never completed: an op that no driver
+//     would accept ([Validate]'s checks, and an OpRecv with FlagBufferSelect whose Group
+//     names no group of the driver) gets an [*InvalidOpError] from every driver, an op
+//     already in flight [ErrInFlight]. Conditions of the moment complete the op with an
+//     errno instead: a group with no free buffer gives ENOBUFS.
 //
 // # Arguments and results on every system
 //

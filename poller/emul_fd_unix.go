@@ -177,13 +177,13 @@ func (e *emul) onReady(fd int, revents uint32) {
 		e.notifyPollers(f, revents)
 	}
 	var bits uint8
-	if revents&(PollRdHup|unix.POLLHUP|unix.POLLERR) != 0 {
+	if revents&(PollRdHup|PollHup|PollErr) != 0 {
 		f.hup = true
 	}
-	if revents&(unix.POLLIN|PollRdHup|unix.POLLHUP|unix.POLLERR) != 0 {
+	if revents&(PollIn|PollRdHup|PollHup|PollErr) != 0 {
 		bits |= readyRead
 	}
-	if revents&(unix.POLLOUT|unix.POLLHUP|unix.POLLERR) != 0 {
+	if revents&(PollOut|PollHup|PollErr) != 0 {
 		bits |= readyWrite
 	}
 	e.markReady(fd, f, bits)
@@ -256,7 +256,7 @@ func (e *emul) failQueued(f *fdState, errno syscall.Errno) {
 	}
 }
 
-func pollMask(op *Op) uint32 { return op.Arg | unix.POLLERR | unix.POLLHUP }
+func pollMask(op *Op) uint32 { return op.Arg | PollErr | PollHup }
 
 func (e *emul) notifyPollers(f *fdState, revents uint32) {
 	for idx := f.q[dirPoll].head; idx != 0; {
@@ -282,7 +282,7 @@ func (e *emul) startPoll(idx int32, s *slot, op *Op) {
 	if errno == 0 {
 		revents, errno = ioPoll(op.Fd, int16(op.Arg), &e.sc.pfd)
 	}
-	if errno == 0 && revents&unix.POLLNVAL != 0 {
+	if errno == 0 && revents&PollNval != 0 {
 		errno = unix.EBADF
 	}
 	if errno != 0 {
@@ -302,7 +302,7 @@ func (e *emul) startPoll(idx int32, s *slot, op *Op) {
 	}
 }
 
-// startClose applies the descriptor lifecycle discipline (RELIABILITY.md traps 4 and
+// startClose applies the descriptor lifecycle discipline (docs/RELIABILITY.md traps 4 and
 // 15): every op waiting on the descriptor completes with ECANCELED, file ops not yet
 // picked by a worker too; the close waits for running worker ops; then the
 // descriptor leaves the interest set, close(2) runs, and only then does the OpClose

@@ -60,7 +60,7 @@ func (e *emul) attempt(idx int32, s *slot, budget *int) tryResult {
 	case op.Code == OpConnect:
 		return e.tryConnect(idx, s, op, budget)
 	}
-	waitAll := (op.Code == OpSend || op.Code == OpRecv) && op.Arg&unix.MSG_WAITALL != 0
+	waitAll := (op.Code == OpSend || op.Code == OpRecv) && op.Arg&MsgWaitAll != 0
 	for {
 		*budget--
 		n, errno := e.io(s, op)
@@ -72,20 +72,20 @@ func (e *emul) attempt(idx int32, s *slot, budget *int) tryResult {
 			return tryWait
 		default:
 			if s.done > 0 { // io_uring reports the bytes a MSG_WAITALL op moved
-				e.finish(idx, s.done, 0, 0)
+				e.finish(idx, int32(s.done), 0, 0)
 			} else {
 				e.finish(idx, -int32(errno), 0, 0)
 			}
 			return tryDone
 		}
-		if waitAll && n > 0 && int(s.done)+n < len(op.Buf) {
-			s.done += int32(n)
+		if waitAll && n > 0 && s.done+n < len(op.Buf) {
+			s.done += n
 			if *budget <= 0 {
 				return tryMore
 			}
 			continue
 		}
-		e.finish(idx, s.done+int32(n), 0, 0)
+		e.finish(idx, int32(s.done+n), 0, 0) // at most len(op.Buf) ≤ MaxRW
 		return tryDone
 	}
 }

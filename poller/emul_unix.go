@@ -105,7 +105,7 @@ type slot struct {
 	lprev      int32 // FlagLink predecessor while chained, 0 none
 	fd         int32 // descriptor whose queue or workOps count holds it, -1 none
 	job        int32 // worker job index (worker)
-	done       int32 // bytes already moved by a MSG_WAITALL send or recv; connect started
+	done       int   // bytes already moved by a MSG_WAITALL send or recv; connect started
 	linkFail   bool  // its predecessor failed: runLinks completes it with ECANCELED
 }
 
@@ -205,6 +205,8 @@ func (e *emul) supported(op *Op) error {
 		return &UnsupportedError{Driver: e.name, Code: op.Code, What: "FlagFixedFile"}
 	case op.Flags&FlagFixedBuffer != 0:
 		return &UnsupportedError{Driver: e.name, Code: op.Code, What: "FlagFixedBuffer"}
+	case op.Flags&FlagBufferSelect != 0 && e.group(op.Group) == nil:
+		return &InvalidOpError{Code: op.Code, Reason: "unknown buffer group"} // as every driver
 	}
 	return nil
 }
@@ -337,7 +339,7 @@ func linkOK(op *Op, res int32) bool {
 	case OpReadv, OpWritev:
 		return int(res) == totalLen(op.Bufs)
 	case OpSend, OpRecv:
-		if op.Arg&unix.MSG_WAITALL != 0 {
+		if op.Arg&MsgWaitAll != 0 {
 			return int(res) == len(op.Buf)
 		}
 	}
@@ -391,7 +393,7 @@ func (e *emul) cancelSlot(idx int32, s *slot, errno syscall.Errno, retry bool) {
 			}
 		}
 		if s.done > 0 && s.op.Code != OpConnect {
-			e.finish(idx, s.done, 0, 0)
+			e.finish(idx, int32(s.done), 0, 0)
 			return
 		}
 	}

@@ -248,7 +248,7 @@ func (d *epollBackend) Arm(fd int, r *Registration) syscall.Errno {
 }
 
 // Disarm implements Backend.Disarm: EPOLL_CTL_DEL while the descriptor is still open,
-// since epoll tracks open file descriptions, not numbers (RELIABILITY.md trap 15).
+// since epoll tracks open file descriptions, not numbers (docs/RELIABILITY.md trap 15).
 func (d *epollBackend) Disarm(fd int, r *Registration) {
 	if r.Added {
 		_ = d.ctl(unix.EPOLL_CTL_DEL, fd, 0)

@@ -90,7 +90,10 @@ const (
 	FlagMultishot
 	// FlagBufferSelect makes OpRecv pick its buffer from buffer group Group; the result
 	// names it in BufID and BufOff (see Op.Received). The reader returns each such
-	// completion's piece with BufferGroup.Release.
+	// completion's piece with BufferGroup.Release. A Group that names no group of the
+	// driver is a programming error: every driver's Submit refuses the op with an
+	// *InvalidOpError. A group that exists but has no free buffer is not: the receive
+	// then completes with ENOBUFS.
 	FlagBufferSelect
 	// FlagFixedFile says Fd is an index into the driver's registered file table.
 	// Backends: uring.
@@ -140,6 +143,19 @@ const (
 
 // FsyncDatasync in OpFsync's Arg asks for fdatasync semantics.
 const FsyncDatasync = 1
+
+// MaxRW is the most bytes one op may read, write, send or receive: the total of Buf,
+// or of Bufs. Res is an int32, so no driver could report more, and Linux moves at most
+// this much per read or write system call anyway (its MAX_RW_COUNT, INT_MAX rounded
+// down to a page). Validate refuses a longer buffer instead of truncating its length;
+// callers split larger transfers, as os and net do (1 GiB a call).
+const MaxRW = 0x7ffff000
+
+// MaxBufs is the most buffers one op's Bufs may hold: the iovec limit of Linux's readv,
+// writev, sendmsg and recvmsg (UIO_MAXIOV) and of the BSDs (IOV_MAX). Validate refuses
+// more, so every driver fails such an op alike, whether or not it would pass empty
+// buffers on to the kernel.
+const MaxBufs = 1024
 
 // StatxSize is the smallest Buf that OpStatx accepts: the size of [Statx], Linux's
 // struct statx.

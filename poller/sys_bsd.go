@@ -12,6 +12,11 @@ import (
 // BSD and macOS versions of the readiness core's syscalls that differ from Linux; the
 // per-system ones are in sys_darwin.go, sys_accept*_bsd.go and sys_preadv_bsd.go.
 
+// PollRdHup is the revents bit a [Backend] reports when the peer shut down its
+// writing half (kqueue's EV_EOF on the read filter). These systems have no POLLRDHUP
+// for poll(2); the bit is the core's own and never reaches the kernel.
+const PollRdHup = 0x4000
+
 // ioAccept accepts one connection through x/sys (accept4 where the system has it)
 // and writes the peer's address into sa.
 func ioAccept(fd int, sa *Sockaddr, flags int) (int, syscall.Errno) {

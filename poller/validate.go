@@ -62,6 +62,10 @@ func validateFlags(op *Op) error {
 }
 
 func validateArgs(op *Op) error {
+	if op.Fd != int(int32(op.Fd)) || op.Fd2 != int(int32(op.Fd2)) {
+		// Descriptors are C ints on every kernel (and Windows handles fit 32 bits).
+		return invalid(op, "descriptor out of range")
+	}
 	switch op.Code {
 	case OpRead, OpRecv:
 		if op.Flags&FlagBufferSelect != 0 {
@@ -110,6 +114,12 @@ func validateArgs(op *Op) error {
 	if op.Offset < -1 {
 		return invalid(op, "negative offset")
 	}
+	if len(op.Buf) > MaxRW || overMaxRW(op.Bufs) {
+		return invalid(op, "buffers longer than MaxRW bytes")
+	}
+	if len(op.Bufs) > MaxBufs {
+		return invalid(op, "more than MaxBufs buffers")
+	}
 	if op.Addr != nil && int(op.Addr.Len) > len(op.Addr.Raw) {
 		return invalid(op, "Addr.Len larger than Addr.Raw")
 	}
@@ -131,4 +141,16 @@ func totalLen(bufs [][]byte) int {
 		n += len(b)
 	}
 	return n
+}
+
+// overMaxRW reports whether bufs hold more than MaxRW bytes in all. It stops counting
+// once past the limit, so that no number of huge buffers can overflow the sum.
+func overMaxRW(bufs [][]byte) bool {
+	n := 0
+	for _, b := range bufs {
+		if n += len(b); n > MaxRW {
+			return true
+		}
+	}
+	return false
 }

@@ -137,6 +137,7 @@ func TestArenaOnEpoll(t *testing.T) {
 // a closed arena's slot goes to the next arena and the others keep working. Rings
 // with an SQ thread register the same way.
 func TestArenasShareTable(t *testing.T) {
+	testkit.SkipUnderFaults(t, "checks the exact count of raw fixed-buffer reads and writes, which a short count (allowed by the contract) changes")
 	if !slices.Contains(testkit.Drivers(t), driver.Uring) {
 		t.Skip("registered buffers are io_uring's")
 	}

@@ -12,11 +12,13 @@ import (
 //
 // If ctx ends before fn has started, Call returns ctx's error and fn still runs later
 // (it is already queued), so fn must not rely on the caller still waiting. Call must
-// not be called on a loop: it would block the loop waiting for itself.
+// not be called on a loop: it would block the loop waiting for itself. A nil ctx is
+// taken as context.Background().
 func (l *Loop) Call(ctx context.Context, fn func()) error {
 	if fn == nil {
 		return errNilFunc
 	}
+	ctx = orBackground(ctx)
 	w := callWaiters.Get().(*callWaiter)
 	w.fn = fn
 	w.state.Store(callPending)

@@ -15,7 +15,10 @@ var errCanceledOp = syscall.ECANCELED
 
 // Submit hands op to the loop's driver; op.Done runs on the loop for each completion.
 // On the loop only. Op values can be embedded in longer-lived structs and reused after
-// their final completion, so that steady state allocates nothing.
+// their final completion, so that steady state allocates nothing. A FlagLink chain
+// must be submitted whole by the code that starts it, within one task or callback: a
+// chain left open when that code returns takes in the next op any code on the loop
+// submits.
 func (l *Loop) Submit(op *poller.Op) error { return l.d.Submit(op) }
 
 // Cancel asks the loop's driver to cancel op; op still completes exactly once. On the
@@ -41,11 +44,14 @@ func (l *Loop) Cancel(op *poller.Op) error { return l.d.Cancel(op) }
 // before it, to the kernel when the loop submits it rather than at the loop's next
 // wait (Backends: uring; the others start every op at once anyway).
 //
-// If ctx ends first, Do cancels the op and still waits for its completion, so that the
+// If ctx has ended already, Do submits nothing and returns ctx's error. If ctx ends
+// first, Do cancels the op and still waits for its completion, so that the
 // caller's buffers are never touched after Do returns and no result is lost
-// (RELIABILITY.md C3): an op that completed anyway returns its result with a nil error;
-// one that was cancelled returns ctx's error. Do must not be called on a loop.
+// (docs/RELIABILITY.md C3): an op that completed anyway returns its result with a nil error;
+// one that was cancelled returns ctx's error. A nil ctx is taken as
+// context.Background(). Do must not be called on a loop.
 func (l *Loop) Do(ctx context.Context, op *poller.Op) (int32, error) {
+	ctx = orBackground(ctx)
 	if op == nil {
 		return 0, &poller.InvalidOpError{Reason: "Do takes one single-shot op, not nil"}
 	}
@@ -55,6 +61,10 @@ func (l *Loop) Do(ctx context.Context, op *poller.Op) (int32, error) {
 	if err := checkDoFlags(op); err != nil {
 		op.Unclaim()
 		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		op.Unclaim()
+		return 0, err // ended already: nothing is submitted, so nothing can be lost
 	}
 	w := waiters.Get().(*opWaiter)
 	w.l, w.op, w.err, w.ref = l, op, nil, 0
@@ -93,6 +103,15 @@ func checkDoFlags(op *poller.Op) error {
 		return &poller.InvalidOpError{Code: op.Code, Reason: "Do runs one op alone: FlagLink would chain it to another caller's op"}
 	}
 	return nil
+}
+
+// orBackground is how the runtime's waits take a nil context: as the standard
+// library's would be if it accepted one, never as a crash.
+func orBackground(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
 }
 
 // spinRecv receives from ch if a value arrives within d, checking without blocking.

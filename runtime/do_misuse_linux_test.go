@@ -217,3 +217,27 @@ func TestDoCancelReleasesOp(t *testing.T) {
 		}
 	})
 }
+
+// TestDoEndedContext: a Do whose context has already ended submits nothing: it returns
+// the context's error, and the bytes waiting on the socket stay for the next recv.
+func TestDoEndedContext(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *Runtime) {
+		a, b := socketpair(t)
+		l := rt.Loops()[0]
+		if _, err := unix.Write(a, []byte("left")); err != nil {
+			t.Fatal(err)
+		}
+		ended, cancel := context.WithCancel(context.Background())
+		cancel()
+		buf := make([]byte, 8)
+		op := &poller.Op{Code: poller.OpRecv, Fd: b, Buf: buf}
+		if n, err := l.Do(ended, op); n != 0 || !errors.Is(err, context.Canceled) {
+			t.Fatalf("Do with an ended context: %d %v", n, err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+		defer cancel()
+		if n, err := l.Do(ctx, op); err != nil || string(buf[:n]) != "left" {
+			t.Fatalf("recv after a Do with an ended context: %q %v", buf[:n], err)
+		}
+	})
+}

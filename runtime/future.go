@@ -79,8 +79,13 @@ func (f *Future[T]) Complete(v T, err error) bool {
 
 // OnCancel sets the function Cancel calls: it should make the work behind the future
 // stop and complete the future (with a cancellation error, or with the real result if
-// that won the race). Set it before handing the future out.
+// that won the race). Set it before handing the future out. A nil fn removes the cancel
+// function.
 func (f *Future[T]) OnCancel(fn func()) {
+	if fn == nil {
+		f.setCancel(nil)
+		return
+	}
 	f.setCancel(func() bool { fn(); return true })
 }
 
@@ -147,8 +152,15 @@ func (f *Future[T]) Done() <-chan struct{} {
 }
 
 // Then calls fn with the result on loop l once the future completes (at once, through
-// l's queue, if it already has). It returns ErrClosed if l's runtime is closing.
+// l's queue, if it already has). It returns ErrClosed if l's runtime is closing, and
+// an error without registering anything for a nil l or fn.
 func (f *Future[T]) Then(l *Loop, fn func(T, error)) error {
+	switch {
+	case fn == nil:
+		return errNilFunc
+	case l == nil:
+		return errNilLoop
+	}
 	f.mu.Lock()
 	if !f.done.Load() {
 		if l.rt.closing.Load() {
@@ -166,14 +178,16 @@ func (f *Future[T]) Then(l *Loop, fn func(T, error)) error {
 
 // Await parks the calling goroutine until the future completes or ctx ends; it never
 // polls. When ctx ends first, Await cancels the future's work and waits for it to
-// settle, so that no result is lost (RELIABILITY.md C3): if the work still completed
+// settle, so that no result is lost (docs/RELIABILITY.md C3): if the work still completed
 // successfully, Await returns its value and a nil error; otherwise it returns ctx's
 // error. A future whose work cannot be stopped (no cancel function; a combinator whose
-// pending inputs have none) makes Await return ctx's error at once. Await must not be called on a loop: it would block the loop.
+// pending inputs have none) makes Await return ctx's error at once. A nil ctx is taken
+// as context.Background(). Await must not be called on a loop: it would block the loop.
 func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	if f.done.Load() {
 		return f.val, f.err
 	}
+	ctx = orBackground(ctx)
 	select {
 	case <-f.Done():
 		return f.val, f.err
@@ -202,8 +216,17 @@ func isCancellation(err error) bool {
 // BlockOn runs fn on a loop of rt and waits for the future it returns. fn runs on the
 // loop, so it may submit ops, arm timers and spawn tasks there, chaining them with Then
 // into the future it returns (nested asynchronous calls). Cancelling ctx cancels that
-// future. BlockOn must not be called on a loop.
+// future. A nil ctx is taken as context.Background(); a nil rt or fn is refused with
+// an error. BlockOn must not be called on a loop.
 func BlockOn[T any](ctx context.Context, rt *Runtime, fn func(l *Loop) *Future[T]) (T, error) {
+	switch {
+	case fn == nil:
+		var zero T
+		return zero, errNilFunc
+	case rt == nil:
+		var zero T
+		return zero, errNilRuntime
+	}
 	out := NewFuture[T]()
 	l := rt.loops[rt.next.Add(1)%uint32(len(rt.loops))]
 	var inner atomic.Pointer[Future[T]]
@@ -251,11 +274,34 @@ func BlockOn[T any](ctx context.Context, rt *Runtime, fn func(l *Loop) *Future[T
 	return out.Await(ctx)
 }
 
-var errNilFuture = errors.New("zokio/runtime: BlockOn function returned a nil future")
+var (
+	errNilFuture  = errors.New("zokio/runtime: BlockOn function returned a nil future")
+	errNilLoop    = errors.New("zokio/runtime: nil Loop")
+	errNilRuntime = errors.New("zokio/runtime: nil Runtime")
+	errNilInput   = errors.New("zokio/runtime: nil future given to All, Race or Any")
+)
+
+// nonNil returns fs with every nil input replaced by a future failed with errNilInput,
+// so that a combinator given one fails clearly instead of crashing; fs itself is
+// copied only when it holds a nil.
+func nonNil[T any](fs []*Future[T]) []*Future[T] {
+	out := fs
+	for i, f := range fs {
+		if f != nil {
+			continue
+		}
+		if &out[0] == &fs[0] {
+			out = append([]*Future[T](nil), fs...)
+		}
+		out[i] = Failed[T](errNilInput)
+	}
+	return out
+}
 
 // All returns a future of every input's value, in order. It fails with the first error,
-// cancelling the inputs still running.
+// cancelling the inputs still running. A nil input fails it.
 func All[T any](fs ...*Future[T]) *Future[[]T] {
+	fs = nonNil(fs)
 	out := NewFuture[[]T]()
 	vals := make([]T, len(fs))
 	var left atomic.Int64
@@ -283,8 +329,10 @@ func All[T any](fs ...*Future[T]) *Future[[]T] {
 }
 
 // Race returns a future of the first input to complete, with its value or error; the
-// others are cancelled. Race of no futures fails at once with ErrNoFutures.
+// others are cancelled. Race of no futures fails at once with ErrNoFutures; a nil
+// input is a failed one.
 func Race[T any](fs ...*Future[T]) *Future[T] {
+	fs = nonNil(fs)
 	out := NewFuture[T]()
 	if len(fs) == 0 {
 		var zero T
@@ -304,8 +352,9 @@ func Race[T any](fs ...*Future[T]) *Future[T] {
 
 // Any returns a future of the first input to succeed; the others are cancelled. If all
 // fail, it fails with their errors joined. Any of no futures fails at once with
-// ErrNoFutures.
+// ErrNoFutures; a nil input is a failed one.
 func Any[T any](fs ...*Future[T]) *Future[T] {
+	fs = nonNil(fs)
 	out := NewFuture[T]()
 	if len(fs) == 0 {
 		var zero T

@@ -82,7 +82,7 @@ func (r *resources) watchThreads(t *testing.T, rt *Runtime) {
 }
 
 // check compares with the state before New (the pidfds excluded), and waits for every
-// loop's locked thread to end (RELIABILITY.md C8): a loop's goroutine exits locked, so
+// loop's locked thread to end (docs/RELIABILITY.md C8): a loop's goroutine exits locked, so
 // Go ends its thread.
 func (r *resources) check(t *testing.T, rt *Runtime) {
 	t.Helper()

@@ -60,9 +60,52 @@ type Options struct {
 	// batch of completions (32) for up to this long before it takes fewer: under
 	// load, fewer wakeups and kernel enters per op for up to BatchWait more latency
 	// per wakeup, posts and timers included (see bench/README.md, "batchwait").
-	// Zero (the default) wakes on the first completion. Backends: uring on Linux ≥
-	// 6.12 (the kernel's min-wait); ignored elsewhere.
+	// Posts (Spawn, Post, Do, Call) and Close cut a batch wait short, and a loop's
+	// next timer bounds it. It must lie between 0 and MaxBatchWait; New refuses
+	// other values. Zero (the default) wakes on the first completion. Backends:
+	// uring on Linux ≥ 6.12 (the kernel's min-wait); ignored elsewhere.
 	BatchWait time.Duration
+}
+
+// MaxBatchWait is the largest Options.BatchWait. The wait is latency added to every
+// completion that arrives alone; the values that paid here were tens of microseconds
+// (bench/README.md, "batchwait"), and beyond a few milliseconds a loop would delay
+// lone completions by more than a scheduler tick for no batch worth having.
+const MaxBatchWait = 10 * time.Millisecond
+
+// ErrInvalidOptions is wrapped by New's error for Options it refuses; the message
+// names the field.
+var ErrInvalidOptions = errors.New("zokio/runtime: invalid Options")
+
+// check refuses Options that no runtime could honour, before anything is started.
+// CPUs outside the allowed set are refused by the placement plan (numa).
+func (o *Options) check() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)
+	}
+	switch {
+	case o.Loops < 0:
+		return bad("Loops is negative (%d)", o.Loops)
+	case o.BatchWait < 0:
+		return bad("BatchWait is negative (%v)", o.BatchWait)
+	case o.BatchWait > MaxBatchWait:
+		return bad("BatchWait %v is more than MaxBatchWait (%v)", o.BatchWait, MaxBatchWait)
+	case o.SpinBeforePark < 0:
+		return bad("SpinBeforePark is negative (%v)", o.SpinBeforePark)
+	case o.TickBudget < 0:
+		return bad("TickBudget is negative (%d)", o.TickBudget)
+	}
+	seen := make(map[int]bool, len(o.CPUs))
+	for _, c := range o.CPUs {
+		switch {
+		case c < 0:
+			return bad("CPUs lists CPU %d: CPU numbers are not negative", c)
+		case seen[c]:
+			return bad("CPUs lists CPU %d twice", c)
+		}
+		seen[c] = true
+	}
+	return nil
 }
 
 // Runtime is a set of event loops, one per core. It is safe for concurrent use by
@@ -89,7 +132,10 @@ type Runtime struct {
 // driver. It returns once every loop runs, or undoes everything and returns the first
 // error.
 func New(opts Options) (*Runtime, error) {
-	if opts.TickBudget <= 0 {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	if opts.TickBudget == 0 {
 		opts.TickBudget = 256
 	}
 	rt := &Runtime{opts: opts, done: make(chan struct{})}

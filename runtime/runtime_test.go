@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/zokio/zokio/internal/testkit"
-	"github.com/zokio/zokio/poller"
-	"github.com/zokio/zokio/runtime/driver"
-	"github.com/zokio/zokio/sqpoll"
 )
 
 // forEachDriver runs fn as a subtest per driver with a fresh runtime of n loops, closed
@@ -362,33 +359,6 @@ func settle(t *testing.T, rt *Runtime) {
 		_ = l.Post(wg.Done)
 	}
 	waitGroup(t, &wg)
-}
-
-// TestSQPollModes runs the runtime with each SQPOLL mode on io_uring: tasks and ops
-// complete, and the decision says which mode the rings got.
-func TestSQPollModes(t *testing.T) {
-	if _, err := driver.Choose(driver.Uring); err != nil {
-		t.Skipf("io_uring unavailable: %v", err)
-	}
-	for _, m := range []sqpoll.Mode{sqpoll.Off, sqpoll.PerRing, sqpoll.Shared} {
-		t.Run(m.String(), func(t *testing.T) {
-			rt := newRuntime(t, Options{Loops: 2, Driver: driver.Uring, SQPoll: sqpoll.Config{Mode: m}})
-			if got := rt.SQPoll().Mode; got != m {
-				t.Fatalf("asked for %v, rings run %v: %s", m, got, rt.SQPoll().Reason)
-			}
-			for _, l := range rt.Loops() {
-				if _, err := l.Do(context.Background(), &poller.Op{Code: poller.OpNop}); err != nil {
-					t.Fatalf("nop on loop %d: %v", l.ID(), err)
-				}
-				feat := NewFuture[poller.Features]()
-				_ = l.Post(func() { feat.Complete(l.Driver().Info().Features, nil) })
-				f, _ := await(t, feat)
-				if f.Has(poller.FeatSQPoll) != (m != sqpoll.Off) {
-					t.Fatalf("loop %d: features %v under mode %v", l.ID(), f, m)
-				}
-			}
-		})
-	}
 }
 
 // TestPlacementPinsLoops checks each loop runs on the CPU its plan gave it.

@@ -60,11 +60,11 @@ const recvmsgOutSize = int(unsafe.Sizeof(RecvmsgOut{}))
 // filled by PrepRecvmsgMultishot with msg. It reports false when buf is too
 // short for the layout msg implies.
 func ParseRecvmsgOut(buf []byte, msg *unix.Msghdr) (RecvmsgMsg, bool) {
-	nameRoom, ctlRoom := int(msg.Namelen), int(msg.Controllen)
-	if len(buf) < recvmsgOutSize || nameRoom > len(buf)-recvmsgOutSize ||
-		ctlRoom > len(buf)-recvmsgOutSize-nameRoom {
-		return RecvmsgMsg{}, false
+	if len(buf) < recvmsgOutSize || uint64(msg.Namelen) > uint64(len(buf)-recvmsgOutSize) ||
+		uint64(msg.Controllen) > uint64(len(buf)-recvmsgOutSize)-uint64(msg.Namelen) {
+		return RecvmsgMsg{}, false // compared unsigned: a huge length never wraps negative
 	}
+	nameRoom, ctlRoom := int(msg.Namelen), int(msg.Controllen)
 	ne := binary.NativeEndian
 	m := RecvmsgMsg{Out: RecvmsgOut{
 		NameLen:    ne.Uint32(buf[0:]),

@@ -303,3 +303,49 @@ func dialTCP(t *testing.T, port int) int {
 	}
 	return fd
 }
+
+// TestDriverCancelPendingChainMember cancels members of a link chain before the chain
+// reached the kernel (found by runtime's FuzzDo: the cancelled member's slot was freed
+// while its index stayed in the pending list, and the next Wait dereferenced it). The
+// chain breaks there, as a failed link would: the member and the ops after it that
+// join the chain complete with ECANCELED, the members before it run, and later ops
+// run normally.
+func TestDriverCancelPendingChainMember(t *testing.T) {
+	d := newDriver(t, DriverConfig{})
+	res := map[string][]int32{}
+	nop := func(name string, flags poller.OpFlags) *poller.Op {
+		return &poller.Op{Code: poller.OpNop, Flags: flags, Done: func(op *poller.Op) { res[name] = append(res[name], op.Res) }}
+	}
+	submit := func(op *poller.Op) {
+		t.Helper()
+		if err := d.Submit(op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The open chain's only member is cancelled; the op that would end it is cut too.
+	a := nop("a", poller.FlagLink)
+	submit(a)
+	if err := d.Cancel(a); err != nil {
+		t.Fatal(err)
+	}
+	submit(nop("b", 0))
+	// A chain of three whose middle member is cancelled while the chain is open:
+	// c runs alone, d and the rest of the chain (e) are cancelled.
+	submit(nop("c", poller.FlagLink))
+	dd := nop("d", poller.FlagLink)
+	submit(dd)
+	if err := d.Cancel(dd); err != nil {
+		t.Fatal(err)
+	}
+	submit(nop("e", 0))
+	// Then ordinary ops run.
+	submit(nop("f", 0))
+	ecanceled := -int32(unix.ECANCELED)
+	want := map[string]int32{"a": ecanceled, "b": ecanceled, "c": 0, "d": ecanceled, "e": ecanceled, "f": 0}
+	waitFor(t, d, "every op", func() bool { return len(res) == len(want) })
+	for name, w := range want {
+		if got := res[name]; len(got) != 1 || got[0] != w {
+			t.Errorf("%s: completions %v, want [%d]", name, got, w)
+		}
+	}
+}

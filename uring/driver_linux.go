@@ -36,6 +36,10 @@ type Driver struct {
 	// needs, so that a chain never exceeds the queue.
 	pend      []int32
 	chainSQEs uint32
+	// chainCut is set when a member of the open chain was cancelled before it reached
+	// the kernel: the ops still to join that chain complete with ECANCELED, as after a
+	// failed link, up to the one that ends it.
+	chainCut bool
 	// ready holds ops whose result is known without the kernel (cancelled before
 	// submission, submitted on a descriptor being closed); Wait delivers them.
 	ready []int32
@@ -43,10 +47,13 @@ type Driver struct {
 	// refused submissions; the next Wait dispatches them.
 	deferred []CQE
 
-	// fdRefs counts the ops in flight on each descriptor; closers holds OpClose ops
-	// waiting for a descriptor's count to reach zero (RELIABILITY.md C4).
-	fdRefs  []int32
-	closers map[int]int32
+	// fdRefs counts the ops in flight on each descriptor below denseFds, highFdRefs
+	// on the others (an Fd is the caller's to choose, and a dense table sized by it
+	// would let one op ask for gigabytes); closers holds OpClose ops waiting for a
+	// descriptor's count to reach zero (docs/RELIABILITY.md C4).
+	fdRefs     []int32
+	highFdRefs map[int]int32
+	closers    map[int]int32
 
 	// eager is set when an op of the open link chain has FlagSubmitNow: the chain
 	// goes to the kernel at the Submit of its last op.
@@ -84,9 +91,9 @@ type DriverConfig struct {
 	// BatchWait, when positive, makes Wait sleep until BatchCount completions are
 	// ready, but for at most BatchWait, after which any completion ends the sleep
 	// (the kernel's min-wait, Linux 6.12; without it the option does nothing).
-	// Under load it trades up to BatchWait of latency — for completions, wakes
-	// and deadlines inside the window — for fewer wakeups and enters. Completions
-	// already ready never wait.
+	// Under load it trades up to BatchWait of latency for a completion that arrives
+	// alone for fewer wakeups and enters. Wake ends the sleep at once (see waker),
+	// and so does the end of Wait's timeout; completions already ready never wait.
 	BatchWait time.Duration
 	// BatchCount is the batch BatchWait waits for (default 32).
 	BatchCount uint32
@@ -200,6 +207,9 @@ func (d *Driver) init() error {
 	if err := d.wake.open(); err != nil {
 		return err
 	}
+	// Only a batch wait needs the timer behind the wake read (see waker); CQE_SKIP_SUCCESS
+	// arrived before min-wait did, so the feature bit implies both.
+	d.wake.cut = d.cfg.BatchWait > 0 && d.ring.Features()&FeatMinTimeout != 0
 	return d.armWake()
 }
 
@@ -276,6 +286,11 @@ func (d *Driver) submit(op *poller.Op) error {
 	}
 	idx := d.slots.alloc(op)
 	d.stats.Submitted++
+	if d.chainCut {
+		d.chainCut = op.Flags&poller.FlagLink != 0
+		d.finishEarly(idx, -int32(unix.ECANCELED))
+		return nil
+	}
 	if fd := refFd(op); fd >= 0 {
 		if _, closing := d.closers[fd]; closing {
 			d.finishEarly(idx, -int32(unix.EBADF))
@@ -327,7 +342,7 @@ func (d *Driver) Cancel(op *poller.Op) error {
 	s.flags |= slotCancelled
 	switch s.state {
 	case statePending:
-		d.finishEarly(idx, -int32(unix.ECANCELED))
+		d.cancelPending(idx)
 	case stateClosing:
 		// An OpClose waiting for its descriptor's ops; it will run once they are done.
 	case stateSubmitted:

@@ -9,7 +9,7 @@ import (
 )
 
 // The io_uring driver runs the conformance suite in each configuration the runtime
-// can ask for (RELIABILITY.md, the harness).
+// can ask for (docs/RELIABILITY.md, the harness).
 var driverConfigs = []struct {
 	name   string
 	cfg    DriverConfig

@@ -1,6 +1,7 @@
 package uring
 
 import (
+	"slices"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -66,11 +67,46 @@ func (d *Driver) nextChain() (int, uint32) {
 		if s.state == statePending {
 			need += sqesFor(s.op)
 		}
-		if s.op.Flags&poller.FlagLink == 0 {
+		if d.endsChain(idx) {
 			return i + 1, need
 		}
 	}
 	return 0, 0
+}
+
+// endsChain reports whether pending op idx is the last of its chain.
+func (d *Driver) endsChain(idx int32) bool {
+	s := d.slots.at(idx)
+	return s.op.Flags&poller.FlagLink == 0 || s.flags&slotChainEnd != 0
+}
+
+// cancelPending cancels an op that has no SQE yet. One that waits in pend as part of
+// a link chain breaks the chain there, as a failed link would: it and the members
+// after it complete with ECANCELED and leave pend (their slots are freed when that is
+// delivered, so pend must not keep them), the member before it now ends the chain,
+// and if the chain is still open, the ops that would have joined it are cancelled too
+// (chainCut).
+func (d *Driver) cancelPending(idx int32) {
+	i := slices.Index(d.pend, idx)
+	if i < 0 {
+		d.finishEarly(idx, -int32(unix.ECANCELED))
+		return
+	}
+	j := i
+	for j < len(d.pend) && !d.endsChain(d.pend[j]) {
+		j++
+	}
+	if j == len(d.pend) { // the open chain
+		j--
+		d.chainCut, d.chainSQEs = true, 0
+	}
+	for _, r := range d.pend[i : j+1] {
+		d.finishEarly(r, -int32(unix.ECANCELED))
+	}
+	if i > 0 && !d.endsChain(d.pend[i-1]) {
+		d.slots.at(d.pend[i-1]).flags |= slotChainEnd
+	}
+	d.pend = slices.Delete(d.pend, i, j+1)
 }
 
 // placeChain preps a chain. A member cancelled before submission breaks the chain

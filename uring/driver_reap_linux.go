@@ -49,7 +49,7 @@ func (d *Driver) dispatch(c *CQE) bool {
 	tag, gen, idx := splitUserData(c.UserData)
 	switch tag {
 	case tagWake:
-		d.onWake(c.Res)
+		d.onWake()
 		return false
 	case tagOp:
 	default:
@@ -98,7 +98,7 @@ func (d *Driver) dispatch(c *CQE) bool {
 }
 
 // rearm re-submits a multishot op that the kernel ended although it succeeded (CQ
-// overflow ends multishot requests, RELIABILITY.md trap 5), so that its user sees one
+// overflow ends multishot requests, docs/RELIABILITY.md trap 5), so that its user sees one
 // stream until it cancels or an error comes. It returns false, and the completion is
 // final, for errors, end of file, a requested cancellation or a closing driver.
 func (d *Driver) rearm(idx int32, s *slot, res int32) bool {
@@ -162,7 +162,13 @@ func (d *Driver) deliverReady() int {
 
 // Wake completions: re-arm the eventfd read. The order (pending=false, then re-arm) is
 // the waker protocol's; see waker.
-func (d *Driver) onWake(res int32) {
+func (d *Driver) onWake() {
+	if d.wake.cut {
+		if d.wake.seen++; d.wake.seen < 2 {
+			return // the pair ends with its second CQE, whichever it is
+		}
+		d.wake.seen = 0
+	}
 	d.wake.armed = false
 	d.wake.woken = true
 	d.stats.Wakeups++
@@ -173,11 +179,26 @@ func (d *Driver) onWake(res int32) {
 }
 
 func (d *Driver) armWake() error {
+	if d.wake.cut {
+		for d.ring.SQSpace() < 2 { // never split the linked pair across a flush
+			if _, err := d.ring.Submit(); err != nil {
+				d.reapDeferred()
+			}
+		}
+	}
 	sqe := d.nextSQE()
 	// SAFETY: buf is inside the heap-allocated Driver, which Close keeps alive until
 	// the read's completion has been reaped.
 	sqe.PrepRead(d.wake.fd, d.wake.buf[:], 0)
-	sqe.SetUserData(userData(tagWake, 0, 0))
+	sqe.SetUserData(userData(tagWake, 0, wakeRead))
+	if d.wake.cut {
+		sqe.SetFlags(SQEIOLink)
+		t := d.nextSQE()
+		// SAFETY: zero is inside the Driver too, read by the kernel until the pair's
+		// final CQE (the timer's), which Close waits for.
+		t.PrepTimeout(&d.wake.zero, 0, 0)
+		t.SetUserData(userData(tagWake, 0, wakeTimer))
+	}
 	d.wake.armed = true
 	return nil
 }
@@ -197,16 +218,32 @@ func refFd(op *poller.Op) int {
 	return op.Fd
 }
 
+// denseFds bounds the descriptors counted in the dense fdRefs table: 4 MiB of counts
+// at most, a million descriptors; higher numbers are counted in a map.
+const denseFds = 1 << 20
+
 func (d *Driver) ref(fd int) {
+	if fd >= denseFds {
+		if d.highFdRefs == nil {
+			d.highFdRefs = map[int]int32{}
+		}
+		d.highFdRefs[fd]++
+		return
+	}
 	if fd >= len(d.fdRefs) {
-		n := max(2*len(d.fdRefs), fd+1, 64)
+		n := min(max(2*len(d.fdRefs), fd+1, 64), denseFds)
 		d.fdRefs = append(d.fdRefs, make([]int32, n-len(d.fdRefs))...)
 	}
 	d.fdRefs[fd]++
 }
 
 func (d *Driver) refsOf(fd int) int32 {
-	if fd < 0 || fd >= len(d.fdRefs) {
+	switch {
+	case fd < 0:
+		return 0
+	case fd >= denseFds:
+		return d.highFdRefs[fd]
+	case fd >= len(d.fdRefs):
 		return 0
 	}
 	return d.fdRefs[fd]
@@ -214,8 +251,19 @@ func (d *Driver) refsOf(fd int) int32 {
 
 // unref drops a reference; the last one releases a waiting OpClose.
 func (d *Driver) unref(fd int) {
-	d.fdRefs[fd]--
-	if d.fdRefs[fd] != 0 || len(d.closers) == 0 {
+	var left int32
+	if fd >= denseFds {
+		left = d.highFdRefs[fd] - 1
+		if left == 0 {
+			delete(d.highFdRefs, fd)
+		} else {
+			d.highFdRefs[fd] = left
+		}
+	} else {
+		d.fdRefs[fd]--
+		left = d.fdRefs[fd]
+	}
+	if left != 0 || len(d.closers) == 0 {
 		return
 	}
 	if idx, ok := d.closers[fd]; ok {

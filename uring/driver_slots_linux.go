@@ -52,6 +52,7 @@ const (
 	slotTimeout   uint8 = 1 << iota // a LINK_TIMEOUT follows the op's SQE
 	slotCancelled                   // Cancel was called
 	slotFdRef                       // the op holds a count in fdRefs
+	slotChainEnd                    // a cancelled later member cut the op's chain: it ends here
 )
 
 // slot is one entry of the in-flight table. sc holds what the kernel reads by pointer
@@ -145,15 +146,34 @@ func (t *slotTable) scratchOf(idx int32) *scratch {
 // whatever the waker published before calling Wake is seen. A Wake after the store
 // writes the eventfd, whose counter persists until the re-armed read consumes it.
 // Nothing is lost.
+//
+// With a batch wait (DriverConfig.BatchWait on a kernel with min-wait), the kernel
+// would not end the wait for the read's completion alone: it holds out for the batch
+// until the min-wait has passed, however long that is. So the read is then linked to
+// a zero-length timeout, which fires as soon as the read completes; a fired timeout
+// ends any wait in io_uring_enter at once (the kernel's cq_timeouts check), min-wait
+// or not. The pair always posts two CQEs (the read's, then the timer's ETIME, or
+// ECANCELED when the read failed or Close cancelled it), and the second one ends it.
+// (CQE_SKIP_SUCCESS on the read would save one, but a cancelled timer after a
+// successful read would then be indistinguishable from a failed read's.)
 type waker struct {
 	fd      int
 	pending atomic.Bool
 	closed  atomic.Bool
 	mu      sync.RWMutex // Wake's write against Close's close(2) of fd
 	buf     [8]byte      // the read's target; the Driver is heap-allocated and kept until Close
+	zero    Timespec     // the linked timeout's duration, read by the kernel while it is armed
+	cut     bool         // the read is linked to a timeout, to cut batch waits short
+	seen    uint8        // owner only: CQEs of the armed pair seen so far (with cut)
 	armed   bool         // owner only: a read is in flight
 	woken   bool         // owner only: a wake completion arrived during this Wait
 }
+
+// The idx field of a wake CQE's user_data: which SQE of the pair it is.
+const (
+	wakeRead  = 0
+	wakeTimer = 1
+)
 
 func (w *waker) open() error {
 	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)

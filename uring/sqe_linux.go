@@ -4,6 +4,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/zokio/zokio/poller"
 )
 
 // NextSQE returns the next free SQE, zeroed, or nil when the SQ is full or
@@ -87,6 +89,12 @@ func addrOf(b []byte) uint64 {
 	return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(b))))
 }
 
+// bufLen is the length a Prep method puts in the SQE for buf: len(buf), but at most
+// poller.MaxRW (Linux's MAX_RW_COUNT, the most one read or write moves, and within the
+// CQE's int32 result). A longer buffer thus gets a short transfer, reported in Res like
+// any other, instead of a length cut to 32 bits (4 GiB + 16 bytes would be 16).
+func bufLen(buf []byte) uint32 { return uint32(min(len(buf), poller.MaxRW)) }
+
 // ptr returns p's address as an SQE field value.
 func ptr[T any](p *T) uint64 {
 	// SAFETY: as for addrOf, the caller keeps *p alive until the final CQE.
@@ -99,12 +107,12 @@ func (s *SQE) PrepNop() { s.prep(OpNop, -1, 0, 0, 0) }
 // PrepRead prepares read(2) of len(buf) bytes at off (^uint64(0): the file
 // position). buf stays in the caller's custody until the CQE.
 func (s *SQE) PrepRead(fd int, buf []byte, off uint64) {
-	s.prep(OpRead, fd, addrOf(buf), uint32(len(buf)), off)
+	s.prep(OpRead, fd, addrOf(buf), bufLen(buf), off)
 }
 
 // PrepWrite prepares write(2) of buf at off (^uint64(0): the file position).
 func (s *SQE) PrepWrite(fd int, buf []byte, off uint64) {
-	s.prep(OpWrite, fd, addrOf(buf), uint32(len(buf)), off)
+	s.prep(OpWrite, fd, addrOf(buf), bufLen(buf), off)
 }
 
 // PrepReadv prepares preadv(2). The iovec array and every buffer it names
@@ -121,14 +129,14 @@ func (s *SQE) PrepWritev(fd int, iov []unix.Iovec, off uint64) {
 // PrepReadFixed prepares a read into registered buffer bufIndex; buf must
 // lie inside that buffer.
 func (s *SQE) PrepReadFixed(fd int, buf []byte, off uint64, bufIndex uint16) {
-	s.prep(OpReadFixed, fd, addrOf(buf), uint32(len(buf)), off)
+	s.prep(OpReadFixed, fd, addrOf(buf), bufLen(buf), off)
 	s.BufIndex = bufIndex
 }
 
 // PrepWriteFixed prepares a write from registered buffer bufIndex; buf must
 // lie inside that buffer.
 func (s *SQE) PrepWriteFixed(fd int, buf []byte, off uint64, bufIndex uint16) {
-	s.prep(OpWriteFixed, fd, addrOf(buf), uint32(len(buf)), off)
+	s.prep(OpWriteFixed, fd, addrOf(buf), bufLen(buf), off)
 	s.BufIndex = bufIndex
 }
 

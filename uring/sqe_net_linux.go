@@ -37,7 +37,7 @@ func (s *SQE) PrepConnect(fd int, addr unsafe.Pointer, addrLen uint32) {
 
 // PrepRecv prepares recv(2) into buf with MSG_* flags.
 func (s *SQE) PrepRecv(fd int, buf []byte, flags int) {
-	s.prep(OpRecv, fd, addrOf(buf), uint32(len(buf)), 0)
+	s.prep(OpRecv, fd, addrOf(buf), bufLen(buf), 0)
 	s.OpFlags = uint32(flags)
 }
 
@@ -56,7 +56,7 @@ func (s *SQE) PrepRecvMultishot(fd int, flags int, group uint16) {
 
 // PrepSend prepares send(2) of buf with MSG_* flags.
 func (s *SQE) PrepSend(fd int, buf []byte, flags int) {
-	s.prep(OpSend, fd, addrOf(buf), uint32(len(buf)), 0)
+	s.prep(OpSend, fd, addrOf(buf), bufLen(buf), 0)
 	s.OpFlags = uint32(flags)
 }
 
@@ -64,7 +64,7 @@ func (s *SQE) PrepSend(fd int, buf []byte, flags int) {
 // CQEFlagMore, then a notification with CQEFlagNotif once the kernel no
 // longer reads buf; buf stays in the caller's custody until the latter.
 func (s *SQE) PrepSendZC(fd int, buf []byte, flags int, zc RecvSendFlags) {
-	s.prep(OpSendZC, fd, addrOf(buf), uint32(len(buf)), 0)
+	s.prep(OpSendZC, fd, addrOf(buf), bufLen(buf), 0)
 	s.OpFlags = uint32(flags)
 	s.Ioprio = uint16(zc)
 }

@@ -156,7 +156,9 @@ func (r *Ring) submitAndWait(minComplete uint32, minWait, timeout time.Duration)
 			if left <= 0 && toSubmit == 0 {
 				return submitted, unix.ETIME
 			}
-			arg, argSize = r.waitArgFor(max(left, 0), minWait)
+			// The kernel sleeps out the min-wait before it looks at the timeout:
+			// a deadline inside the window would be missed by the rest of it.
+			arg, argSize = r.waitArgFor(max(left, 0), min(minWait, max(left, 0)))
 			flags |= EnterExtArg
 		case minWait > 0:
 			arg, argSize = r.waitArgFor(-1, minWait)

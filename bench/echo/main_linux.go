@@ -223,7 +223,9 @@ var contenderArgs = map[string][]string{
 	// epoll (whole buffers, default 1024 × 16 KiB) the alternative to znet-epoll.
 	"znet-uring-g64": {"-impl=znet", "-driver=uring", "-buffers=64", "-bufsize=65536"},
 	"znet-epoll-g64": {"-impl=znet", "-driver=epoll", "-buffers=64", "-bufsize=65536"},
-	"netpoll":        {"-impl=netpoll"},
+	// znet's receive group as it was before the driver-dependent default: 1024 × 16 KiB.
+	"znet-uring-g1024": {"-impl=znet", "-driver=uring", "-buffers=1024", "-bufsize=16384"},
+	"netpoll":          {"-impl=netpoll"},
 	// The C references (package cref), compiled with gcc at their first run.
 	"c-uring": {"-impl=c-uring"},
 	"c-epoll": {"-impl=c-epoll"},

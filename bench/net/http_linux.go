@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +34,17 @@ var httpContenders = map[string]httpContender{
 	"zokio-epoll": {func(b bins) string { return b.zokio }, []string{"http", "-driver=epoll", "-loops=1", "-addr=127.0.0.1:0"}},
 	"nethttp":     {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp"}},
 	"fasthttp":    {func(b bins) string { return b.httpserver }, []string{"-impl=fasthttp"}},
+	// net/http on znet's net.Listener (issue 18); loops: -loops (default 1).
+	"nethttp-znet-uring": {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-net=znet", "-driver=uring"}},
+	"nethttp-znet-epoll": {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-net=znet", "-driver=epoll"}},
+	// The same over crypto/tls (HTTPS, a self-signed P-256 certificate).
+	"nethttp-tls":            {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-tls"}},
+	"nethttp-tls-znet-uring": {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-tls", "-net=znet", "-driver=uring"}},
+	"nethttp-tls-znet-epoll": {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-tls", "-net=znet", "-driver=epoll"}},
 }
+
+// isTLS reports whether contender k serves HTTPS.
+func isTLS(k string) bool { return strings.Contains(k, "-tls") }
 
 const pipelineLua = `
 init = function(args)
@@ -63,6 +74,9 @@ func runHTTP(args []string) error {
 	duration := fs.Duration("duration", 5*time.Second, "wrk's measured run")
 	scen := fs.String("scenarios", "256p1,256p16", "comma list of CONNSpDEPTH")
 	list := fs.String("contenders", "zokio-uring,zokio-epoll,nethttp,fasthttp", "comma list")
+	base := fs.String("base", "fasthttp", "the contender the ratio columns divide by")
+	procs := fs.Int("procs", 1, "GOMAXPROCS of the Go servers")
+	loops := fs.Int("loops", 1, "loops of the Zokio servers (0: one per CPU)")
 	fs.Parse(args)
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return fmt.Errorf("wrk not found: apt-get install -y wrk")
@@ -88,7 +102,7 @@ func runHTTP(args []string) error {
 	for rep := 0; rep < c.reps; rep++ {
 		for _, sc := range scenarios {
 			for _, k := range rotated(cs, rep) {
-				s, err := httpOne(b, c, k, sc, lua, *duration)
+				s, err := httpOne(b, c, k, sc, lua, *duration, *procs, *loops)
 				if err != nil {
 					return fmt.Errorf("%s %s rep %d: %w", k, sc, rep, err)
 				}
@@ -99,15 +113,15 @@ func runHTTP(args []string) error {
 			}
 		}
 	}
-	printHTTP(samples, scenarios, cs, c, *duration)
+	printHTTP(samples, scenarios, cs, c, *duration, *base, *procs, *loops)
 	return writeJSON(c.jsonPath, samples)
 }
 
-func printHTTP(samples []httpSample, scenarios, cs []string, c common, d time.Duration) {
+func printHTTP(samples []httpSample, scenarios, cs []string, c common, d time.Duration, base string, procs, loops int) {
 	fmt.Printf("## HTTP plaintext with wrk — %s\n\n", time.Now().UTC().Format(time.RFC3339))
-	fmt.Printf("Server pinned to CPU %s (one loop / GOMAXPROCS=1), wrk -t1 on CPU %s, %s per run after a 1 s warm-up run; scenario CONNSpDEPTH (DEPTH requests pipelined per connection); %d repetitions, interleaved; medians (min–max). Ratios are per repetition.\n\n",
-		c.serverCPU, c.loadCPU, d, c.reps)
-	fmt.Println("| scenario | contender | req/s | server CPU ns/req | CPU/req ÷ fasthttp | req/s ÷ fasthttp | p50 ms | p99 ms |")
+	fmt.Printf("Server pinned to CPU %s (Zokio loops %d, 0 = one per CPU; GOMAXPROCS=%d), wrk -t1 on CPU %s, %s per run after a 1 s warm-up run; scenario CONNSpDEPTH (DEPTH requests pipelined per connection); %d repetitions, interleaved; medians (min–max). Ratios are per repetition. Load average %s at the end.\n\n",
+		c.serverCPU, loops, procs, c.loadCPU, d, c.reps, loadAvg())
+	fmt.Printf("| scenario | contender | req/s | server CPU ns/req | CPU/req ÷ %s | req/s ÷ %s | p50 ms | p99 ms |\n", base, base)
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|")
 	for _, sc := range scenarios {
 		for _, k := range cs {
@@ -118,7 +132,7 @@ func printHTTP(samples []httpSample, scenarios, cs []string, c common, d time.Du
 				}
 				rps, cpu, p50, p99 = append(rps, s.ReqPerSec), append(cpu, s.CPUNs), append(p50, s.P50Ms), append(p99, s.P99Ms)
 				for _, f := range samples {
-					if f.Contender == "fasthttp" && f.Scenario == sc && f.Rep == s.Rep {
+					if f.Contender == base && f.Scenario == sc && f.Rep == s.Rep {
 						rc, rr = append(rc, s.CPUNs/f.CPUNs), append(rr, s.ReqPerSec/f.ReqPerSec)
 					}
 				}
@@ -136,14 +150,18 @@ func printHTTP(samples []httpSample, scenarios, cs []string, c common, d time.Du
 	fmt.Println()
 }
 
-func httpOne(b bins, c common, k, sc, lua string, d time.Duration) (httpSample, error) {
+func httpOne(b bins, c common, k, sc, lua string, d time.Duration, procs, loops int) (httpSample, error) {
 	s := httpSample{Contender: k, Scenario: sc}
 	conns, depth, ok := strings.Cut(sc, "p")
 	if !ok {
 		return s, fmt.Errorf("scenario %q is not CONNSpDEPTH", sc)
 	}
 	hc := httpContenders[k]
-	srv, err := start(c.serverCPU, 1, hc.bin(b), hc.args...)
+	args := slices.Clone(hc.args)
+	if strings.HasPrefix(k, "zokio-") || strings.Contains(k, "-znet-") {
+		args = append(args, "-loops="+strconv.Itoa(loops))
+	}
+	srv, err := start(c.serverCPU, procs, hc.bin(b), args...)
 	if err != nil {
 		return s, err
 	}
@@ -153,6 +171,9 @@ func httpOne(b bins, c common, k, sc, lua string, d time.Duration) (httpSample, 
 		return s, err
 	}
 	url := "http://" + addr + "/plaintext"
+	if isTLS(k) {
+		url = "https://" + addr + "/plaintext"
+	}
 	wrk := func(dur time.Duration) ([]byte, error) {
 		args := []string{"-c", c.loadCPU, "wrk", "-t1", "-c" + conns, "-d" + dur.String(), "--latency", "-s", lua, url, "--", depth}
 		return exec.Command("taskset", args...).CombinedOutput()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ type serverFlags struct {
 	loops  int
 	driver string
 	accept string
+	share  bool // -reuseport: share the port with other servers (znet.Config.ReusePort)
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet, defAddr string) {
@@ -34,6 +36,7 @@ func (f *serverFlags) register(fs *flag.FlagSet, defAddr string) {
 	fs.IntVar(&f.loops, "loops", 0, "event loops (default: one per CPU in the affinity mask)")
 	fs.StringVar(&f.driver, "driver", "auto", "I/O driver: auto, uring, epoll or kqueue")
 	fs.StringVar(&f.accept, "accept", "auto", "how connections spread across loops: auto, reuseport or handoff")
+	fs.BoolVar(&f.share, "reuseport", false, "share the port with other servers that ask for it too (SO_REUSEPORT); without it an address in use is an error")
 }
 
 // start makes the runtime and the server the flags describe.
@@ -56,9 +59,12 @@ func (f *serverFlags) start(ctx context.Context, h znet.Handler) (*runtime.Runti
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := znet.Serve(ctx, rt, "tcp", f.addr, znet.Config{Handler: h, Accept: mode})
+	srv, err := znet.Serve(ctx, rt, "tcp", f.addr, znet.Config{Handler: h, Accept: mode, ReusePort: f.share})
 	if err != nil {
 		_ = rt.Close(context.Background())
+		if errors.Is(err, syscall.EADDRINUSE) {
+			err = fmt.Errorf("%w (another server holds the port; -reuseport shares it with one that allows sharing)", err)
+		}
 		return nil, nil, err
 	}
 	return rt, srv, nil

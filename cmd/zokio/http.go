@@ -48,7 +48,10 @@ var (
 	respEndHd = []byte("\r\n\r\n")
 	respClose = []byte("\r\nConnection: close\r\n\r\nHello, World!")
 	respCloHd = []byte("\r\nConnection: close\r\n\r\n")
-	resp405   = []byte("HTTP/1.1 405 Method Not Allowed\r\nServer: zokio\r\nAllow: GET, HEAD\r\nContent-Length: 0\r\nDate: ")
+	// An HTTP/1.0 client keeps a connection only when the response says so.
+	respKA   = []byte("\r\nConnection: keep-alive\r\n\r\nHello, World!")
+	respKAHd = []byte("\r\nConnection: keep-alive\r\n\r\n")
+	resp405  = []byte("HTTP/1.1 405 Method Not Allowed\r\nServer: zokio\r\nAllow: GET, HEAD\r\nContent-Length: 0\r\nDate: ")
 )
 
 // OnOpen gives the connection its state, the one allocation per connection.
@@ -101,24 +104,26 @@ func (h *httpHandler) OnData(c *znet.Conn, data []byte) {
 	}
 }
 
-// respond writes the answer to one request into the connection's send buffer.
+// respond writes the answer to one request into the connection's send buffer. A
+// response that closes the connection says "Connection: close"; one that keeps an
+// HTTP/1.0 connection (the client asked with "Connection: keep-alive") says
+// "Connection: keep-alive", without which the client would wait for the close.
 func respond(c *znet.Conn, req *request) {
 	date := httpDate()
+	end, endHd := respEnd, respEndHd
+	switch {
+	case req.close:
+		end, endHd = respClose, respCloHd
+	case req.http10:
+		end, endHd = respKA, respKAHd
+	}
 	switch {
 	case !req.get:
-		end := respEndHd
-		if req.close {
-			end = respCloHd
-		}
-		_, _ = c.Writev(resp405, date, end)
-	case req.close && req.head:
-		_, _ = c.Writev(respHead, date, respCloHd)
-	case req.close:
-		_, _ = c.Writev(respHead, date, respClose)
+		_, _ = c.Writev(resp405, date, endHd)
 	case req.head:
-		_, _ = c.Writev(respHead, date, respEndHd)
+		_, _ = c.Writev(respHead, date, endHd)
 	default:
-		_, _ = c.Writev(respHead, date, respEnd)
+		_, _ = c.Writev(respHead, date, end)
 	}
 }
 

@@ -17,7 +17,9 @@ import (
 //     interpreted, obs-fold continuation lines are refused, and the target is not
 //     decoded (every path gets the same answer);
 //   - HTTP/1.1 keeps the connection open unless "Connection: close"; HTTP/1.0 closes
-//     it unless "Connection: keep-alive". Pipelined requests are answered in order.
+//     it unless "Connection: keep-alive", and then the response says "Connection:
+//     keep-alive" (an HTTP/1.0 client waits for the close otherwise). Pipelined
+//     requests are answered in order.
 
 // maxHeader bounds the request line plus headers.
 const maxHeader = 8 << 10

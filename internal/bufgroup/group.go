@@ -5,7 +5,6 @@ package bufgroup
 
 import (
 	"fmt"
-	"math"
 	"syscall"
 )
 
@@ -29,6 +28,10 @@ type Group struct {
 	out         []uint64 // bitmap of ids handed out and not yet released
 }
 
+// MaxSize is the largest buffer a group has: 1 GiB, as io_uring's driver allows, so that
+// every driver refuses the same sizes.
+const MaxSize = 1 << 30
+
 // New creates group id of count buffers of size bytes. Count must be a power of two up
 // to 32768; errors.Is(err, syscall.EINVAL) holds for a bad count or size.
 func New(id uint16, count, size int) (*Group, error) {
@@ -36,7 +39,7 @@ func New(id uint16, count, size int) (*Group, error) {
 		return nil, fmt.Errorf("poller: buffer group count %d is not a power of two up to 32768: %w",
 			count, syscall.EINVAL)
 	}
-	if size <= 0 || size > math.MaxInt32 || count*size/count != size {
+	if size <= 0 || size > MaxSize || count*size/count != size {
 		return nil, fmt.Errorf("poller: buffer group size %d out of range: %w", size, syscall.EINVAL)
 	}
 	mem, err := alloc(count * size)

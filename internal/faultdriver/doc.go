@@ -14,9 +14,11 @@
 //     Done runs. Datagram and seqpacket sockets, O_DIRECT files, special files,
 //     fixed-file ops and link chains are never shortened.
 //   - Delay: a completion is held back and delivered by a later Wait. Completions of
-//     one descriptor stay in order (a multishot receive's data, an accept stream, a
-//     close after the ops it drained); completions of different descriptors are
-//     released in a random order, so they overtake each other.
+//     one descriptor stay in order (a multishot receive's data, an accept stream);
+//     completions of different descriptors are released in a random order, so they
+//     overtake each other. A close is never held: it goes at once, after the held
+//     completions of its descriptor, since the kernel may hand its number to the
+//     next accept or open.
 //   - Cancel: the op is cancelled right after it is submitted; it ends with ECANCELED
 //     or with its real result, whichever won.
 //   - Errno: the op is not submitted at all and completes with an error a caller may

@@ -139,6 +139,7 @@ func (d *Driver) Submit(op *poller.Op) error {
 	if err := d.inner.Submit(op); err != nil {
 		delete(d.ops, op)
 		op.Done, op.Buf, op.Bufs = st.done, st.buf, st.bufs
+		d.chain = inChain
 		return err
 	}
 	if plain && d.roll(Cancel) {
@@ -182,6 +183,19 @@ func (d *Driver) intercept(op *poller.Op) {
 	}
 	c := completion{op: op, res: op.Res, flags: op.Result, bufID: op.BufID, bufOff: op.BufOff,
 		msgFlags: op.MsgFlags, ctlLen: op.Len, ref: op.Ref}
+	if op.Code == poller.OpClose {
+		// A close is never late: once the kernel has freed the number, an accept or
+		// open may return it, and its caller must have learnt of the close first. So
+		// the descriptor's held completions go now, then the close.
+		if q := d.queues[st.key]; q != nil {
+			delete(d.queues, st.key)
+			for _, h := range q.items {
+				d.deliver(h)
+			}
+		}
+		d.deliver(c)
+		return
+	}
 	if q := d.queues[st.key]; q != nil {
 		d.hold(c, st.key, q.due)
 		return

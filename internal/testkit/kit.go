@@ -35,7 +35,7 @@ func Drivers(tb testing.TB) []driver.Kind {
 
 // GCStorm runs the collector back to back with GOGC at 1 until stop (or the end of
 // the test): a buffer the kernel uses that Go does not keep alive would be freed and
-// reused (RELIABILITY.md trap 1), and stacks get shrunk and moved. stop returns the
+// reused (docs/RELIABILITY.md trap 1), and stacks get shrunk and moved. stop returns the
 // number of collections forced; calling it again does nothing more.
 func GCStorm(tb testing.TB) (stop func() int64) {
 	old := debug.SetGCPercent(1)

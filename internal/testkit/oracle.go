@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 )
 
-// The data oracle (RELIABILITY.md, "The harness"): a seeded stream of frames, each
+// The data oracle (docs/RELIABILITY.md, "The harness"): a seeded stream of frames, each
 // with a sequence number and a checksum, that the receiver verifies as it arrives, so
 // that a byte lost, duplicated, reordered or corrupted anywhere between the two ends
 // is caught, and named by the frame it hit.

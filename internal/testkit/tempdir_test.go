@@ -3,6 +3,7 @@ package testkit
 import (
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -41,5 +42,27 @@ func TestFDCount(t *testing.T) {
 	after := FDCount(t)
 	if during <= before || after >= during {
 		t.Fatalf("counts: before %d, open %d, closed %d", before, during, after)
+	}
+}
+
+// TestFDCountSockets sees a listening socket in the count, and the count drop when
+// it closes.
+func TestFDCountSockets(t *testing.T) {
+	// A first listener makes Go's poller set itself up (on Linux: an epoll descriptor
+	// and an eventfd), which would count.
+	warm, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm.Close()
+	before := FDCount(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	during := FDCount(t)
+	ln.Close()
+	if after := FDCount(t); during != before+1 || after != before {
+		t.Fatalf("counts: before %d, listening %d, closed %d", before, during, after)
 	}
 }

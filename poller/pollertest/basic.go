@@ -356,7 +356,7 @@ func testSubmitAfterClose(t *testing.T, nd NewDriver) {
 }
 
 // testCustodyUnderGC drops every reference to in-flight ops but the driver's own, forces
-// collections, and checks the ops still complete intact (RELIABILITY.md trap 1).
+// collections, and checks the ops still complete intact (docs/RELIABILITY.md trap 1).
 func testCustodyUnderGC(t *testing.T, nd NewDriver) {
 	h := start(t, nd)
 	const n = 256

@@ -30,7 +30,8 @@ import (
 //	func shutdownWrite(t, fd)               shut down fd's writing half
 //	func isOpen(fd int) bool
 //	func inet4(port int) *poller.Sockaddr   127.0.0.1:port in the system's raw sockaddr_in
-//	func tempDir(t *testing.T) string       a directory removed after the scenario
+//	func tempDir(t *testing.T) string       a directory removed when the scenario ends,
+//	                                        after its descriptors (atEnd)
 //	func openFDs() int                      descriptors held (fds_*.go; -1: not counted)
 //	var errBadFd, errConnRefused, errNotExist, errExist, errIsDir, errNotWritable []error
 //	                                        what the system reports for those failures

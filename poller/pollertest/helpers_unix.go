@@ -3,6 +3,7 @@
 package pollertest
 
 import (
+	"os"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -195,8 +196,19 @@ func isOpen(fd int) bool {
 	return err == nil
 }
 
-// tempDir returns a directory that the test's cleanup removes.
-func tempDir(t *testing.T) string { return t.TempDir() }
+// tempDir returns a directory that is removed when the scenario ends, after its
+// descriptors and driver are closed.
+func tempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "pollertest-")
+	fatalIf(t, err, "MkdirTemp")
+	atEnd(t, func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("removing %s: %v", dir, err)
+		}
+	})
+	return dir
+}
 
 // What the system reports for the failures the scenarios provoke.
 var (

@@ -206,13 +206,15 @@ func isOpen(fd int) bool {
 	return r != 0
 }
 
-// tempDir returns a directory that the test's cleanup removes. Not t.TempDir: its
-// cleanup (os.RemoveAll) fails under Wine, where removing each entry works.
+// tempDir returns a directory that is removed when the scenario ends, after its
+// descriptors and driver are closed: Windows deletes an open file only at its last
+// close, and a directory only once empty. Not t.TempDir: its cleanup (os.RemoveAll)
+// fails under Wine, where removing each entry works.
 func tempDir(t *testing.T) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "pollertest-")
 	fatalIf(t, err, "MkdirTemp")
-	t.Cleanup(func() {
+	atEnd(t, func() {
 		if err := removeTree(dir); err != nil {
 			t.Errorf("removing %s: %v", dir, err)
 		}
@@ -247,6 +249,6 @@ var (
 	errConnRefused = []error{syscall.ECONNREFUSED, windows.WSAECONNREFUSED, windows.ERROR_CONNECTION_REFUSED}
 	errNotExist    = []error{syscall.ENOENT, windows.ERROR_PATH_NOT_FOUND}
 	errExist       = []error{syscall.EEXIST, windows.ERROR_ALREADY_EXISTS, windows.ERROR_FILE_EXISTS}
-	errIsDir       = []error{syscall.EISDIR, windows.ERROR_INVALID_FUNCTION, windows.ERROR_ACCESS_DENIED}
-	errNotWritable = []error{syscall.EBADF, windows.ERROR_ACCESS_DENIED}
+	errIsDir       = []error{syscall.EISDIR, syscall.EACCES, windows.ERROR_INVALID_FUNCTION, windows.ERROR_ACCESS_DENIED}
+	errNotWritable = []error{syscall.EBADF, syscall.EACCES, windows.ERROR_ACCESS_DENIED}
 )

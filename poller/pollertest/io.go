@@ -320,7 +320,7 @@ func testCloseWithIO(t *testing.T, nd NewDriver) {
 }
 
 // testRecvCustodyUnderGC keeps receive buffers reachable only through the driver while
-// the collector runs, then fills them (RELIABILITY.md trap 1).
+// the collector runs, then fills them (docs/RELIABILITY.md trap 1).
 func testRecvCustodyGC(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
 	const n = 64

@@ -12,9 +12,18 @@
 //		})
 //	}
 //
-// A scenario skips only when the driver lacks a capability that poller.Features names.
-// Scenarios use real I/O (pipes, socket pairs, TCP on 127.0.0.1, files in t.TempDir()),
-// wait on events with deadlines, and check that no descriptor leaks.
+// A scenario skips only when the driver lacks a capability that poller.Features names,
+// never because of the system it runs on. Scenarios use real I/O (pipes, socket pairs,
+// TCP and UDP on 127.0.0.1, files in a temporary directory), wait on events with
+// deadlines, and check that no descriptor leaks.
+//
+// The scenarios are portable Go: they write op arguments with poller's portable names
+// (poller.PollIn, poller.AtFDCWD, poller.OpenCreate, ...), read OpStatx results as
+// poller.Statx, and reach the system only through the driver and a small helper layer
+// per system (helpers_unix.go for Linux, macOS and the BSDs; helpers_windows.go), which
+// makes descriptors and moves bytes outside the driver. On Windows, where there is no
+// socketpair and anonymous pipes cannot be polled, a connected TCP pair on 127.0.0.1
+// stands in for both.
 package pollertest
 
 import (
@@ -22,6 +31,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,9 +80,50 @@ func Run(t *testing.T, newDriver NewDriver) {
 					}
 				})
 			}
+			t.Cleanup(endScenario(t))
 			s.fn(t, newDriver)
 		})
 	}
+}
+
+// lastCleanups holds, per running scenario, the cleanups that must run after the
+// scenario's own (atEnd).
+var lastCleanups struct {
+	sync.Mutex
+	m map[*testing.T][]func()
+}
+
+// endScenario starts t's list of last cleanups and returns the cleanup that runs them,
+// last registered first.
+func endScenario(t *testing.T) func() {
+	lastCleanups.Lock()
+	defer lastCleanups.Unlock()
+	if lastCleanups.m == nil {
+		lastCleanups.m = map[*testing.T][]func(){}
+	}
+	lastCleanups.m[t] = nil
+	return func() {
+		lastCleanups.Lock()
+		fns := lastCleanups.m[t]
+		delete(lastCleanups.m, t)
+		lastCleanups.Unlock()
+		for i := len(fns) - 1; i >= 0; i-- {
+			fns[i]()
+		}
+	}
+}
+
+// atEnd runs f when scenario t ends, after every cleanup the scenario registered
+// (closing its descriptors and its driver): for what only works once nothing is open,
+// such as removing a directory on Windows. Outside a scenario it is t.Cleanup.
+func atEnd(t *testing.T, f func()) {
+	lastCleanups.Lock()
+	defer lastCleanups.Unlock()
+	if fns, ok := lastCleanups.m[t]; ok {
+		lastCleanups.m[t] = append(fns, f)
+		return
+	}
+	t.Cleanup(f)
 }
 
 // deadline bounds every wait in a scenario; a driver that loses a completion fails the

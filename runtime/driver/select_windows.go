@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/zokio/zokio/internal/testhook"
 	"github.com/zokio/zokio/iocp"
 	"github.com/zokio/zokio/poller"
 )
@@ -42,5 +43,5 @@ func Open(pref Kind, cfg Config) (poller.Driver, Decision, error) {
 	if err != nil {
 		return nil, dec, err
 	}
-	return d, dec, nil
+	return testhook.WrapDriver(d), dec, nil
 }

@@ -144,6 +144,7 @@ var (
 	errBusy      = errors.New("zfile: batch has ops in flight")
 	errNoSuchOp  = errors.New("zfile: no such op in the batch")
 	errNotSent   = errors.New("zfile: op not submitted (Submit refused it, or was not called)")
+	errNoLoop    = errors.New("zfile: batch has no loop (NewBatch(nil))")
 )
 
 // Submit hands the ops queued since the last Submit to the loop, in one step, and
@@ -156,6 +157,9 @@ var (
 func (b *Batch) Submit(ctx context.Context) error {
 	if b.sent == b.n {
 		return nil
+	}
+	if b.l == nil {
+		return errNoLoop // nothing sent: NewBatch was given no loop
 	}
 	if b.reqs[b.n-1].link {
 		return errOpenChain

@@ -32,18 +32,6 @@ func fifo(t *testing.T, e *env) (*File, *os.File) {
 	return f, w
 }
 
-// waitFor fails the test if ch does not deliver within the test deadline.
-func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(testDeadline):
-		t.Fatalf("timed out waiting for %s\n%s", what, hung())
-		panic("unreachable")
-	}
-}
-
 type result struct {
 	n   int
 	err error
@@ -127,19 +115,6 @@ func TestCloseCancelsInFlight(t *testing.T) {
 			t.Errorf("%d descriptors before, %d after Close", fds, now)
 		}
 	})
-}
-
-// waitInFlight waits until f has n uses in progress. Polling here is in the test, on
-// a condition no event announces (ops parked in the kernel), with a deadline.
-func waitInFlight(t *testing.T, f *File, n uint64) {
-	t.Helper()
-	end := time.Now().Add(testDeadline)
-	for f.state.Load()&^closedBit < n {
-		if time.Now().After(end) {
-			t.Fatalf("only %d of %d ops in flight", f.state.Load()&^closedBit, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // TestCloseRacesReads closes a file while goroutines read it as fast as they can: every

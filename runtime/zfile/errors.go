@@ -39,7 +39,7 @@ func (f *File) wrapErr(op string, err error) error {
 	if err == nil || err == io.EOF {
 		return err
 	}
-	return &os.PathError{Op: op, Path: f.name, Err: err}
+	return &os.PathError{Op: op, Path: f.name, Err: hostErr(op, f.name, err)}
 }
 
 // opErr translates the error of an op run through Loop.Do: a cancellation caused by

@@ -26,7 +26,7 @@ import (
 // flight: it cancels their ops, waits for them to complete (they return errors
 // matching os.ErrClosed, or their real results where those won the race), and only
 // then releases the descriptor, so that its number is never reused under an op
-// (RELIABILITY.md C3, C4). Close must not be called on a loop: it waits.
+// (docs/RELIABILITY.md C3, C4). Close must not be called on a loop: it waits.
 type File struct {
 	name   string
 	fd     int
@@ -139,7 +139,7 @@ var errForeignLoop = errors.New("zfile: loop belongs to another runtime")
 // OpenFileWith is OpenFile with options.
 func OpenFileWith(ctx context.Context, rt *runtime.Runtime, name string, flag int, perm fs.FileMode, o OpenOptions) (*File, error) {
 	ctx = orBackground(ctx)
-	perr := func(err error) error { return &os.PathError{Op: "open", Path: name, Err: err} }
+	perr := func(err error) error { return &os.PathError{Op: "open", Path: name, Err: hostErr("open", name, err)} }
 	switch {
 	case rt == nil:
 		return nil, perr(errNilRuntime)
@@ -203,19 +203,36 @@ func syscallMode(perm fs.FileMode) uint32 {
 	return m
 }
 
-// Name returns the name the file was opened with, as os.File.Name does.
-func (f *File) Name() string { return f.name }
+// Name returns the name the file was opened with, as os.File.Name does ("" for a nil
+// File).
+func (f *File) Name() string {
+	if f == nil {
+		return ""
+	}
+	return f.name
+}
 
 // Fd returns the file's descriptor. It stays valid until Close; I/O on it behind the
-// File's back is the caller's business (the descriptor stays in blocking mode).
-func (f *File) Fd() uintptr { return uintptr(f.fd) }
+// File's back is the caller's business (the descriptor stays in blocking mode). For a
+// nil File it returns ^uintptr(0), as os.File.Fd does.
+func (f *File) Fd() uintptr {
+	if f == nil {
+		return ^uintptr(0)
+	}
+	return uintptr(f.fd)
+}
 
 // Loop returns the file's home loop: the loop that runs its ops from goroutines and on
-// which ReadAtOn and WriteAtOn may use its registered slot.
-func (f *File) Loop() *runtime.Loop { return f.loop }
+// which ReadAtOn and WriteAtOn may use its registered slot (nil for a nil File).
+func (f *File) Loop() *runtime.Loop {
+	if f == nil {
+		return nil
+	}
+	return f.loop
+}
 
 // Fixed reports whether the file sits in its home loop's registered file table.
-func (f *File) Fixed() bool { return f.fixed >= 0 }
+func (f *File) Fixed() bool { return f != nil && f.fixed >= 0 }
 
 // incref registers a use of fd; it fails once Close has begun.
 func (f *File) incref() bool {

@@ -83,34 +83,37 @@ func (f *File) Stat() (fs.FileInfo, error) {
 		return nil, os.ErrInvalid
 	}
 	if !f.incref() {
-		return nil, f.wrapErr("stat", os.ErrClosed)
+		return nil, f.wrapErr(opFstat, os.ErrClosed)
 	}
 	defer f.decref()
 	b := new(statBuf)
 	op := new(poller.Op)
 	statxOp(op, f.fd, "", false, b)
 	if _, err := f.do(context.Background(), op); err != nil {
-		return nil, f.wrapErr("stat", err)
+		return nil, f.wrapErr(opFstat, err)
 	}
 	return b.fileInfo(filepath.Base(f.name)), nil
 }
 
 // Stat returns the named file's metadata, as os.Stat does.
 func Stat(ctx context.Context, rt *runtime.Runtime, name string) (fs.FileInfo, error) {
-	return statPath(ctx, rt, "stat", name, false)
+	return statPath(ctx, rt, opStat, name, false)
 }
 
 // Lstat is Stat without following a final symbolic link, as os.Lstat.
 func Lstat(ctx context.Context, rt *runtime.Runtime, name string) (fs.FileInfo, error) {
-	return statPath(ctx, rt, "lstat", name, true)
+	return statPath(ctx, rt, opLstat, name, true)
 }
 
 func statPath(ctx context.Context, rt *runtime.Runtime, opName, name string, nofollow bool) (fs.FileInfo, error) {
+	if name == "" {
+		opName = emptyStatOp(opName, nofollow)
+	}
 	b := new(statBuf)
 	op := new(poller.Op)
 	statxOp(op, atFdCwd, name, nofollow, b)
 	if _, err := pathOp(ctx, rt, op); err != nil {
-		return nil, &os.PathError{Op: opName, Path: name, Err: err}
+		return nil, &os.PathError{Op: opName, Path: name, Err: hostErr(opName, name, err)}
 	}
 	return b.fileInfo(filepath.Base(name)), nil
 }
@@ -129,15 +132,21 @@ func Remove(ctx context.Context, rt *runtime.Runtime, name string) error {
 	if err1 != syscall.ENOTDIR { // os's choice of which error explains it
 		err = err1
 	}
-	return &os.PathError{Op: "remove", Path: name, Err: err}
+	return &os.PathError{Op: "remove", Path: name, Err: hostErr("remove", name, err)}
 }
 
 // Rename renames oldpath to newpath, replacing newpath if it is a file, as os.Rename
 // does; errors are *os.LinkError. As os does, it refuses to replace a directory
 // (EEXIST).
 func Rename(ctx context.Context, rt *runtime.Runtime, oldpath, newpath string) error {
-	lerr := func(err error) error { return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: err} }
-	if fi, err := Lstat(ctx, rt, newpath); err == nil && fi.IsDir() {
+	lerr := func(err error) error {
+		p := oldpath
+		if newpath == "" {
+			p = ""
+		}
+		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: hostErr("rename", p, err)}
+	}
+	if fi, err := Lstat(ctx, rt, newpath); renameChecksDir && err == nil && fi.IsDir() {
 		ofi, err := Lstat(ctx, rt, oldpath)
 		if err != nil {
 			return lerr(err.(*os.PathError).Err)
@@ -157,7 +166,7 @@ func Rename(ctx context.Context, rt *runtime.Runtime, oldpath, newpath string) e
 func Mkdir(ctx context.Context, rt *runtime.Runtime, name string, perm fs.FileMode) error {
 	_, err := pathOp(ctx, rt, &poller.Op{Code: poller.OpMkdirat, Fd: atFdCwd, Path: name, Mode: syscallMode(perm)})
 	if err != nil {
-		return &os.PathError{Op: "mkdir", Path: name, Err: err}
+		return &os.PathError{Op: "mkdir", Path: name, Err: hostErr("mkdir", name, err)}
 	}
 	return nil
 }

@@ -273,6 +273,8 @@ func (f *File) write(ctx context.Context, p []byte) (n int, err error) {
 		if _, err := seekFd(f.fd, pos+int64(n), io.SeekStart); err != nil && e == nil {
 			e = err
 		}
+	} else if f.append && n > 0 {
+		afterAppend(f.fd)
 	}
 	if n != len(p) {
 		err = io.ErrShortWrite
@@ -408,12 +410,19 @@ func (f *File) vecAt(code poller.Opcode, bufs [][]byte, off int64) (n int, err e
 	}
 }
 
-// vecOnce is one preadv or pwritev of at most maxRW bytes.
+// maxIovecs is the most buffers one preadv or pwritev takes (poller.MaxBufs, Linux's
+// UIO_MAXIOV). Go's net.Buffers splits its writev calls the same way.
+const maxIovecs = poller.MaxBufs
+
+// vecOnce is one preadv or pwritev of at most maxRW bytes in at most maxIovecs buffers.
 func (f *File) vecOnce(code poller.Opcode, bufs [][]byte, off int64) (int, error) {
 	if !f.incref() {
 		return 0, os.ErrClosed
 	}
 	defer f.decref()
+	if len(bufs) > maxIovecs {
+		bufs = bufs[:maxIovecs]
+	}
 	if total(bufs) > maxRW {
 		bufs = limit(bufs, maxRW)
 	}

@@ -3,6 +3,7 @@ package zfile
 import (
 	"context"
 	"hash/crc32"
+	"io"
 	"os"
 	goruntime "runtime"
 	"sync"
@@ -213,7 +214,9 @@ func stackParkedRead(t *testing.T, f *File, w *os.File, msg []byte) []byte {
 func parkedReader(f *File, res chan<- []byte) {
 	grow(500) // a big stack now, mostly unused while parked: a candidate for shrinking
 	var buf [512]byte
-	n, err := f.Read(buf[:])
+	// The first Read parks; ReadFull finishes the message if that Read was short
+	// (a FIFO may return less, and so may a driver under fault injection).
+	n, err := io.ReadFull(f, buf[:])
 	if err != nil {
 		res <- []byte(err.Error())
 		return

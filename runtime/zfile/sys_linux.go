@@ -243,3 +243,23 @@ func sameFile(a, b fs.FileInfo) bool {
 	sa, sb := a.Sys().(*syscall.Stat_t), b.Sys().(*syscall.Stat_t)
 	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
 }
+
+// Op names in errors, as os names them here.
+const (
+	opStat  = "stat"
+	opLstat = "lstat"
+	opFstat = "stat"
+)
+
+// renameChecksDir: Rename refuses to replace a directory itself (EEXIST), as os does
+// on this system.
+const renameChecksDir = true
+
+// hostErr is err as os reports it here: the kernel's errno unchanged.
+func hostErr(op, path string, err error) error { return err }
+
+// afterAppend moves nothing: the kernel leaves an O_APPEND file's position at its end.
+func afterAppend(fd int) {}
+
+// emptyStatOp is the op name of Stat("") and Lstat(""): the usual one.
+func emptyStatOp(op string, nofollow bool) string { return op }

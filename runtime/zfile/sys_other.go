@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package zfile
 
@@ -51,3 +51,23 @@ type fixedTable struct{}
 func acquireFixed(ls *loopState, l *runtime.Loop, fd int) int32 { return -1 }
 
 func releaseFixed(ls *loopState, l *runtime.Loop, slot int32) {}
+
+// Op names in errors, as os names them here.
+const (
+	opStat  = "stat"
+	opLstat = "lstat"
+	opFstat = "stat"
+)
+
+// renameChecksDir: Rename refuses to replace a directory itself (EEXIST), as os does
+// on this system.
+const renameChecksDir = true
+
+// hostErr is err as os reports it here: the kernel's errno unchanged.
+func hostErr(op, path string, err error) error { return err }
+
+// afterAppend moves nothing: the kernel leaves an O_APPEND file's position at its end.
+func afterAppend(fd int) {}
+
+// emptyStatOp is the op name of Stat("") and Lstat(""): the usual one.
+func emptyStatOp(op string, nofollow bool) string { return op }

@@ -20,7 +20,7 @@ import (
 // wakes the calls in flight through their deadlines' channels, and whoever drops the
 // last reference closes the descriptor through its loop's driver. So the number is
 // never released while an op of ours may still be submitted on it, and a call that
-// races with Close cannot reach a reused number (RELIABILITY.md trap 4).
+// races with Close cannot reach a reused number (docs/RELIABILITY.md trap 4).
 //
 // The word holds the closed bit and the count of references. It is safe for
 // concurrent use by multiple goroutines; each operation is one sequentially
@@ -77,6 +77,12 @@ func closeThrough(l *runtime.Loop, fd int) error {
 // net package would put in its *net.OpError: net.ErrClosed after Close (or when the
 // runtime closes), os.ErrDeadlineExceeded after a deadline, *os.SyscallError for the
 // kernel's errors.
+// maxRW caps the bytes of one op an adapter or a connection starts, as Go's net caps a
+// system call (internal/poll's maxRW, 1 GiB): a driver takes at most poller.MaxRW per
+// op, so a Read of a larger buffer is a short read and a Write goes out in pieces. It is
+// a variable only so that tests can make the pieces small.
+var maxRW = 1 << 30
+
 func mapErr(d *deadline, syscallName string, err error) error {
 	var errno syscall.Errno
 	switch {
@@ -90,7 +96,7 @@ func mapErr(d *deadline, syscallName string, err error) error {
 		if errno == eCanceled && d.isShut() {
 			return net.ErrClosed
 		}
-		return os.NewSyscallError(syscallName, errno)
+		return os.NewSyscallError(syscallName, hostErrno(errno))
 	}
 	return err
 }

@@ -56,15 +56,22 @@ const (
 	// AcceptReusePort gives every loop its own listening socket, bound to the same
 	// address with SO_REUSEPORT, and its own multishot accept: the kernel spreads
 	// connections by hashing their addresses, and a connection lives on the loop that
-	// accepted it, so accepting costs no cross-thread handoff. See the package
-	// documentation for the measurements behind the default.
+	// accepted it, so accepting costs no cross-thread handoff. The port is shared
+	// with no other server unless Config.ReusePort says so. See the package
+	// documentation for the measurements behind the default. Windows has no
+	// SO_REUSEPORT: there Serve refuses it with an error wrapping
+	// errors.ErrUnsupported.
 	AcceptReusePort
 	// AcceptHandoff has one listening socket and one multishot accept on the first
 	// loop, which hands connections to the loops in turn (a post to the target
 	// loop's inbox). The spread is exactly even, at the price of a wakeup of the
 	// target loop per connection.
 	AcceptHandoff
+	acceptModeEnd
 )
+
+// valid reports whether m is one of the modes above; Serve refuses the others.
+func (m AcceptMode) valid() bool { return m < acceptModeEnd }
 
 // Defaults of Config's fields.
 const (
@@ -91,6 +98,24 @@ type Config struct {
 	Handler Handler
 	// Accept chooses how connections spread across loops (default AcceptAuto).
 	Accept AcceptMode
+	// ReusePort lets the server share its port with other listening sockets that
+	// ask for sharing too (SO_REUSEPORT, Linux: those of the same user), such as
+	// another Server with ReusePort, another process of it, or a program started to
+	// replace it: the kernel then spreads connections across all of them. Off by
+	// default: Serve fails with an error matching syscall.EADDRINUSE when the address
+	// is in use, as znet.Listen and net.Listen do.
+	//
+	// Either way the loops of one server share their port among themselves
+	// (AcceptReusePort). Without ReusePort the first loop's socket binds alone,
+	// without SO_REUSEPORT, so the bind fails if anything holds the port; it takes
+	// SO_REUSEPORT only once bound, so that the other loops' sockets can join it.
+	// Nothing is probed first, so there is no window in which another server could
+	// slip in: an unrelated socket without SO_REUSEPORT can never bind the port
+	// afterwards, but one that asks for SO_REUSEPORT still can, as the kernel lets
+	// it. Unix sockets have no port sharing; ReusePort is ignored for them. Where
+	// the system has no SO_REUSEPORT (Windows), Serve with ReusePort fails with an
+	// error matching errors.ErrUnsupported. Backends: all.
+	ReusePort bool
 	// WriteBufferLimit bounds a connection's unsent output, in bytes (default
 	// DefaultWriteBufferLimit). A connection whose output exceeds half of it stops
 	// reading until the output drains to a quarter; a Write that would exceed it
@@ -278,7 +303,7 @@ func opError(op, network string, src, addr net.Addr, err error) error {
 // resErr turns a negative completion result into the error Go's net package would
 // wrap: *os.SyscallError naming the system call.
 func resErr(syscallName string, res int32) error {
-	return os.NewSyscallError(syscallName, syscall.Errno(-res))
+	return os.NewSyscallError(syscallName, hostErrno(syscall.Errno(-res)))
 }
 
 // isErrno reports whether a completion result is -errno.

@@ -20,7 +20,7 @@ import (
 // EOF; it is closed once OnClose has run. In between, its descriptor has at most one
 // multishot receive, one send and one control op (shutdown, close) in flight, all
 // referenced from the struct, so the kernel never holds the only reference to them
-// (RELIABILITY.md trap 1). Close flushes what was written, then closes through the
+// (docs/RELIABILITY.md trap 1). Close flushes what was written, then closes through the
 // driver, which cancels and drains the connection's ops before the descriptor number
 // is released (trap 4).
 //

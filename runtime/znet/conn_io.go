@@ -85,7 +85,7 @@ func (c *Conn) deliver(id uint16, off uint32, n int32) {
 
 // recvEnded handles the receive's final completion: re-arm it, or end the stream.
 // The kernel ends a multishot receive on errors, on ENOBUFS (the group ran dry) and on
-// CQ overflow (RELIABILITY.md traps 5 and 6); none of these loses a byte, since bytes
+// CQ overflow (docs/RELIABILITY.md traps 5 and 6); none of these loses a byte, since bytes
 // not received stay in the socket for the next receive.
 func (c *Conn) recvEnded(res int32) {
 	cancelled := c.flags&flagRecvCancel != 0

@@ -108,6 +108,7 @@ func (c *Conn) startSendPieces() {
 		prev = s.at
 	}
 	bufs, _ = appendPiece(bufs, c.out[prev:], skip)
+	bufs = limitPieces(bufs, maxRW) // the rest goes in the next send, as after a short one
 	rs.iov = bufs
 	op := &c.send
 	if len(bufs) == 1 {
@@ -134,6 +135,18 @@ func appendPiece(bufs [][]byte, b []byte, skip int) ([][]byte, int) {
 		bufs = append(bufs, b[skip:])
 	}
 	return bufs, 0
+}
+
+// limitPieces trims bufs (the connection's own list) to at most n bytes in all.
+func limitPieces(bufs [][]byte, n int) [][]byte {
+	for i, b := range bufs {
+		if len(b) >= n {
+			bufs[i] = b[:n]
+			return bufs[:i+1]
+		}
+		n -= len(b)
+	}
+	return bufs
 }
 
 // swap moves pend's buffers to out (flush does the same with the bytes).

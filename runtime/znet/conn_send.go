@@ -11,7 +11,7 @@ import (
 //
 // One send is ordering-active at a time (flagSending): it was submitted and its byte
 // count has not come back. What handlers write meanwhile accumulates in pend and
-// leaves in the next send, so bytes never reorder (RELIABILITY.md trap 9). A copy
+// leaves in the next send, so bytes never reorder (docs/RELIABILITY.md trap 9). A copy
 // send (OpSend, op send) is done when its count comes back. A zero-copy send
 // (OpSendZC, op zsend) reports its count first and a notification last: the count
 // ends its ordering role, so the next send need not wait for the peer's ACK, but the
@@ -46,6 +46,7 @@ func (c *Conn) startSend() {
 		return
 	}
 	b := c.out[c.outOff:]
+	b = b[:min(len(b), maxRW)] // a short send: sent starts the rest
 	op := &c.send
 	op.Code = poller.OpSend
 	if c.zcOK && len(b) >= c.sh.cfg.SendZCThreshold && !inFlight(c.zsend) {

@@ -79,4 +79,9 @@
 // at the connection counts servers see, while a handoff costs a post to the target
 // loop and a wakeup of its thread for every connection. Unix sockets have no
 // SO_REUSEPORT and use the handoff.
+//
+// Those sockets share the port among the server's loops only: the first binds without
+// SO_REUSEPORT, so Serve on an address in use fails with EADDRINUSE as Listen does,
+// and takes the option once bound so that the others join it. Config.ReusePort shares
+// the port with other servers that ask for it too.
 package znet

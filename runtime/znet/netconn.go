@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -18,6 +19,9 @@ import (
 // unchanged. Its blocking calls park the calling goroutine until the op completes on
 // the connection's loop (runtime.Loop.Do); they never poll. Read receives straight
 // into the caller's buffer; Write sends the caller's buffer until all of it is sent.
+// Where the platform allows (Linux), each first tries a non-blocking receive or send
+// on the calling goroutine's thread, as Go's net package does, and takes the loop's
+// op only when the socket has no data or no room.
 //
 // NetConn is safe for concurrent use by multiple goroutines, as net.Conn requires:
 // reads are serialized with each other, writes with each other, and Close, the
@@ -35,6 +39,7 @@ type NetConn struct {
 
 	rmu sync.Mutex // serializes Read; guards rop
 	rd  deadline
+	rr  *netReader // the multishot receive Read serves from (netconn_recv.go)
 	rop opSlot
 	wmu sync.Mutex // serializes Write; guards wop
 	wd  deadline
@@ -46,6 +51,7 @@ var _ net.Conn = (*NetConn)(nil)
 // newNetConn wraps a connected descriptor whose ops will run on l.
 func newNetConn(l *runtime.Loop, fd int, k netKind, raddr net.Addr) *NetConn {
 	c := &NetConn{l: l, fd: fd, kind: k, raddr: raddr, gone: make(chan struct{})}
+	c.rr = newNetReader(l, fd)
 	c.rd.init()
 	c.wd.init()
 	var sa poller.Sockaddr
@@ -123,9 +129,16 @@ func (c *NetConn) opErr(op string, err error) error {
 // release drops a call's reference; the last one after Close closes the descriptor.
 func (c *NetConn) release() {
 	if c.ref.decref() {
-		_ = closeThrough(c.l, c.fd)
+		_ = c.closeFd()
 		close(c.gone)
 	}
+}
+
+// closeFd closes the descriptor through the loop; the reader's receive, which the
+// driver cancels first, is not re-armed.
+func (c *NetConn) closeFd() error {
+	c.rr.closing.Store(true)
+	return closeThrough(c.l, c.fd)
 }
 
 // Read reads into p. It returns io.EOF once the peer has shut down its side, a
@@ -144,6 +157,29 @@ func (c *NetConn) Read(p []byte) (int, error) {
 	defer c.rmu.Unlock()
 	if err := checkDeadline(&c.rd); err != nil {
 		return 0, c.opErr("read", err)
+	}
+	if len(p) > maxRW {
+		p = p[:maxRW] // a short read, as Go's net makes of a huge buffer
+	}
+	switch n, st, err := c.rr.read(p, &c.rd); {
+	case st == readGot:
+		return n, nil
+	case st == readEnd && err == io.EOF:
+		return 0, io.EOF
+	case st == readEnd:
+		return 0, c.opErr("read", err)
+	}
+	// The multishot receive is off: receive with single ops.
+	if directIO {
+		switch n, errno := directRecv(c.fd, p); {
+		case errno == 0 && n > 0:
+			return n, nil
+		case errno == 0:
+			return 0, io.EOF
+		case errno != eAgain:
+			return 0, c.opErr("read", os.NewSyscallError("read", errno))
+		}
+		// Nothing there yet: the loop's receive waits for it.
 	}
 	res, err := c.rop.do(c.l, &c.rd, poller.Op{Code: poller.OpRecv, Fd: c.fd, Buf: p})
 	if err != nil {
@@ -170,9 +206,21 @@ func (c *NetConn) Write(p []byte) (int, error) {
 		if err := checkDeadline(&c.wd); err != nil {
 			return n, c.opErr("write", err)
 		}
+		if directIO {
+			m, errno := directSend(c.fd, p[n:min(len(p), n+maxRW)])
+			if errno == 0 {
+				n += m
+				continue
+			}
+			if errno != eAgain {
+				return n, c.opErr("write", os.NewSyscallError("write", errno))
+			}
+			// The socket's buffer is full: the loop's send waits for room.
+		}
 		// MSG_WAITALL: the kernel keeps sending until all of it is gone, so a large
-		// write is one op; a cancelled one reports what it sent.
-		res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSend, Fd: c.fd, Buf: p[n:], Arg: msgNoSignal | msgWaitAll})
+		// write is one op per maxRW bytes; a cancelled one reports what it sent.
+		chunk := p[n:min(len(p), n+maxRW)]
+		res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSend, Fd: c.fd, Buf: chunk, Arg: msgNoSignal | msgWaitAll})
 		if err != nil {
 			return n, c.opErr("write", mapErr(&c.wd, sysWrite, err))
 		}
@@ -196,7 +244,7 @@ func (c *NetConn) Close() error {
 		<-c.gone // the call in flight was cancelled; it closes on its way out
 		return nil
 	}
-	err := closeThrough(c.l, c.fd)
+	err := c.closeFd()
 	close(c.gone)
 	if err != nil {
 		return c.opErr("close", err)

@@ -496,3 +496,55 @@ func TestUDP(t *testing.T) {
 		}
 	})
 }
+
+// TestAdapterReadAhead: a peer that sends more than the read-ahead while nobody reads
+// fills the NetConn's buffer, which stops receiving (the rest backs up in the kernel);
+// reading then gets every byte, in order, and the receive resumes.
+func TestAdapterReadAhead(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		ln := listenT(t, rt, "tcp", "127.0.0.1:0")
+		srvc := acceptT(t, ln)
+		c := dialT(t, rt, "tcp", ln.Addr().String())
+		s := <-srvc
+		const total = 4 << 20
+		data := make([]byte, total)
+		for i := range data {
+			data[i] = byte(i*7 + i>>12)
+		}
+		werr := make(chan error, 1)
+		go func() { _, err := s.Write(data); werr <- err }()
+		end := time.Now().Add(testDeadline)
+		for !c.rr.isStalled() && !c.rr.isFallback() {
+			if time.Now().After(end) {
+				t.Fatalf("the reader never filled its read-ahead\n%s", hung())
+			}
+			time.Sleep(time.Millisecond)
+		}
+		got := make([]byte, 0, total)
+		buf := make([]byte, 32<<10)
+		for len(got) < total {
+			n, err := c.Read(buf)
+			if err != nil {
+				t.Fatalf("Read after %d bytes: %v", len(got), err)
+			}
+			got = append(got, buf[:n]...)
+		}
+		if !bytes.Equal(got, data) {
+			i := 0
+			for i < total && got[i] == data[i] {
+				i++
+			}
+			t.Fatalf("bytes differ from offset %d", i)
+		}
+		if err := <-werr; err != nil {
+			t.Fatalf("peer's Write: %v", err)
+		}
+		s.Close()
+		if n, err := c.Read(buf); n != 0 || err != io.EOF {
+			t.Fatalf("Read after the peer closed: %d, %v; want 0, io.EOF", n, err)
+		}
+		if n, err := c.Read(buf); n != 0 || err != io.EOF {
+			t.Fatalf("second Read at EOF: %d, %v; want 0, io.EOF", n, err)
+		}
+	})
+}

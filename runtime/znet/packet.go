@@ -4,7 +4,9 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/zokio/zokio/poller"
@@ -110,7 +112,7 @@ func (c *PacketConn) ReadFromUDPAddrPort(p []byte) (int, netip.AddrPort, error) 
 	if err := checkDeadline(&c.rd); err != nil {
 		return 0, netip.AddrPort{}, c.opErr("read", nil, err)
 	}
-	c.rbuf[0] = p
+	c.rbuf[0] = p[:min(len(p), maxRW)] // no datagram is longer
 	if len(p) == 0 {
 		c.rbuf[0] = c.one[:]
 	}
@@ -147,6 +149,11 @@ func (c *PacketConn) writeTo(p []byte, ap netip.AddrPort, addr net.Addr) (int, e
 	defer c.wmu.Unlock()
 	if err := checkDeadline(&c.wd); err != nil {
 		return 0, c.opErr("write", addr, err)
+	}
+	if len(p) > maxRW {
+		// No datagram can be this long; the kernel would say the same of one over
+		// 64 KiB, and the driver takes no op of more than poller.MaxRW.
+		return 0, c.opErr("write", addr, os.NewSyscallError("sendmsg", syscall.EMSGSIZE))
 	}
 	if !ap.Addr().IsValid() {
 		// A nil IP means the unspecified address of the socket's family, as in Go's

@@ -3,6 +3,7 @@ package znet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -72,6 +73,9 @@ func Serve(ctx context.Context, rt *runtime.Runtime, network, address string, cf
 	if cfg.Handler == nil {
 		return nil, opError("listen", network, nil, nil, errors.New("znet: Config.Handler is nil"))
 	}
+	if !cfg.Accept.valid() {
+		return nil, opError("listen", network, nil, nil, fmt.Errorf("znet: Config.Accept is %d, not an AcceptMode", cfg.Accept))
+	}
 	cfg.setDefaults()
 	k, err := parseNetwork(network, false)
 	if err != nil {
@@ -105,7 +109,10 @@ func Serve(ctx context.Context, rt *runtime.Runtime, network, address string, cf
 	return s, nil
 }
 
-// listen creates the listening sockets: one per loop with SO_REUSEPORT, or one.
+// listen creates the listening sockets: one per loop with SO_REUSEPORT, or one. The
+// first binds without SO_REUSEPORT unless Config.ReusePort asks to share the port with
+// others, so that an address in use fails with EADDRINUSE; it takes SO_REUSEPORT once
+// bound when the other loops' sockets are to join it (see Config.ReusePort).
 func (s *Server) listen(ctx context.Context, address string) ([]int, error) {
 	sa, v6only, err := resolveListen(ctx, s.kind, address)
 	if err != nil {
@@ -115,9 +122,13 @@ func (s *Server) listen(ctx context.Context, address string) ([]int, error) {
 	if s.mode == AcceptReusePort {
 		n = len(s.rt.Loops())
 	}
-	o := listenerOptions{reusePort: s.mode == AcceptReusePort, v6only: v6only}
+	share := s.cfg.ReusePort && !s.kind.isUnix()
 	var fds []int
 	for i := 0; i < n; i++ {
+		o := listenerOptions{v6only: v6only, reusePort: share || i > 0}
+		if i == 0 && !share && n > 1 {
+			o.reusePortBound = true
+		}
 		fd, err := bindSocket(sockStream, &sa, o)
 		if err != nil {
 			for _, fd := range fds {

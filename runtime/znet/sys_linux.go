@@ -68,6 +68,9 @@ const (
 	sysShutdown = "shutdown"
 )
 
+// hostErrno is the errno as Go's net reports it here: the kernel's own.
+func hostErrno(e syscall.Errno) syscall.Errno { return e }
+
 // newSocket creates a non-blocking, close-on-exec socket. Non-blocking is what the
 // readiness drivers need; io_uring completes ops on such sockets the same way.
 func newSocket(family, sotype int) (int, error) {
@@ -80,8 +83,13 @@ func newSocket(family, sotype int) (int, error) {
 
 // listenerOptions are the socket options of a listening socket.
 type listenerOptions struct {
-	reusePort bool
-	v6only    bool // for AF_INET6: refuse IPv4-mapped peers ("tcp6", "udp6")
+	reusePort bool // SO_REUSEPORT before bind: join a group sharing the port
+	// reusePortBound sets SO_REUSEPORT after bind, before listen: the bind fails
+	// if anything holds the port, and the sockets bound next with reusePort join
+	// this one (the kernel checks the flag of the socket already bound when the
+	// next binds, and forms the group at listen).
+	reusePortBound bool
+	v6only         bool // for AF_INET6: refuse IPv4-mapped peers ("tcp6", "udp6")
 }
 
 // bindSocket creates a socket of the family of sa, sets its options, binds it and,
@@ -99,6 +107,12 @@ func bindSocket(sotype int, sa *poller.Sockaddr, o listenerOptions) (int, error)
 	if err := rawBind(fd, sa); err != nil {
 		unix.Close(fd)
 		return -1, os.NewSyscallError("bind", err)
+	}
+	if o.reusePortBound {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+			unix.Close(fd)
+			return -1, os.NewSyscallError("setsockopt", err)
+		}
 	}
 	if sotype == unix.SOCK_STREAM {
 		if err := unix.Listen(fd, listenBacklog()); err != nil {

@@ -55,8 +55,9 @@ const (
 )
 
 type listenerOptions struct {
-	reusePort bool
-	v6only    bool
+	reusePort      bool
+	reusePortBound bool
+	v6only         bool
 }
 
 func newSocket(family, sotype int) (int, error) { return -1, errUnsupported }
@@ -64,6 +65,8 @@ func newSocket(family, sotype int) (int, error) { return -1, errUnsupported }
 func bindSocket(sotype int, sa *poller.Sockaddr, o listenerOptions) (int, error) {
 	return -1, errUnsupported
 }
+
+func hostErrno(e syscall.Errno) syscall.Errno { return e }
 
 func setNoDelay(fd int)                                          {}
 func setLingerZero(fd int) error                                 { return errUnsupported }

@@ -20,18 +20,19 @@ import (
 
 const supported = true
 
-// Errnos the portable code compares completions against. Cancellation and an empty
-// buffer group are the Driver contract's own results (syscall's ECANCELED and ENOBUFS,
-// which Go defines on Windows too); the rest are what Winsock reports.
+// Errnos the portable code compares completions against: the IOCP driver reports
+// the contract's errnos (ECANCELED, ENOBUFS) and those Linux and Windows share
+// (ECONNABORTED, ENOMEM, EOPNOTSUPP) as syscall's portable values, and passes others
+// through as Windows reported them (WSAEMFILE).
 const (
 	eCanceled  = syscall.ECANCELED
 	eNoBufs    = syscall.ENOBUFS
-	eConnAbort = windows.WSAECONNABORTED
-	eIntr      = windows.WSAEINTR
+	eConnAbort = syscall.ECONNABORTED
+	eIntr      = syscall.EINTR
 	eMFile     = windows.WSAEMFILE
-	eNFile     = windows.WSAEMFILE // Winsock has one "too many sockets" error
-	eNoMem     = windows.WSAENOBUFS
-	eOpNotSupp = windows.WSAEOPNOTSUPP
+	eNFile     = syscall.ENFILE
+	eNoMem     = syscall.ENOMEM
+	eOpNotSupp = syscall.EOPNOTSUPP
 )
 
 // Winsock has no MSG_NOSIGNAL (it raises no SIGPIPE) and completes an overlapped send
@@ -74,6 +75,34 @@ const (
 	sysShutdown = "shutdown"
 )
 
+// hostErrno turns a completion's errno back into the Winsock error Go's net wraps on
+// Windows: the IOCP driver reports the errnos that Linux and Windows share as
+// syscall's portable values (so that one op means the same on every driver), while
+// net.Conn users on Windows compare with the WSA codes, as they do for Go's own
+// connections.
+func hostErrno(e syscall.Errno) syscall.Errno {
+	if w, ok := wsaErrnos[e]; ok {
+		return w
+	}
+	return e
+}
+
+var wsaErrnos = map[syscall.Errno]syscall.Errno{
+	syscall.ECONNRESET:    windows.WSAECONNRESET,
+	syscall.ECONNREFUSED:  windows.WSAECONNREFUSED,
+	syscall.ECONNABORTED:  windows.WSAECONNABORTED,
+	syscall.EPIPE:         windows.WSAESHUTDOWN,
+	syscall.ENOTCONN:      windows.WSAENOTCONN,
+	syscall.ENOTSOCK:      windows.WSAENOTSOCK,
+	syscall.EADDRINUSE:    windows.WSAEADDRINUSE,
+	syscall.EADDRNOTAVAIL: windows.WSAEADDRNOTAVAIL,
+	syscall.ETIMEDOUT:     windows.WSAETIMEDOUT,
+	syscall.ENETUNREACH:   windows.WSAENETUNREACH,
+	syscall.EHOSTUNREACH:  windows.WSAEHOSTUNREACH,
+	syscall.EMSGSIZE:      windows.WSAEMSGSIZE,
+	syscall.EAFNOSUPPORT:  windows.WSAEAFNOSUPPORT,
+}
+
 func handle(fd int) windows.Handle { return windows.Handle(uintptr(fd)) }
 
 // newSocket creates an overlapped socket that child processes do not inherit.
@@ -110,14 +139,15 @@ func setUDPResets(h windows.Handle) error {
 
 // listenerOptions are the socket options of a listening socket.
 type listenerOptions struct {
-	reusePort bool // refused: see haveReusePort
-	v6only    bool // for AF_INET6: refuse IPv4-mapped peers ("tcp6", "udp6")
+	reusePort      bool // refused: see haveReusePort
+	reusePortBound bool // refused likewise
+	v6only         bool // for AF_INET6: refuse IPv4-mapped peers ("tcp6", "udp6")
 }
 
 // bindSocket creates a socket of the family of sa, sets its options, binds it and,
 // for stream sockets, listens. It closes the socket on failure.
 func bindSocket(sotype int, sa *poller.Sockaddr, o listenerOptions) (int, error) {
-	if o.reusePort {
+	if o.reusePort || o.reusePortBound {
 		return -1, errNoReusePort
 	}
 	family := int(rawFamily(sa))

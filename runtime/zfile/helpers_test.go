@@ -56,7 +56,7 @@ func forEachDriver(t *testing.T, n int, fn func(t *testing.T, e *env)) {
 					t.Errorf("descriptor leak: %d before the runtime, %d after it closed", fds, now)
 				}
 			})
-			fn(t, &env{rt: rt, kind: k, dir: t.TempDir()})
+			fn(t, &env{rt: rt, kind: k, dir: testkit.TempDir(t)})
 		})
 	}
 }
@@ -104,3 +104,28 @@ func mustOpen(t testing.TB, e *env, name string, flag int, o OpenOptions) *File 
 }
 
 func equal(a, b []byte) bool { return bytes.Equal(a, b) }
+
+// waitFor fails the test if ch does not deliver within the test deadline.
+func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(testDeadline):
+		t.Fatalf("timed out waiting for %s\n%s", what, hung())
+		panic("unreachable")
+	}
+}
+
+// waitInFlight waits until f has n uses in progress. Polling here is in the test, on
+// a condition no event announces (ops parked in the kernel), with a deadline.
+func waitInFlight(t *testing.T, f *File, n uint64) {
+	t.Helper()
+	end := time.Now().Add(testDeadline)
+	for f.state.Load()&^closedBit < n {
+		if time.Now().After(end) {
+			t.Fatalf("only %d of %d ops in flight", f.state.Load()&^closedBit, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

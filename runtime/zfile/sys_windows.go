@@ -1,0 +1,239 @@
+package zfile
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/windows"
+
+	"github.com/zokio/zokio/poller"
+	"github.com/zokio/zokio/runtime"
+)
+
+// Files on Windows: the IOCP driver opens them overlapped (FILE_FLAG_OVERLAPPED, in
+// OpOpenat on its worker pool), reads and writes them with overlapped ReadFile and
+// WriteFile at the offsets this package passes, and runs the path ops on its workers.
+// A descriptor here is the file handle's value. The ops' arguments keep the encodings
+// the driver reads: syscall's O_ flags, Linux's AT_ values, a negative directory for
+// the current one, and Linux's struct statx layout for OpStatx's result.
+const (
+	atFdCwd     = -100
+	oDirect     = 0 // no O_DIRECT: FILE_FLAG_NO_BUFFERING is not offered
+	atRemoveDir = 0x200
+	atEmptyPath = 0x1000
+	// statxBasicStats asks for what os.Stat reports (STATX_BASIC_STATS).
+	statxBasicStats = 0x7ff
+)
+
+// platformErr reports whether this platform can run files at all: it can.
+func platformErr() error { return nil }
+
+// There is no page-cache fast path on Windows (nothing like preadv2's RWF_NOWAIT):
+// every read goes through the driver.
+func (f *File) tryRead(p []byte, off int64) (int, error) { return 0, errWouldBlock }
+
+func (f *File) tryReadv(bufs [][]byte, off int64) (int, error) { return 0, errWouldBlock }
+
+// seekFd moves the handle's file pointer (SetFilePointerEx). This package reads and
+// writes at explicit offsets computed from it, as on Linux, so the pointer is the
+// file position; it does not wait for the device.
+func seekFd(fd int, off int64, whence int) (int64, error) {
+	return windows.Seek(windows.Handle(fd), off, whence)
+}
+
+func closeFd(fd int) error { return windows.CloseHandle(windows.Handle(fd)) }
+
+// zeroWrite stands for the zero-length write os.File.Write makes for an empty buffer:
+// an overlapped handle takes no synchronous WriteFile, so it reports nothing.
+func zeroWrite(fd int) error { return nil }
+
+// statBuf is the memory an OpStatx fills: Linux's struct statx layout, which the IOCP
+// driver writes (the fields Windows has: size, mode, link count, times).
+type statBuf struct {
+	_ [0]uint64 // 8-byte aligned, as OpStatx requires
+	b [poller.StatxSize]byte
+}
+
+func (b *statBuf) bytes() []byte { return b.b[:] }
+
+// statxOp fills op to stat path relative to dirfd. Path "" with a descriptor stats
+// the handle itself (File.Stat); with atFdCwd it names no file and fails with ENOENT,
+// as os.Stat("") does.
+func statxOp(op *poller.Op, dirfd int, path string, nofollow bool, b *statBuf) {
+	var flags uint32
+	if path == "" && dirfd != atFdCwd {
+		flags |= atEmptyPath
+	}
+	*op = poller.Op{Code: poller.OpStatx, Fd: dirfd, Path: path, Arg: flags, Mode: statxBasicStats, Buf: b.bytes()}
+}
+
+// Offsets in struct statx (include/uapi/linux/stat.h).
+const (
+	stxMode  = 28
+	stxSize  = 40
+	stxAtime = 64
+	stxBtime = 80
+	stxMtime = 112
+)
+
+// fileInfo converts the result into the os package's view on Windows: Mode, ModTime
+// and Size as os.Stat computes them, and Sys returning a *syscall.Win32FileAttributeData.
+func (b *statBuf) fileInfo(name string) fs.FileInfo {
+	le := binary.LittleEndian
+	m := uint32(le.Uint16(b.b[stxMode:]))
+	size := le.Uint64(b.b[stxSize:])
+	fi := &fileInfo{name: name, size: int64(size), mode: fileMode(m), modTime: b.time(stxMtime)}
+	d := &fi.sys
+	d.FileSizeHigh, d.FileSizeLow = uint32(size>>32), uint32(size)
+	d.CreationTime = syscall.NsecToFiletime(b.time(stxBtime).UnixNano())
+	d.LastAccessTime = syscall.NsecToFiletime(b.time(stxAtime).UnixNano())
+	d.LastWriteTime = syscall.NsecToFiletime(fi.modTime.UnixNano())
+	if fi.mode.IsDir() {
+		d.FileAttributes |= windows.FILE_ATTRIBUTE_DIRECTORY
+	}
+	if m&0o222 == 0 {
+		d.FileAttributes |= windows.FILE_ATTRIBUTE_READONLY
+	}
+	if d.FileAttributes == 0 {
+		d.FileAttributes = windows.FILE_ATTRIBUTE_ARCHIVE // what a new file has
+	}
+	return fi
+}
+
+// time decodes a struct statx_timestamp at off.
+func (b *statBuf) time(off int) time.Time {
+	le := binary.LittleEndian
+	return time.Unix(int64(le.Uint64(b.b[off:])), int64(le.Uint32(b.b[off+8:])))
+}
+
+// fileMode converts a statx mode (Linux's S_IF values, which the driver writes) as os
+// does on Windows: a directory, a symbolic link or a regular file, with the permission
+// bits (0666 or 0444 for files, 0777 or 0555 for directories).
+func fileMode(m uint32) fs.FileMode {
+	mode := fs.FileMode(m & 0o777)
+	switch m & 0o170000 {
+	case 0o040000:
+		mode |= fs.ModeDir
+	case 0o120000:
+		mode |= fs.ModeSymlink
+	}
+	return mode
+}
+
+// fileInfo implements fs.FileInfo as os's does on Windows.
+type fileInfo struct {
+	name    string
+	size    int64
+	mode    fs.FileMode
+	modTime time.Time
+	sys     syscall.Win32FileAttributeData
+}
+
+// Name returns the base name of the file.
+func (fi *fileInfo) Name() string { return fi.name }
+
+// Size returns the length in bytes of a regular file.
+func (fi *fileInfo) Size() int64 { return fi.size }
+
+// Mode returns the file mode bits, as os computes them on Windows.
+func (fi *fileInfo) Mode() fs.FileMode { return fi.mode }
+
+// ModTime returns the modification time.
+func (fi *fileInfo) ModTime() time.Time { return fi.modTime }
+
+// IsDir reports whether the file is a directory.
+func (fi *fileInfo) IsDir() bool { return fi.mode.IsDir() }
+
+// Sys returns the *syscall.Win32FileAttributeData, as os's FileInfo does.
+func (fi *fileInfo) Sys() any { return &fi.sys }
+
+// sameFile cannot tell: the driver's stat has no file index (Windows' inode), so two
+// results are never known to name one file, and Rename onto an existing directory is
+// refused, as Windows refuses it.
+func sameFile(a, b fs.FileInfo) bool { return false }
+
+// fixedTable is empty where there is no io_uring: files use plain handles.
+type fixedTable struct{}
+
+func acquireFixed(ls *loopState, l *runtime.Loop, fd int) int32 { return -1 }
+
+func releaseFixed(ls *loopState, l *runtime.Loop, slot int32) {}
+
+// Op names in errors, as os names them on Windows (after the Win32 call that failed).
+const (
+	opStat  = "GetFileAttributesEx"
+	opLstat = "GetFileAttributesEx"
+	opFstat = "GetFileType"
+)
+
+// renameChecksDir is false: Windows itself refuses to replace a directory
+// (ERROR_ACCESS_DENIED, as os.Rename reports it there).
+const renameChecksDir = false
+
+// hostErr turns an errno of the driver back into the Win32 code os.File wraps on
+// Windows: the IOCP driver reports the errnos Linux and Windows share as syscall's
+// portable values, so that an op means the same on every driver. Where one portable
+// value stands for two Windows codes, the op and the path decide, as Windows would:
+// a missing file is ERROR_PATH_NOT_FOUND when its directory is missing too (or the
+// path is empty), and an existing name is ERROR_ALREADY_EXISTS for mkdir.
+func hostErr(op, path string, err error) error {
+	var e syscall.Errno
+	if !errors.As(err, &e) || strings.IndexByte(path, 0) >= 0 {
+		return err // a NUL in the name is refused before any call, as os refuses it
+	}
+	switch e {
+	case syscall.ENOENT:
+		if path == "" && op == "open" {
+			return windows.ERROR_FILE_NOT_FOUND
+		}
+		if path == "" {
+			return windows.ERROR_PATH_NOT_FOUND
+		}
+		if _, serr := os.Stat(filepath.Dir(path)); serr != nil {
+			return windows.ERROR_PATH_NOT_FOUND
+		}
+		return windows.ERROR_FILE_NOT_FOUND
+	case syscall.EEXIST:
+		if op == "mkdir" {
+			return windows.ERROR_ALREADY_EXISTS
+		}
+		if fi, serr := os.Stat(path); op == "open" && serr == nil && fi.IsDir() {
+			return syscall.EISDIR // os.OpenFile's answer for creating over a directory
+		}
+		return windows.ERROR_FILE_EXISTS
+	}
+	if w, ok := win32Errnos[e]; ok {
+		return w
+	}
+	return err
+}
+
+var win32Errnos = map[syscall.Errno]syscall.Errno{
+	syscall.EACCES:    windows.ERROR_ACCESS_DENIED,
+	syscall.EPERM:     windows.ERROR_ACCESS_DENIED,
+	syscall.EINVAL:    windows.ERROR_INVALID_PARAMETER,
+	syscall.ENOTEMPTY: windows.ERROR_DIR_NOT_EMPTY,
+	syscall.ENOTDIR:   windows.ERROR_DIRECTORY,
+	syscall.EBADF:     windows.ERROR_INVALID_HANDLE,
+	syscall.ENOMEM:    windows.ERROR_NOT_ENOUGH_MEMORY,
+}
+
+// afterAppend moves an append-only handle's file pointer to the end, where os.File's
+// appending writes leave it: the driver appends without moving it.
+func afterAppend(fd int) { _, _ = seekFd(fd, 0, io.SeekEnd) }
+
+// emptyStatOp is the op name os gives Stat("") and Lstat("") on Windows, which it
+// refuses before any call: "Stat" and "Lstat".
+func emptyStatOp(op string, nofollow bool) string {
+	if nofollow {
+		return "Lstat"
+	}
+	return "Stat"
+}
