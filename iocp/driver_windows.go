@@ -103,6 +103,9 @@ func (d *Driver) Submit(op *poller.Op) error {
 	if err := supported(op); err != nil {
 		return err
 	}
+	if op.Flags&poller.FlagBufferSelect != 0 && d.group(op.Group) == nil {
+		return &poller.InvalidOpError{Code: op.Code, Reason: "unknown buffer group"} // as every driver
+	}
 	d.stats.Submitted++
 	idx := d.alloc(op)
 	s := d.slots[idx]

@@ -47,6 +47,7 @@ type Driver struct {
 	pipeW   int
 	pipeBuf []byte
 	wakeOne []byte
+	ts      []timespec // the loop's kevent timeout (one element)
 }
 
 // The kernel's buffers are allocations of their own, never fields of Driver: cgo's
@@ -80,7 +81,7 @@ func New(cfg Config) (*Driver, error) {
 	}
 	d := &Driver{kq: -1, pipeR: -1, pipeW: -1, events: make([]kevent, n),
 		del: make([]kevent, 2), delRcpt: make([]kevent, 2), trigger: make([]kevent, 1),
-		pipeBuf: make([]byte, 64), wakeOne: make([]byte, 1)}
+		pipeBuf: make([]byte, 64), wakeOne: make([]byte, 1), ts: make([]timespec, 1)}
 	err := d.core.Init(backend{d}, "kqueue", poller.CoreConfig{
 		Workers: cfg.Workers, MaxQueuedFileOps: cfg.MaxQueuedFileOps,
 		MaxAttemptsPerFd: cfg.MaxAttemptsPerFd, MaxCompletionsPerWait: cfg.MaxCompletionsPerWait,
@@ -119,7 +120,8 @@ func New(cfg Config) (*Driver, error) {
 // error among them. rcpt must be exactly as long as changes: a kevent call whose
 // event list has room only for the receipts returns without waiting for events.
 func receipts(kq int, changes, rcpt []kevent) error {
-	n, errno := keventCall(kq, changes, rcpt, 0)
+	var ts [1]timespec
+	n, errno := keventCall(kq, changes, rcpt, 0, &ts[0])
 	if errno != 0 {
 		return errno
 	}
@@ -188,7 +190,7 @@ func (d *Driver) Wake() error { return d.wakeup.Wake() }
 func (d *Driver) postWake() error {
 	if d.pipeW < 0 {
 		for {
-			_, errno := keventCall(d.kq, d.trigger, nil, 0)
+			_, errno := keventCall(d.kq, d.trigger, nil, -1, nil)
 			switch errno {
 			case 0:
 				return nil
@@ -288,8 +290,8 @@ func (b backend) Disarm(fd int, r *poller.Registration) {
 	if evReceipt == 0 {
 		// No receipts (NetBSD): one change per call, since the first error ends a call
 		// without an event list; and none, which could swallow another descriptor's edge.
-		_, _ = keventCall(d.kq, d.del[:1], nil, 0)
-		_, _ = keventCall(d.kq, d.del[1:], nil, 0)
+		_, _ = keventCall(d.kq, d.del[:1], nil, 0, &d.ts[0])
+		_, _ = keventCall(d.kq, d.del[1:], nil, 0, &d.ts[0])
 		return
 	}
 	_ = receipts(d.kq, d.del, d.delRcpt) // ENOENT, EBADF: nothing to remove
@@ -311,7 +313,7 @@ func (b backend) flush() (woken, ready bool, err error) {
 			d.receipts = make([]kevent, len(c))
 		}
 		rc := d.receipts[:len(c)]
-		n, errno := keventCall(d.kq, c, rc, 0)
+		n, errno := keventCall(d.kq, c, rc, 0, &d.ts[0])
 		switch errno {
 		case 0:
 		case unix.EINTR:
@@ -338,7 +340,7 @@ func (b backend) Poll(timeout int64) (bool, error) {
 		timeout = 0
 	}
 	d.core.Counters().Enters++
-	n, errno := keventCall(d.kq, nil, d.events, timeout)
+	n, errno := keventCall(d.kq, nil, d.events, timeout, &d.ts[0])
 	switch errno {
 	case 0:
 	case unix.EINTR:

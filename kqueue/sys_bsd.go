@@ -38,13 +38,17 @@ func closeKqueue(kq int) error { return unix.Close(kq) }
 
 func setKevent(k *kevent, fd, filter, flags int) { unix.SetKevent(k, fd, filter, flags) }
 
+// timespec is the timeout keventCall takes; the caller keeps one, so that a wait
+// allocates nothing.
+type timespec = unix.Timespec
+
 // keventCall applies changes and collects up to len(events) events, waiting up to
 // timeout nanoseconds (negative: no limit).
-func keventCall(kq int, changes, events []kevent, timeout int64) (int, syscall.Errno) {
+func keventCall(kq int, changes, events []kevent, timeout int64, tsBuf *timespec) (int, syscall.Errno) {
 	var ts *unix.Timespec
 	if timeout >= 0 {
-		t := unix.NsecToTimespec(timeout)
-		ts = &t
+		*tsBuf = unix.NsecToTimespec(timeout)
+		ts = tsBuf
 	}
 	n, err := unix.Kevent(kq, changes, events, ts)
 	if err != nil {

@@ -76,15 +76,29 @@ func closeKqueue(kq int) error {
 	return err
 }
 
+// libkqueue starts a monitoring thread, with descriptors of its own, at the first
+// kqueue of the process and keeps them while the process lives. One kqueue made and
+// closed here, at start, keeps them from reading as a leak of the first driver in a
+// test that counts descriptors.
+func init() {
+	if fd, err := kqueueFd(); err == nil {
+		_ = closeKqueue(fd)
+	}
+}
+
 func setKevent(k *kevent, fd, filter, flags int) {
 	*k = kevent{Ident: uint64(fd), Filter: int16(filter), Flags: uint16(flags)}
 }
 
 func openPipe(p *[2]int) error { return unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC) }
 
+// timespec is the timeout keventCall takes; the caller keeps one, so that a wait
+// allocates nothing.
+type timespec = C.struct_timespec
+
 // keventCall applies changes and collects up to len(events) events, waiting up to
 // timeout nanoseconds (negative: no limit).
-func keventCall(kq int, changes, events []kevent, timeout int64) (int, syscall.Errno) {
+func keventCall(kq int, changes, events []kevent, timeout int64, tsBuf *timespec) (int, syscall.Errno) {
 	var ch, ev *C.struct_kevent
 	// SAFETY: the slices hold no Go pointers (Udata is an integer) and stay
 	// referenced by the caller for the call, during which libkqueue reads the changes
@@ -97,7 +111,8 @@ func keventCall(kq int, changes, events []kevent, timeout int64) (int, syscall.E
 	}
 	var ts *C.struct_timespec
 	if timeout >= 0 {
-		ts = &C.struct_timespec{tv_sec: C.time_t(timeout / 1e9), tv_nsec: C.long(timeout % 1e9)}
+		*tsBuf = timespec{tv_sec: C.time_t(timeout / 1e9), tv_nsec: C.long(timeout % 1e9)}
+		ts = tsBuf
 	}
 	n, err := C.kevent(C.int(kq), ch, C.int(len(changes)), ev, C.int(len(events)), ts)
 	if n < 0 {

@@ -17,7 +17,7 @@ import (
 // for poll(2); the bit is the core's own and never reaches the kernel.
 const PollRdHup = 0x4000
 
-// acceptRaw accepts one connection through x/sys (accept4 where the system has it)
+// ioAccept accepts one connection through x/sys (accept4 where the system has it)
 // and writes the peer's address into sa.
 func ioAccept(fd int, sa *Sockaddr, flags int) (int, syscall.Errno) {
 	nfd, from, err := acceptNonblock(fd, flags)
@@ -33,22 +33,28 @@ func ioAccept(fd int, sa *Sockaddr, flags int) (int, syscall.Errno) {
 // fileFallocate: these systems have no fallocate(2) with Linux's modes.
 func fileFallocate(op *Op) int32 { return -int32(unix.EOPNOTSUPP) }
 
-// Statx writes the first StatxSize bytes of Linux's struct statx, filled from
-// fstatat(2): these systems have no statx.
+// fileStatx fills a Statx from fstat(2) or fstatat(2): these systems have no statx.
+// AtEmptyPath with an empty Path stats Fd itself.
 func fileStatx(op *Op) int32 {
 	var st unix.Stat_t
-	if err := unix.Fstatat(op.Fd, op.Path, &st, int(op.Arg)&unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	var err error
+	if op.Path == "" && op.Arg&AtEmptyPath != 0 {
+		err = unix.Fstat(op.Fd, &st)
+	} else {
+		err = unix.Fstatat(op.Fd, op.Path, &st, int(op.Arg&^AtEmptyPath)&unix.AT_SYMLINK_NOFOLLOW)
+	}
+	if err != nil {
 		return errRes(err)
 	}
 	// SAFETY: Validate checked that Buf holds at least StatxSize bytes, 8-byte
 	// aligned; the op owns Buf until it completes.
-	x := (*statx)(unsafe.Pointer(&op.Buf[0]))
-	*x = statx{
-		Mask:    statxBasicStats,
+	x := (*Statx)(unsafe.Pointer(&op.Buf[0]))
+	*x = Statx{
+		Mask:    StatxBasicStats,
 		Blksize: uint32(st.Blksize),
 		Nlink:   uint32(st.Nlink),
-		UID:     st.Uid,
-		GID:     st.Gid,
+		Uid:     st.Uid,
+		Gid:     st.Gid,
 		Mode:    uint16(st.Mode),
 		Ino:     uint64(st.Ino),
 		Size:    uint64(st.Size),
@@ -62,45 +68,8 @@ func fileStatx(op *Op) int32 {
 	return 0
 }
 
-// statx is Linux's struct statx up to its device numbers, the part fileStatx fills.
-type statx struct {
-	Mask      uint32
-	Blksize   uint32
-	Attrs     uint64
-	Nlink     uint32
-	UID       uint32
-	GID       uint32
-	Mode      uint16
-	_         uint16
-	Ino       uint64
-	Size      uint64
-	Blocks    uint64
-	AttrsMask uint64
-	Atime     statxTimestamp
-	Btime     statxTimestamp
-	Ctime     statxTimestamp
-	Mtime     statxTimestamp
-	RdevMajor uint32
-	RdevMinor uint32
-	DevMajor  uint32
-	DevMinor  uint32
-}
-
-type statxTimestamp struct {
-	Sec  int64
-	Nsec uint32
-	_    int32
-}
-
-// statxBasicStats is STATX_BASIC_STATS: every field above but the birth time.
-const statxBasicStats = 0x7ff
-
-// The layout is Linux's: the device numbers end at byte 144.
-var _ [144 - unsafe.Sizeof(statx{})]byte
-var _ [unsafe.Sizeof(statx{}) - 144]byte
-
-func statxTime(ts unix.Timespec) statxTimestamp {
-	return statxTimestamp{Sec: int64(ts.Sec), Nsec: uint32(ts.Nsec)}
+func statxTime(ts unix.Timespec) StatxTimestamp {
+	return StatxTimestamp{Sec: int64(ts.Sec), Nsec: uint32(ts.Nsec)}
 }
 
 func fileRenameat(op *Op) int32 {

@@ -1,3 +1,5 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
+
 package poller
 
 import "github.com/zokio/zokio/internal/timerheap"

@@ -15,7 +15,10 @@ var errCanceledOp = syscall.ECANCELED
 
 // Submit hands op to the loop's driver; op.Done runs on the loop for each completion.
 // On the loop only. Op values can be embedded in longer-lived structs and reused after
-// their final completion, so that steady state allocates nothing.
+// their final completion, so that steady state allocates nothing. A FlagLink chain
+// must be submitted whole by the code that starts it, within one task or callback: a
+// chain left open when that code returns takes in the next op any code on the loop
+// submits.
 func (l *Loop) Submit(op *poller.Op) error { return l.d.Submit(op) }
 
 // Cancel asks the loop's driver to cancel op; op still completes exactly once. On the

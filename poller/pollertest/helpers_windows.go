@@ -38,15 +38,12 @@ type fdset struct {
 
 func newFDs(t *testing.T) *fdset {
 	s := &fdset{t: t, fds: map[int]bool{}}
-	t.Cleanup(s.closeAll)
+	t.Cleanup(func() {
+		for fd := range s.fds {
+			_ = closeAny(fd)
+		}
+	})
 	return s
-}
-
-func (s *fdset) closeAll() {
-	for fd := range s.fds {
-		_ = closeAny(fd)
-		delete(s.fds, fd)
-	}
 }
 
 // closeAny closes a socket, or, if fd is no socket, a handle.
