@@ -9,23 +9,25 @@
 # never lower one to let a change in.
 #
 # Usage: .ci/coverage.sh [dir]   (dir keeps the raw GOCOVERDIR data; default a temp dir)
-# No -race here: the race run is its own CI step. About 3-4 minutes on the CI host.
+# No -race here: the race run is its own CI step. About 1 min 40 s to 3 min 20 s on the CI host (its load varies).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GOAL=95
 # package (relative to the module) and its floor, in percent of statements.
-# Measured 2026-12-07 (uring 93.7, poller 88.3, runtime 93.6, driver 80.0, znet 86.4,
-# zfile 85.4, numa 95.6, sqpoll 91.9, slots 100.0).
+# Measured 2026-12-07 (uring 93.7, poller 88.3, runtime 93.6, driver 90.0, znet 86.4,
+# zfile 85.4, numa 95.6, sqpoll 96.3, slots 100.0). A path reached only by a race (a
+# thread exiting mid-read, say) makes a figure swing between runs: test such a path
+# directly rather than set a floor below it.
 FLOORS='
 uring 93
 poller 88
 runtime 93
-runtime/driver 80
+runtime/driver 90
 runtime/znet 86
 runtime/zfile 85
 numa 95
-sqpoll 91
+sqpoll 96
 internal/slots 100
 '
 
