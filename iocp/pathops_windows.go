@@ -48,15 +48,7 @@ func runJob(j *job) int32 {
 		}
 		return pathCall(op.Fd, op.Path, windows.DeleteFile)
 	case poller.OpRenameat:
-		from, err := resolve(op.Fd, op.Path)
-		if err != nil {
-			return errRes(err)
-		}
-		to, err := resolve(op.Fd2, op.Path2)
-		if err != nil {
-			return errRes(err)
-		}
-		return errRes(windows.MoveFileEx(from, to, windows.MOVEFILE_REPLACE_EXISTING))
+		return renameat(op)
 	case poller.OpStatx:
 		return statx(op)
 	case poller.OpRead, poller.OpWrite:
@@ -147,6 +139,31 @@ func pathCall(dir int, path string, call func(*uint16) error) int32 {
 		return errRes(err)
 	}
 	return errRes(call(p))
+}
+
+// renameat moves Path to Path2 as its Arg says. Arg 0 replaces an existing target, as
+// rename(2) does (MOVEFILE_REPLACE_EXISTING); RenameNoReplace calls MoveFileEx without
+// that flag, so that an existing target fails the op with EEXIST and is left as it was.
+// Windows cannot swap two paths atomically: RenameExchange, like any unknown flag,
+// fails with EINVAL before anything is touched, as poller's Rename flags ask.
+func renameat(op *poller.Op) int32 {
+	var flags uint32
+	switch op.Arg {
+	case 0:
+		flags = windows.MOVEFILE_REPLACE_EXISTING
+	case poller.RenameNoReplace:
+	default:
+		return -int32(syscall.EINVAL)
+	}
+	from, err := resolve(op.Fd, op.Path)
+	if err != nil {
+		return errRes(err)
+	}
+	to, err := resolve(op.Fd2, op.Path2)
+	if err != nil {
+		return errRes(err)
+	}
+	return errRes(windows.MoveFileEx(from, to, flags))
 }
 
 // openat opens a file overlapped, so that its reads and writes go through the port; the

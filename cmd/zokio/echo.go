@@ -77,8 +77,12 @@ func serve(ctx context.Context, name string, f *serverFlags, h znet.Handler, std
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "zokio %s: listening on %s (driver %s, %d loops); Ctrl-C stops\n",
-		name, srv.Addr(), rt.Driver().Kind, len(rt.Loops()))
+	loops := "loops"
+	if len(rt.Loops()) == 1 {
+		loops = "loop"
+	}
+	fmt.Fprintf(stdout, "zokio %s: listening on %s (driver %s, %d %s); Ctrl-C stops\n",
+		name, srv.Addr(), rt.Driver().Kind, len(rt.Loops()), loops)
 	if ready != nil {
 		ready(srv.Addr())
 	}
@@ -102,7 +106,7 @@ func runEcho(args []string, stdout io.Writer) error {
 	fs.SetOutput(stdout)
 	var f serverFlags
 	f.register(fs, "127.0.0.1:7000")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	ctx, stop := untilSignal()

@@ -19,7 +19,7 @@ func runHTTP(args []string, stdout io.Writer) error {
 	fs.SetOutput(stdout)
 	var f serverFlags
 	f.register(fs, "127.0.0.1:8080")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	ctx, stop := untilSignal()

@@ -60,7 +60,7 @@ func runInfo(args []string, stdout io.Writer) error {
 	var plan numa.PlanOptions
 	fs.IntVar(&plan.Loops, "loops", 0, "loops to plan for (default: one per allowed CPU)")
 	strategy := fs.String("strategy", "spread", "how the plan places loops on nodes: spread or pack")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	var err error

@@ -14,6 +14,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -38,16 +40,38 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
-			if err := c.run(args[1:], stdout); err != nil {
+			err := c.run(args[1:], stdout)
+			var bad badFlagError
+			switch {
+			case err == nil, errors.Is(err, flag.ErrHelp):
+				return 0 // -h printed the command's flags: help is no failure
+			case errors.As(err, &bad):
+				return 2 // the flag package has already said what was wrong, as go's tools do
+			default:
 				fmt.Fprintf(stderr, "zokio %s: %v\n", c.name, err)
 				return 1
 			}
-			return 0
 		}
 	}
 	fmt.Fprintf(stderr, "zokio: unknown command %q\n", args[0])
 	usage(stderr)
 	return 2
+}
+
+// badFlagError is a command line that its flag set refused (and already explained).
+type badFlagError struct{ err error }
+
+func (e badFlagError) Error() string { return e.err.Error() }
+func (e badFlagError) Unwrap() error { return e.err }
+
+// parseFlags parses args with fs, marking a refusal other than -h as a bad command line.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil && !errors.Is(err, flag.ErrHelp) {
+		return badFlagError{err}
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 func usage(w io.Writer) {

@@ -50,7 +50,7 @@ func startServer(t *testing.T, name string, k driver.Kind, h znet.Handler) strin
 		if err := <-done; err != nil {
 			t.Errorf("%s server: %v", name, err)
 		}
-		if !strings.Contains(out.String(), "listening on "+addr.String()) {
+		if !strings.Contains(out.String(), "listening on "+addr.String()) || !strings.Contains(out.String(), ", 2 loops)") {
 			t.Errorf("%s server said %q", name, out.String())
 		}
 	})

@@ -200,6 +200,13 @@ func hostErr(op, path string, err error) error {
 			return windows.ERROR_PATH_NOT_FOUND
 		}
 		return windows.ERROR_FILE_NOT_FOUND
+	case syscall.EBADF:
+		// The driver's EBADF for a read or write on an open File means the handle was
+		// not opened for it (a closed File never reaches the driver: ErrClosed); os
+		// reports ReadFile's and WriteFile's ERROR_ACCESS_DENIED for that.
+		if op == "read" || op == "write" {
+			return windows.ERROR_ACCESS_DENIED
+		}
 	case syscall.EEXIST:
 		if op == "mkdir" {
 			return windows.ERROR_ALREADY_EXISTS

@@ -263,7 +263,12 @@ func TestEventCloseInFlight(t *testing.T) {
 
 func TestEventIdleAndReadTimeout(t *testing.T) {
 	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
-		for _, cfg := range []Config{{IdleTimeout: 50 * time.Millisecond}, {ReadTimeout: 50 * time.Millisecond}} {
+		// The timeout is 15 times the peer's pace: on a loaded 2-CPU host the loop's
+		// thread can be off its CPU for 150 ms, and a timer due by then fires before
+		// the tick reaps the data that arrived meanwhile (a real idle period as far
+		// as the server could see).
+		const timeout = 300 * time.Millisecond
+		for _, cfg := range []Config{{IdleTimeout: timeout}, {ReadTimeout: timeout}} {
 			h := newEcho()
 			s := serveEcho(t, rt, h, cfg)
 			c := dialStd(t, s)
@@ -287,7 +292,7 @@ func TestEventIdleAndReadTimeout(t *testing.T) {
 			if !errors.As(err, &ne) || !ne.Timeout() {
 				t.Fatalf("OnClose err %v is not a net.Error timeout", err)
 			}
-			if d := time.Since(last); d < 50*time.Millisecond {
+			if d := time.Since(last); d < timeout {
 				t.Fatalf("closed %v after the last activity, before the timeout", d)
 			}
 			if _, err := c.Read(make([]byte, 1)); err != io.EOF {

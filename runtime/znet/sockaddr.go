@@ -97,7 +97,9 @@ func zoneName(index int) string {
 func unixPath(sa *poller.Sockaddr) string {
 	n := int(sa.Len) - 2
 	if n <= 0 {
-		return ""
+		// An unnamed socket (an unbound client, or an accepted peer's end): Go's
+		// syscall package reads its empty path as an abstract one and net prints "@".
+		return "@"
 	}
 	p := sa.Raw[2 : 2+n]
 	if p[0] == 0 {
