@@ -275,6 +275,7 @@ type dialTimeoutError struct{}
 func (dialTimeoutError) Error() string   { return "i/o timeout" }
 func (dialTimeoutError) Timeout() bool   { return true }
 func (dialTimeoutError) Temporary() bool { return true }
+
 // Is matches context.DeadlineExceeded only, as net's own error for a dial whose
 // context expired does: it is no os.ErrDeadlineExceeded, which names a passed
 // SetDeadline.
