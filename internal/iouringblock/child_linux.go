@@ -2,6 +2,7 @@ package iouringblock
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -47,11 +48,27 @@ func (c Child) Run(t testing.TB, mode, pattern string, env ...string) (string, e
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "-test.run=^"+pattern+"$", "-test.v", "-test.count=1", "-test.timeout=120s")
+	args := []string{"-test.run=^" + pattern + "$", "-test.v", "-test.count=1", "-test.timeout=120s"}
+	cmd := exec.CommandContext(ctx, exe, append(args, CoverArgs()...)...)
 	cmd.Env = append(os.Environ(), c.Env+"="+mode)
 	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// CoverArgs returns the flag that makes a child of a coverage-instrumented test binary
+// write its counters where the parent writes its own (-test.gocoverdir), so that code
+// reached only in the child counts in the merged profile; it is empty when the parent
+// collects no coverage.
+func CoverArgs() []string {
+	if testing.CoverMode() == "" {
+		return nil
+	}
+	f := flag.Lookup("test.gocoverdir")
+	if f == nil || f.Value.String() == "" {
+		return nil
+	}
+	return []string{"-test.gocoverdir=" + f.Value.String()}
 }
 
 // LastLines returns the last n lines of s, for failure messages that quote a child.

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/zokio/zokio/internal/iouringblock"
 	"github.com/zokio/zokio/internal/testkit"
 	"github.com/zokio/zokio/runtime"
 	"github.com/zokio/zokio/runtime/driver"
@@ -47,7 +48,8 @@ func emfileParent(t *testing.T, k driver.Kind) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "-test.run=^TestAcceptUnderEMFILE$", "-test.v", "-test.count=1", "-test.timeout=80s")
+	args := []string{"-test.run=^TestAcceptUnderEMFILE$", "-test.v", "-test.count=1", "-test.timeout=80s"}
+	cmd := exec.CommandContext(ctx, exe, append(args, iouringblock.CoverArgs()...)...)
 	cmd.Env = append(os.Environ(), emfileEnv+"="+string(k))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
