@@ -211,32 +211,8 @@ func fileMode(m uint32) fs.FileMode {
 	return mode
 }
 
-// fileInfo implements fs.FileInfo as os's does on Linux.
-type fileInfo struct {
-	name    string
-	size    int64
-	mode    fs.FileMode
-	modTime time.Time
-	sys     syscall.Stat_t
-}
-
-// Name returns the base name of the file.
-func (fi *fileInfo) Name() string { return fi.name }
-
-// Size returns the length in bytes of a regular file.
-func (fi *fileInfo) Size() int64 { return fi.size }
-
-// Mode returns the file mode bits, as os computes them.
-func (fi *fileInfo) Mode() fs.FileMode { return fi.mode }
-
-// ModTime returns the modification time.
-func (fi *fileInfo) ModTime() time.Time { return fi.modTime }
-
-// IsDir reports whether the file is a directory.
-func (fi *fileInfo) IsDir() bool { return fi.mode.IsDir() }
-
-// Sys returns the *syscall.Stat_t, as os's FileInfo does.
-func (fi *fileInfo) Sys() any { return &fi.sys }
+// fileSys is what a fileInfo's Sys returns a pointer to, as os's FileInfo does on Linux.
+type fileSys = syscall.Stat_t
 
 // sameFile reports whether two results of statBuf.fileInfo describe the same file.
 func sameFile(a, b fs.FileInfo) bool {

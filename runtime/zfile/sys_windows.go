@@ -127,32 +127,8 @@ func fileMode(m uint32) fs.FileMode {
 	return mode
 }
 
-// fileInfo implements fs.FileInfo as os's does on Windows.
-type fileInfo struct {
-	name    string
-	size    int64
-	mode    fs.FileMode
-	modTime time.Time
-	sys     syscall.Win32FileAttributeData
-}
-
-// Name returns the base name of the file.
-func (fi *fileInfo) Name() string { return fi.name }
-
-// Size returns the length in bytes of a regular file.
-func (fi *fileInfo) Size() int64 { return fi.size }
-
-// Mode returns the file mode bits, as os computes them on Windows.
-func (fi *fileInfo) Mode() fs.FileMode { return fi.mode }
-
-// ModTime returns the modification time.
-func (fi *fileInfo) ModTime() time.Time { return fi.modTime }
-
-// IsDir reports whether the file is a directory.
-func (fi *fileInfo) IsDir() bool { return fi.mode.IsDir() }
-
-// Sys returns the *syscall.Win32FileAttributeData, as os's FileInfo does.
-func (fi *fileInfo) Sys() any { return &fi.sys }
+// fileSys is what a fileInfo's Sys returns a pointer to, as os's FileInfo does on Windows.
+type fileSys = syscall.Win32FileAttributeData
 
 // sameFile cannot tell: the driver's stat has no file index (Windows' inode), so two
 // results are never known to name one file, and Rename onto an existing directory is
