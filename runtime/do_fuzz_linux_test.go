@@ -208,7 +208,10 @@ func fuzzDoOne(t *testing.T, rt *Runtime, b []byte) {
 	for _, fd := range fds.fds {
 		closeFd(fd)
 	}
-	if after := testkit.FDCount(t); after != before {
+	// A leak is growth. One fewer can be a descriptor of the process that closed in
+	// between (seen once under the fuzzing engine, on a loaded host); the fuzzed ops
+	// reach only this call's own descriptors (newFuzzFds), which are all closed here.
+	if after := testkit.FDCount(t); after > before {
 		t.Fatalf("%s: Do(%v, flags %#x): %d descriptors before, %d after", rt.Driver().Kind, code, uint32(op.Flags), before, after)
 	}
 	os.RemoveAll(dir)
