@@ -96,6 +96,11 @@ func TestDeadlineResetAfterExpiry(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if c.rr.isFallback() {
+				// waitReadBlocked counts in-flight ops on this path: let the last
+				// attempt's close drain first, or its op would count as the Read's.
+				waitNoOpsInFlight(t, c)
+			}
 			done := make(chan error, 1)
 			go func() { _, err := c.Read(make([]byte, 16)); done <- err }()
 			waitReadBlocked(t, c) // the read waits for the loop
@@ -114,6 +119,19 @@ func TestDeadlineResetAfterExpiry(t *testing.T) {
 // event for "a goroutine's call now blocks", so it looks every millisecond, within the
 // test deadline, at the reader's waiting flag (a Read on the multishot receive) or at
 // the driver's in-flight table (a Read's single receive, after the fallback).
+// waitNoOpsInFlight waits until c's runtime has no op in flight (looking every
+// millisecond within the test deadline, as waitReadBlocked does).
+func waitNoOpsInFlight(t *testing.T, c *NetConn) {
+	t.Helper()
+	end := time.Now().Add(testDeadline)
+	for c.l.Runtime().DumpInFlight(ctxT(t), io.Discard) > 0 {
+		if time.Now().After(end) {
+			t.Fatalf("ops stay in flight\n%s", hung())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func waitReadBlocked(t *testing.T, c *NetConn) {
 	t.Helper()
 	end := time.Now().Add(testDeadline)
