@@ -69,4 +69,3 @@ func TestEchoAddressInUse(t *testing.T) {
 		}
 	}
 }
-
