@@ -62,7 +62,7 @@ run epoll ./... ZOKIO_DRIVER=epoll
 # test-only cgo build, as in the kqueue CI step, which leaves the library built): it is
 # what reaches poller.Core, the readiness core's API for drivers outside poller.
 KQ_SRC=$(cd .. && pwd)/shared/third_party/libkqueue
-KQ_BUILD=${TMPDIR:-/tmp}/libkqueue-build-ci
+KQ_BUILD=${KQ_BUILD:-$PWD/bin/libkqueue}
 if [ ! -f "$KQ_BUILD/libkqueue.a" ]; then
   [ -d "$KQ_SRC" ] || { echo "coverage: no libkqueue source at $KQ_SRC" >&2; exit 1; }
   cmake -S "$KQ_SRC" -B "$KQ_BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
