@@ -23,7 +23,9 @@ import (
 	"time"
 
 	"github.com/zokio/zokio/internal/testkit"
+	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime"
+	"github.com/zokio/zokio/runtime/driver"
 )
 
 func listenT(t *testing.T, rt *runtime.Runtime, network, addr string) *Listener {
@@ -545,6 +547,44 @@ func TestAdapterReadAhead(t *testing.T) {
 		}
 		if n, err := c.Read(buf); n != 0 || err != io.EOF {
 			t.Fatalf("second Read at EOF: %d, %v; want 0, io.EOF", n, err)
+		}
+	})
+}
+
+// TestAdapterReaderChoice: the multishot read-ahead runs only where the driver
+// consumes buffers a piece at a time (io_uring with incremental buffers); on the
+// other drivers the reader is in fallback from the start, and Read receives directly.
+func TestAdapterReaderChoice(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		ln := listenT(t, rt, "tcp", "127.0.0.1:0")
+		srvc := acceptT(t, ln)
+		c := dialT(t, rt, "tcp", ln.Addr().String())
+		s := <-srvc
+		var inc bool
+		if err := c.l.Call(ctxT(t), func() {
+			inc = c.l.Driver().Info().Features.Has(poller.FeatIncrementalBuffers)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want := rt.Driver().Kind != driver.Uring || !inc
+		if rt.Driver().Kind != driver.Uring && !c.rr.isFallback() {
+			t.Fatalf("%s: the reader is not in fallback before the first Read", rt.Driver().Kind)
+		}
+		if _, err := s.Write([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 16)
+		if n, err := io.ReadFull(c, buf[:4]); err != nil || string(buf[:n]) != "ping" {
+			t.Fatalf("Read: %q, %v", buf[:n], err)
+		}
+		// The reader's start (posted before the first Read) has run: a Read on the
+		// multishot receive waits for its first delivery.
+		if got := c.rr.isFallback(); got != want {
+			t.Fatalf("%s (incremental buffers %v): reader in fallback %v, want %v", rt.Driver().Kind, inc, got, want)
+		}
+		s.Close()
+		if n, err := c.Read(buf); n != 0 || err != io.EOF {
+			t.Fatalf("Read after the peer closed: %d, %v; want 0, io.EOF", n, err)
 		}
 	})
 }
