@@ -9,7 +9,6 @@ import (
 
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime"
-	"github.com/zokio/zokio/runtime/driver"
 )
 
 // netReader is a NetConn's receiving side: one multishot receive on the connection's
@@ -24,14 +23,6 @@ import (
 // cannot make an idle reader buffer without bound; the kernel's socket buffer then
 // backs up as it would with Go's net, and the receive is re-armed when Read has taken
 // the buffer down to a quarter of that.
-//
-// The reader runs only where the driver consumes the group's buffers a piece at a
-// time (poller.FeatIncrementalBuffers: io_uring on Linux 6.12 or later). Elsewhere a
-// small receive would take a whole buffer, and on epoll the multishot receive is
-// emulated with a readiness wait and a copy on the loop: on both, direct receives on
-// the reading goroutine's thread cost less where data streams in (bench/echo at
-// 50 × 4 KiB pipelined on epoll: 0.63× the server CPU per message of the reader, see
-// bench/README, 2026-12-07), so the reader starts in fallback there and never arms.
 //
 // Where the multishot receive cannot run (the group ran dry with every buffer
 // retained by handlers, or no group could be made), the reader falls back for good:
@@ -67,23 +58,21 @@ type netReader struct {
 // readAhead is the most a NetConn buffers unread before it stops receiving.
 const readAhead = 256 << 10
 
-// readKeepCap is the largest read-ahead buffer a drained connection keeps.
-const readKeepCap = 64 << 10
+// readKeepCap is the largest read-ahead buffer a drained connection keeps. A
+// buffer that had to grow past it (the reader fell behind by more than that) is
+// let go once Read empties it. It is readAhead, the most the reader lets wait: a
+// smaller one made a pipelining peer's connection (50 × 4 KiB, 16 in flight, on
+// epoll) drop and regrow its buffer at nearly every drain, 0.19 allocations and
+// 1.4× the CPU per message (bench/README, 2026-12-07).
+const readKeepCap = readAhead
 
 // newNetReader returns c's reader and posts the task that arms its receive; if the
-// post fails (the runtime is closing), or the loops' driver is not io_uring, the
-// reader starts in fallback.
+// post fails (the runtime is closing), the reader starts in fallback.
 func newNetReader(l *runtime.Loop, fd int) *netReader {
 	r := &netReader{l: l, fd: fd, ch: make(chan struct{}, 1)}
 	r.armFn, r.resumeFn = r.start, r.resume
 	if !directIO {
 		r.fallback = true // no direct calls to fall back to: the loop's ops serve
-		return r
-	}
-	if l.Runtime().Driver().Kind != driver.Uring {
-		// No incremental buffers (epoll's multishot receive is emulated): direct
-		// receives serve, decided here so that no Read waits for the loop's start.
-		r.fallback = true
 		return r
 	}
 	if err := l.Post(r.armFn); err != nil {
@@ -92,16 +81,10 @@ func newNetReader(l *runtime.Loop, fd int) *netReader {
 	return r
 }
 
-// start runs on the loop: find the loop's receive group, then arm; or fall back
-// where the ring consumes whole buffers (io_uring before Linux 6.12).
+// start runs on the loop: find the loop's receive group, then arm.
 func (r *netReader) start() {
-	feat := r.l.Driver().Info().Features
-	if !feat.Has(poller.FeatIncrementalBuffers) {
-		r.stop(nil)
-		return
-	}
 	var cfg Config
-	count, size := cfg.recvGroupSize(feat)
+	count, size := cfg.recvGroupSize(r.l.Driver().Info().Features)
 	g, err := netOf(r.l).group(r.l, count, size)
 	if err != nil {
 		r.stop(nil)
@@ -166,6 +149,12 @@ func (r *netReader) deliver(id uint16, off uint32, n int32) {
 	}
 	end := int(off) + int(n)
 	r.mu.Lock()
+	if r.off > 0 && len(r.buf)+int(n) > cap(r.buf) {
+		// Move the unread bytes down rather than grow: the buffer's size then
+		// follows what waits unread, not what arrived since it last drained.
+		r.buf = r.buf[:copy(r.buf, r.buf[r.off:])]
+		r.off = 0
+	}
 	r.buf = append(r.buf, r.g.g.Bytes(id)[off:end]...)
 	over := len(r.buf)-r.off > readAhead
 	if over {
