@@ -1,0 +1,222 @@
+package uring
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/zokio/zokio/poller"
+)
+
+// opLog records every completion of the ops it makes, by name.
+type opLog map[string][]int32
+
+func (l opLog) op(name string, op poller.Op) *poller.Op {
+	op.Done = func(op *poller.Op) { l[name] = append(l[name], op.Res) }
+	return &op
+}
+
+func (l opLog) want(t *testing.T, want map[string]int32) {
+	t.Helper()
+	for name, w := range want {
+		if got := l[name]; len(got) != 1 || got[0] != w {
+			t.Errorf("%s: completions %v, want [%d]", name, got, w)
+		}
+	}
+}
+
+// TestDriverCloseOfBusyDescriptor: an OpClose of a descriptor that an op still uses
+// waits for that op; meanwhile an op submitted on the descriptor, and a second OpClose
+// of it, fail with EBADF at once (the number is as good as closed), and the close
+// completes once the op that held it ends.
+func TestDriverCloseOfBusyDescriptor(t *testing.T) {
+	d := newDriver(t, DriverConfig{})
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[1])
+	log := opLog{}
+	recv := log.op("recv", poller.Op{Code: poller.OpRecv, Fd: fds[0], Buf: make([]byte, 8)})
+	for _, op := range []*poller.Op{
+		recv,
+		log.op("close", poller.Op{Code: poller.OpClose, Fd: fds[0]}),
+		log.op("late recv", poller.Op{Code: poller.OpRecv, Fd: fds[0], Buf: make([]byte, 8)}),
+		log.op("second close", poller.Op{Code: poller.OpClose, Fd: fds[0]}),
+	} {
+		if err := d.Submit(op); err != nil {
+			t.Fatalf("Submit(%v): %v", op.Code, err)
+		}
+	}
+	waitFor(t, d, "the EBADFs", func() bool { return len(log["late recv"]) > 0 && len(log["second close"]) > 0 })
+	if len(log["close"]) != 0 {
+		t.Fatalf("the close completed while the recv still used the descriptor: %v", log)
+	}
+	if err := d.Cancel(recv); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, d, "the close", func() bool { return len(log["close"]) > 0 })
+	ebadf := -int32(unix.EBADF)
+	log.want(t, map[string]int32{"recv": -int32(unix.ECANCELED), "close": 0, "late recv": ebadf, "second close": ebadf})
+	if _, err := unix.FcntlInt(uintptr(fds[0]), unix.F_GETFD, 0); !errors.Is(err, unix.EBADF) {
+		t.Errorf("the descriptor is still open after its close completed: %v", err)
+	}
+}
+
+// TestDriverRefusals: what the io_uring driver refuses, and how: a chain longer than
+// its submission queue (it could never go to the kernel whole), Close from a
+// completion callback (ErrReentrant), a second Cancel of one op (nil: the first one
+// is under way), and Cancel, NewBufferGroup and Submit after Close (ErrClosed).
+func TestDriverRefusals(t *testing.T) {
+	checkLeaks(t)
+	d, err := NewDriver(DriverConfig{Entries: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := opLog{}
+	var reentrant error
+	reop := log.op("reenter", poller.Op{Code: poller.OpNop})
+	reop.Done = func(op *poller.Op) { reentrant = d.Close(); log["reenter"] = append(log["reenter"], op.Res) }
+	if err := d.Submit(reop); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, d, "the callback", func() bool { return len(log["reenter"]) > 0 })
+	if !errors.Is(reentrant, poller.ErrReentrant) {
+		t.Errorf("Close from a Done callback = %v, want ErrReentrant", reentrant)
+	}
+
+	a, _ := socketPair(t, unix.SOCK_STREAM)
+	recv := log.op("recv", poller.Op{Code: poller.OpRecv, Fd: a, Buf: make([]byte, 8)})
+	if err := d.Submit(recv); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Wait(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Cancel(recv); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Cancel(recv); err != nil {
+		t.Errorf("second Cancel = %v, want nil", err)
+	}
+	waitFor(t, d, "the cancelled recv", func() bool { return len(log["recv"]) > 0 })
+	log.want(t, map[string]int32{"recv": -int32(unix.ECANCELED)})
+
+	// An open chain may take the whole SQ, and no more: the op that would need one
+	// SQE more is refused, the chain stays open, and Close cancels its members.
+	sq := int(d.ring.SQEntries())
+	var chain []*poller.Op
+	var chainErr error
+	for i := 0; i <= sq && chainErr == nil; i++ {
+		op := log.op("link", poller.Op{Code: poller.OpNop, Flags: poller.FlagLink})
+		chain = append(chain, op)
+		chainErr = d.Submit(op)
+	}
+	var inv *poller.InvalidOpError
+	if !errors.As(chainErr, &inv) || len(chain) != sq+1 || chain[sq].Ref != 0 {
+		t.Fatalf("a chain of %d on a %d-entry SQ: Submit = %v", len(chain), sq, chainErr)
+	}
+	if err := d.Submit(log.op("end", poller.Op{Code: poller.OpNop})); !errors.As(err, &inv) {
+		t.Fatalf("the op that would end the full chain: Submit = %v", err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Cancel(recv); !errors.Is(err, poller.ErrClosed) {
+		t.Errorf("Cancel after Close = %v", err)
+	}
+	if g, err := d.NewBufferGroup(1, 64); g != nil || !errors.Is(err, poller.ErrClosed) {
+		t.Errorf("NewBufferGroup after Close = %v, %v", g, err)
+	}
+	if err := d.Submit(log.op("late", poller.Op{Code: poller.OpNop})); !errors.Is(err, poller.ErrClosed) {
+		t.Errorf("Submit after Close = %v", err)
+	}
+	if got := log["link"]; len(got) != sq {
+		t.Fatalf("%d of the open chain's %d members completed at Close: %v", len(got), sq, got)
+	}
+	for _, res := range log["link"] {
+		if res != -int32(unix.ECANCELED) {
+			t.Fatalf("open chain members at Close: %v, want ECANCELED each", log["link"])
+		}
+	}
+}
+
+// TestDriverCloseCancelsUnplacedOps: ops that found the submission queue full wait in
+// the driver without an SQE; Close completes each of them exactly once (ECANCELED, or
+// its result if it reached the kernel after all), and the ops on the ring too.
+func TestDriverCloseCancelsUnplacedOps(t *testing.T) {
+	checkLeaks(t)
+	fk := newFaultKernel(1)
+	d, err := NewDriver(DriverConfig{Entries: 4, kernel: fk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The next submissions fail with EBUSY (a completion backlog), so that the SQ
+	// fills and stays full; Close meets the last of them when it needs an SQE.
+	for range 64 {
+		fk.enterFaults = append(fk.enterFaults, enterFault{errno: unix.EBUSY})
+	}
+	log := opLog{}
+	const n = 12
+	names := make([]string, n)
+	for i := range n {
+		names[i] = string(rune('a' + i))
+		if err := d.Submit(log.op(names[i], poller.Op{Code: poller.OpNop})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(d.pend) == 0 {
+		t.Fatalf("no op waits for the full SQ (%d entries)", d.ring.SQEntries())
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	canceled := 0
+	for _, name := range names {
+		got := log[name]
+		if len(got) != 1 || (got[0] != 0 && got[0] != -int32(unix.ECANCELED)) {
+			t.Errorf("%s: completions %v, want one 0 or ECANCELED", name, got)
+		}
+		if len(got) == 1 && got[0] != 0 {
+			canceled++
+		}
+	}
+	if canceled == 0 {
+		t.Errorf("no op waiting for the SQ was cancelled: %v", log)
+	}
+}
+
+// TestDriverEnterErrorsReported: an io_uring_enter error the driver cannot cure (not
+// EINTR, EBUSY or EAGAIN) is returned by Wait, from the flush of a non-blocking Wait
+// and from a blocking one alike, and loses nothing: the op queued then completes once
+// on the next Wait.
+func TestDriverEnterErrorsReported(t *testing.T) {
+	checkLeaks(t)
+	fk := newFaultKernel(1)
+	d, err := NewDriver(DriverConfig{kernel: fk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, timeout := range []time.Duration{0, testTimeout} {
+		log := opLog{}
+		if err := d.Submit(log.op("nop", poller.Op{Code: poller.OpNop})); err != nil {
+			t.Fatal(err)
+		}
+		if timeout != 0 {
+			// A blocking Wait with nothing ready goes straight to the kernel.
+			if len(log["nop"]) != 0 {
+				t.Fatal("the nop completed inside Submit")
+			}
+		}
+		fk.enterFaults = append(fk.enterFaults[:0], enterFault{errno: unix.EIO}, enterFault{errno: unix.EIO})
+		if _, err := d.Wait(timeout); !errors.Is(err, unix.EIO) {
+			t.Fatalf("Wait(%v) with a failing enter = %v, want EIO", timeout, err)
+		}
+		fk.enterFaults = fk.enterFaults[:0]
+		waitFor(t, d, "the nop", func() bool { return len(log["nop"]) > 0 })
+		log.want(t, map[string]int32{"nop": 0})
+	}
+}
