@@ -1,0 +1,27 @@
+package driver
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestEpermReasons: EPERM from io_uring_setup is explained by the sysctl when it
+// forbids io_uring (either level, as the file reads with its newline), and as a
+// seccomp filter otherwise; the error names the errno.
+func TestEpermReasons(t *testing.T) {
+	for _, c := range []struct{ sysctl, want string }{
+		{"2\n", "kernel.io_uring_disabled=2 forbids io_uring for every process"},
+		{"1\n", "kernel.io_uring_disabled=1 allows io_uring only to members of kernel.io_uring_group"},
+		{"0\n", "a seccomp filter"},
+		{"", "a seccomp filter"},
+	} {
+		if got := epermReasonFor(c.sysctl); !strings.HasPrefix(got, c.want) {
+			t.Errorf("epermReasonFor(%q) = %q, want %q", c.sysctl, got, c.want)
+		}
+	}
+	err := classify(syscall.EPERM)
+	if !strings.HasPrefix(err.Error(), "io_uring unavailable (EPERM: operation not permitted): ") {
+		t.Errorf("classify(EPERM) says %q", err)
+	}
+}
