@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -140,5 +141,66 @@ func TestEpollConfigRange(t *testing.T) {
 			}
 			t.Errorf("NewEpoll(%+v) = %v, want EINVAL", cfg, err)
 		}
+	}
+}
+
+// TestEpollVectoredStream: readv and writev on a stream go through readiness like
+// read and write: a readv on an empty socket waits, a writev from the peer wakes it,
+// and the bytes land across its buffers in order.
+func TestEpollVectoredStream(t *testing.T) {
+	d := newTestEpoll(t, EpollConfig{})
+	a, b := socketpair(t)
+	p1, p2 := make([]byte, 3), make([]byte, 8)
+	rv := newRecord(Op{Code: OpReadv, Fd: b, Bufs: [][]byte{p1, p2}, Offset: -1})
+	submit(t, d, &rv.op)
+	if _, err := d.Wait(0); err != nil {
+		t.Fatal(err)
+	}
+	if rv.final() {
+		t.Fatalf("readv of an empty socket completed: %+v", rv.got)
+	}
+	wv := newRecord(Op{Code: OpWritev, Fd: a, Bufs: [][]byte{[]byte("abc"), nil, []byte("defg")}, Offset: -1})
+	submit(t, d, &wv.op)
+	waitUntil(t, d, "writev and readv", func() bool { return rv.final() && wv.final() })
+	if res := wv.res(t); res != 7 {
+		t.Fatalf("writev = %d", res)
+	}
+	if res := rv.res(t); res != 7 || string(p1) != "abc" || string(p2[:4]) != "defg" {
+		t.Fatalf("readv = %d %q %q", res, p1, p2)
+	}
+}
+
+// TestEpollConnectErrors: a connect the kernel refuses at once completes with that
+// errno (a Unix socket path that does not exist: ENOENT), and connecting a socket that
+// is connected already fails with EISCONN, not success.
+func TestEpollConnectErrors(t *testing.T) {
+	d := newTestEpoll(t, EpollConfig{})
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeOnCleanup(t, fd)
+	var sa Sockaddr
+	path := filepath.Join(t.TempDir(), "nobody")
+	// SAFETY: Raw is 8-byte aligned and larger than RawSockaddrUnix.
+	un := (*unix.RawSockaddrUnix)(unsafe.Pointer(&sa.Raw[0]))
+	un.Family = unix.AF_UNIX
+	for i := range len(path) {
+		un.Path[i] = int8(path[i])
+	}
+	sa.Len = uint32(2 + len(path) + 1)
+	r := newRecord(Op{Code: OpConnect, Fd: fd, Addr: &sa})
+	if res := run(t, d, r); res != -int32(unix.ENOENT) {
+		t.Fatalf("connect to a missing path = %d, want ENOENT", res)
+	}
+	_, addr := listenTCP(t)
+	cfd := tcpSocket(t)
+	con := newRecord(Op{Code: OpConnect, Fd: cfd, Addr: &addr})
+	if res := run(t, d, con); res != 0 {
+		t.Fatalf("connect: %d", res)
+	}
+	again := newRecord(Op{Code: OpConnect, Fd: cfd, Addr: &addr})
+	if res := run(t, d, again); res != -int32(unix.EISCONN) {
+		t.Fatalf("second connect = %d, want EISCONN", res)
 	}
 }
