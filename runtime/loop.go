@@ -141,6 +141,7 @@ func (l *Loop) tick() {
 			// still reaps, so I/O waits at most one task budget.
 			l.count.ticks++
 			l.count.tasksRun += uint64(ran)
+			l.publish()
 			return
 		case spunIO:
 			timeout = 0
@@ -156,6 +157,7 @@ func (l *Loop) tick() {
 		goruntime.Gosched()
 		l.count.ticks++
 		l.count.tasksRun += uint64(ran)
+		l.publish()
 		return
 	}
 	slept := false
