@@ -82,8 +82,8 @@ func TestFutureEdges(t *testing.T) {
 	}
 }
 
-// TestBlockOnSpins: with SpinBeforePark, BlockOn waits for a quick result by spinning,
-// and for a slow one (past the spin) by parking; both return the value.
+// TestBlockOnSpins: with SpinBeforePark, BlockOn and Do wait for a quick result by
+// spinning, and for a slow one (past the spin) by parking; all return the result.
 func TestBlockOnSpins(t *testing.T) {
 	rt := newRuntime(t, Options{Loops: 1, SpinBeforePark: 200 * time.Microsecond})
 	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
@@ -98,6 +98,18 @@ func TestBlockOnSpins(t *testing.T) {
 	})
 	if v != 6 || err != nil {
 		t.Fatalf("BlockOn(after 20ms) = %d, %v", v, err)
+	}
+	l := rt.Loops()[0]
+	if res, err := l.Do(ctx, &poller.Op{Code: poller.OpNop}); res != 0 || err != nil {
+		t.Fatalf("Do(nop) = %d, %v", res, err)
+	}
+	begin := time.Now()
+	res, err := l.Do(ctx, &poller.Op{Code: poller.OpTimeout, Timeout: 20 * time.Millisecond})
+	if !errors.Is(err, poller.ETIME) || res != -int32(poller.ETIME) {
+		t.Fatalf("Do(20ms timeout) = %d, %v; want ETIME", res, err)
+	}
+	if el := time.Since(begin); el < 19*time.Millisecond {
+		t.Fatalf("Do(20ms timeout) returned after %v", el)
 	}
 }
 

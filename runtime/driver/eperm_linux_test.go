@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"errors"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,5 +24,23 @@ func TestEpermReasons(t *testing.T) {
 	err := classify(syscall.EPERM)
 	if !strings.HasPrefix(err.Error(), "io_uring unavailable (EPERM: operation not permitted): ") {
 		t.Errorf("classify(EPERM) says %q", err)
+	}
+}
+
+// TestClassifyPassesOtherErrors: only the errnos that mean "io_uring cannot be used
+// here" become ErrUnavailable (which makes Open fall back to epoll); any other error,
+// an errno or not, passes through unchanged, so that it is reported, not hidden by a
+// fallback.
+func TestClassifyPassesOtherErrors(t *testing.T) {
+	other := errors.New("not an errno")
+	for _, err := range []error{other, syscall.EINVAL, syscall.EFAULT} {
+		if got := classify(err); got != err || errors.Is(got, ErrUnavailable) {
+			t.Errorf("classify(%v) = %v", err, got)
+		}
+	}
+	for _, e := range []syscall.Errno{syscall.ENOSYS, syscall.EPERM, syscall.EACCES, syscall.ENOMEM} {
+		if got := classify(e); !errors.Is(got, ErrUnavailable) || !errors.Is(got, e) || !errors.Is(got, errors.ErrUnsupported) {
+			t.Errorf("classify(%v) = %v, want ErrUnavailable wrapping it", e, got)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/zokio/zokio/internal/iouringblock"
+	"github.com/zokio/zokio/kqueue"
 	"github.com/zokio/zokio/runtime/driver"
 )
 
@@ -150,6 +151,13 @@ func TestForcingUnavailableKinds(t *testing.T) {
 			d.Close()
 			if name != "kqueue" || dec.Kind != driver.Kqueue || dec.Probed || !strings.Contains(dec.Reason, "libkqueue") {
 				t.Errorf("Open(kqueue) in a libkqueue build: %s, %+v", name, dec)
+			}
+			// The kqueue driver's own refusal of a bad config comes back as is.
+			if d, _, err := driver.Open(k, driver.Config{Kqueue: kqueue.Config{Workers: -1}}); err == nil || d != nil {
+				if d != nil {
+					d.Close()
+				}
+				t.Errorf("Open(kqueue, Workers: -1) = %v, want an error", err)
 			}
 			continue
 		}

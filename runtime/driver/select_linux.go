@@ -139,10 +139,8 @@ func classify(err error) error {
 
 // epermReason tells the sysctl apart from a seccomp filter where it can.
 func epermReason() string {
-	b, err := os.ReadFile("/proc/sys/kernel/io_uring_disabled")
-	if err != nil {
-		b = nil // no such sysctl (before Linux 6.6), or unreadable: say seccomp
-	}
+	// No such sysctl (before Linux 6.6) or an unreadable one reads as "": seccomp.
+	b, _ := os.ReadFile("/proc/sys/kernel/io_uring_disabled")
 	return epermReasonFor(string(b))
 }
 
