@@ -121,8 +121,18 @@ func TestDriverRefusals(t *testing.T) {
 	if err := d.Submit(log.op("end", poller.Op{Code: poller.OpNop})); !errors.As(err, &inv) {
 		t.Fatalf("the op that would end the full chain: Submit = %v", err)
 	}
+	g, err := d.NewBufferGroup(2, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := g.Bytes(1); len(b) != 64 || g.Bytes(uint16(g.Count())) != nil {
+		t.Fatalf("Bytes(1) has %d bytes, Bytes(Count) = %v; want 64 and nil", len(b), g.Bytes(uint16(g.Count())))
+	}
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if b := g.Bytes(0); b != nil {
+		t.Errorf("Bytes after Close = %d bytes of unmapped memory, want nil", len(b))
 	}
 	if err := d.Cancel(recv); !errors.Is(err, poller.ErrClosed) {
 		t.Errorf("Cancel after Close = %v", err)
@@ -218,5 +228,50 @@ func TestDriverEnterErrorsReported(t *testing.T) {
 		fk.enterFaults = fk.enterFaults[:0]
 		waitFor(t, d, "the nop", func() bool { return len(log["nop"]) > 0 })
 		log.want(t, map[string]int32{"nop": 0})
+	}
+}
+
+// TestDriverMsgRights: sendmsg and recvmsg through the driver carry a descriptor
+// (SCM_RIGHTS). The recvmsg's Addr with Len 0 offers all of Raw for the sender's
+// address, the control length comes back in Len, and the descriptor received works.
+func TestDriverMsgRights(t *testing.T) {
+	d := newDriver(t, DriverConfig{})
+	a, b := socketPair(t, unix.SOCK_DGRAM)
+	pr, pw := pipe(t)
+	log := opLog{}
+	send := log.op("sendmsg", poller.Op{Code: poller.OpSendmsg, Fd: a, Bufs: [][]byte{[]byte("fd")},
+		Control: unix.UnixRights(pr)})
+	data := make([]byte, 4)
+	var from poller.Sockaddr
+	ctl := make([]byte, unix.CmsgSpace(4*4))
+	recv := log.op("recvmsg", poller.Op{Code: poller.OpRecvmsg, Fd: b, Bufs: [][]byte{data}, Control: ctl, Addr: &from})
+	for _, op := range []*poller.Op{recv, send} {
+		if err := d.Submit(op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, d, "sendmsg and recvmsg", func() bool { return len(log["sendmsg"]) > 0 && len(log["recvmsg"]) > 0 })
+	log.want(t, map[string]int32{"sendmsg": 2, "recvmsg": 2})
+	if string(data[:2]) != "fd" || recv.Len <= 0 || recv.Len > int64(len(ctl)) {
+		t.Fatalf("recvmsg: data %q, control length %d", data[:2], recv.Len)
+	}
+	if int(from.Len) > len(from.Raw) {
+		t.Fatalf("recvmsg: address length %d beyond Raw", from.Len)
+	}
+	msgs, err := unix.ParseSocketControlMessage(ctl[:recv.Len])
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("control messages: %v, %v", msgs, err)
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		t.Fatalf("rights: %v, %v", fds, err)
+	}
+	defer unix.Close(fds[0])
+	if _, err := unix.Write(pw, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 1)
+	if n, err := unix.Read(fds[0], got); n != 1 || err != nil || got[0] != 'x' {
+		t.Fatalf("read from the received descriptor: %d %v %q", n, err, got)
 	}
 }
