@@ -275,3 +275,60 @@ func TestDriverMsgRights(t *testing.T) {
 		t.Fatalf("read from the received descriptor: %d %v %q", n, err, got)
 	}
 }
+
+// TestDriverWakeCoalescesAndEndsAtClose: two Wakes before a Wait coalesce into one
+// early return (the next Wait sleeps its timeout); after Close every Wake returns
+// ErrClosed, also when a wake was still pending at Close.
+func TestDriverWakeCoalescesAndEndsAtClose(t *testing.T) {
+	checkLeaks(t)
+	d, err := NewDriver(DriverConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := d.Wake(); err != nil {
+			t.Fatalf("Wake: %v", err)
+		}
+	}
+	begin := time.Now()
+	if _, err := d.Wait(testTimeout); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(begin); el > testTimeout/2 {
+		t.Fatalf("a woken Wait returned after %v", el)
+	}
+	begin = time.Now()
+	if _, err := d.Wait(50 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(begin); el < 45*time.Millisecond {
+		t.Fatalf("the second Wait returned after %v: the two Wakes were not coalesced", el)
+	}
+	if err := d.Wake(); err != nil { // pending when Close comes
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := d.Wake(); !errors.Is(err, poller.ErrClosed) {
+			t.Fatalf("Wake after Close = %v, want ErrClosed", err)
+		}
+	}
+}
+
+// TestRingSQThreadCPURange: with SetupSQAff, a CPU number the kernel's 32-bit field
+// cannot hold, or a negative one, is refused with EINVAL before any ring is set up
+// (it would otherwise be truncated into some other CPU).
+func TestRingSQThreadCPURange(t *testing.T) {
+	checkLeaks(t)
+	for _, cpu := range []int{-1, 1 << 40} {
+		r, err := New(Config{Entries: 4, Flags: SetupSQPoll | SetupSQAff, SQThreadCPU: cpu})
+		if err == nil {
+			r.Close()
+		}
+		if !errors.Is(err, unix.EINVAL) {
+			t.Errorf("New(SQThreadCPU %d) = %v, want EINVAL", cpu, err)
+		}
+	}
+}
