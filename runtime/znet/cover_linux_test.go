@@ -1,0 +1,509 @@
+package znet
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/zokio/zokio/runtime"
+)
+
+// hoarder retains every piece it receives and gives none back until drop runs (on
+// the loop): a server with it drains its loop's receive group.
+type hoarder struct {
+	echoHandler
+	held []Retained
+}
+
+func (h *hoarder) OnData(c *Conn, b []byte) { h.held = append(h.held, c.Retain()) }
+
+func (h *hoarder) drop() {
+	for i := range h.held {
+		h.held[i].Release()
+	}
+	h.held = nil
+}
+
+// starveLoop serves on rt's only loop with a hoarder and pushes data at it until the
+// loop's default receive group has no buffer left (every one retained), the state in
+// which a NetConn's multishot receive fails with ENOBUFS and the reader falls back to
+// single receives for good. The cleanup gives the buffers back.
+func starveLoop(t *testing.T, rt *runtime.Runtime) {
+	t.Helper()
+	h := &hoarder{echoHandler: *newEcho()}
+	s := serveEcho(t, rt, h, Config{})
+	c := dialStd(t, s)
+	l := rt.Loops()[0]
+	t.Cleanup(func() {
+		_ = l.Call(ctxT(t), h.drop)
+		c.Close()
+	})
+	go func() {
+		chunk := make([]byte, 64<<10)
+		for {
+			if _, err := c.Write(chunk); err != nil {
+				return // the test is over: the cleanup closed c
+			}
+		}
+	}()
+	dry := func() bool {
+		var dry bool
+		if err := l.Call(ctxT(t), func() {
+			ln := netOf(l)
+			dry = len(ln.groups) == 1 && !ln.groups[0].hasFree()
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return dry
+	}
+	end := time.Now().Add(testDeadline)
+	for !dry() {
+		if time.Now().After(end) {
+			t.Fatalf("the receive group never ran dry\n%s", hung())
+		}
+		time.Sleep(time.Millisecond) // a test-side poll on a state no event announces
+	}
+}
+
+// TestNetConnFallbackRead: with the loop's receive group drained by a handler that
+// retains every buffer, a NetConn's multishot receive gets ENOBUFS and its reader
+// falls back to direct receives and the loop's single receives. Reads there behave as
+// Go's net: the bytes in order, the read deadline, io.EOF after the peer's close, and
+// ECONNRESET after the peer's reset.
+func TestNetConnFallbackRead(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		starveLoop(t, rt)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		dial := func() (*NetConn, net.Conn) {
+			acc := acceptT(t, ln)
+			c := dialT(t, rt, "tcp", ln.Addr().String())
+			peer := <-acc
+			if peer == nil {
+				t.FailNow()
+			}
+			return c, peer
+		}
+
+		c, peer := dial()
+		if _, err := peer.Write([]byte("first")); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 64)
+		n, err := io.ReadAtLeast(c, buf, 5)
+		if err != nil || string(buf[:n]) != "first" {
+			t.Fatalf("Read = %q, %v; want \"first\"", buf[:n], err)
+		}
+		if !c.rr.isFallback() {
+			t.Fatal("the reader did not fall back though the group is dry")
+		}
+		// Nothing there: the loop's single receive waits, and the deadline ends it.
+		c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read past the deadline: %v, want os.ErrDeadlineExceeded", err)
+		}
+		c.SetReadDeadline(time.Time{})
+		// A Read that waits in the loop's receive gets what is sent meanwhile.
+		got := make(chan string, 1)
+		go func() {
+			n, err := c.Read(buf)
+			if err != nil {
+				got <- err.Error()
+				return
+			}
+			got <- string(buf[:n])
+		}()
+		waitReadBlocked(t, c)
+		if _, err := peer.Write([]byte("second")); err != nil {
+			t.Fatal(err)
+		}
+		if s := <-got; s != "second" {
+			t.Fatalf("a waiting Read got %q, want \"second\"", s)
+		}
+		// A Read waiting in the loop's receive when the peer closes: io.EOF.
+		eof := make(chan error, 1)
+		go func() {
+			_, err := c.Read(buf)
+			eof <- err
+		}()
+		waitReadBlocked(t, c)
+		peer.Close()
+		if err := <-eof; err != io.EOF {
+			t.Fatalf("Read after the peer's close = %v, want io.EOF", err)
+		}
+		// And a Read after it, answered by the direct receive: io.EOF again.
+		if _, err := c.Read(buf); err != io.EOF {
+			t.Fatalf("second Read after the peer's close = %v, want io.EOF", err)
+		}
+		c.Close()
+
+		// The peer resets: the direct receive reports ECONNRESET, as Go's net does.
+		c, peer = dial()
+		if _, err := c.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(peer, make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
+		peer.(*net.TCPConn).SetLinger(0)
+		peer.Close()
+		// Wait for the reset to land (poll does not consume it), so that the direct
+		// receive is what reports it.
+		pfd := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}}
+		if n, err := unix.Poll(pfd, int(testDeadline/time.Millisecond)); n != 1 || err != nil {
+			t.Fatalf("poll for the reset: %d, %v", n, err)
+		}
+		_, err = c.Read(buf)
+		var op *net.OpError
+		if !errors.Is(err, syscall.ECONNRESET) || !errors.As(err, &op) || op.Op != "read" {
+			t.Fatalf("Read after the peer's reset = %v, want a read *net.OpError with ECONNRESET", err)
+		}
+		if !c.rr.isFallback() {
+			t.Fatal("the second connection's reader did not fall back")
+		}
+	})
+}
+
+// TestNetConnClosedCalls: after Close, every NetConn and Listener call fails with an
+// error wrapping net.ErrClosed, as Go's net does; a Read of nothing returns (0, nil)
+// before it, as Go's does.
+func TestNetConnClosedCalls(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		ln := listenT(t, rt, "tcp", "127.0.0.1:0")
+		acc := acceptT(t, ln)
+		c := dialT(t, rt, "tcp", ln.Addr().String())
+		peer := <-acc
+		if peer == nil {
+			t.FailNow()
+		}
+		std, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer std.Close()
+		for _, cc := range []net.Conn{c, std} {
+			if n, err := cc.Read(nil); n != 0 || err != nil {
+				t.Errorf("%T.Read(nil) = %d, %v; want 0, nil", cc, n, err)
+			}
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		std.Close()
+		for _, cc := range []net.Conn{c, std} {
+			name := "std"
+			if cc == c {
+				name = "znet"
+			}
+			calls := map[string]error{
+				"SetDeadline":      cc.SetDeadline(time.Now()),
+				"SetReadDeadline":  cc.SetReadDeadline(time.Now()),
+				"SetWriteDeadline": cc.SetWriteDeadline(time.Now()),
+			}
+			type halves interface {
+				CloseRead() error
+				CloseWrite() error
+			}
+			calls["CloseRead"] = cc.(halves).CloseRead()
+			calls["CloseWrite"] = cc.(halves).CloseWrite()
+			for call, err := range calls {
+				if !errors.Is(err, net.ErrClosed) {
+					t.Errorf("%s %s after Close: %v, want net.ErrClosed", name, call, err)
+				}
+			}
+		}
+		if err := ln.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := ln.SetDeadline(time.Now()); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Listener.SetDeadline after Close: %v, want net.ErrClosed", err)
+		}
+	})
+}
+
+// TestNetConnCloseRead: after CloseRead, Read returns io.EOF while writing still
+// works, on our NetConn and on Go's TCPConn alike.
+func TestNetConnCloseRead(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		ln := listenT(t, rt, "tcp", "127.0.0.1:0")
+		acc := acceptT(t, ln)
+		c := dialT(t, rt, "tcp", ln.Addr().String())
+		peer := <-acc
+		if peer == nil {
+			t.FailNow()
+		}
+		std, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer std.Close()
+		for _, cc := range []net.Conn{c, std} {
+			if err := cc.(interface{ CloseRead() error }).CloseRead(); err != nil {
+				t.Fatalf("%T.CloseRead: %v", cc, err)
+			}
+			cc.SetReadDeadline(time.Now().Add(testDeadline))
+			if n, err := cc.Read(make([]byte, 8)); n != 0 || err != io.EOF {
+				t.Errorf("%T.Read after CloseRead = %d, %v; want 0, io.EOF", cc, n, err)
+			}
+		}
+		if _, err := c.Write([]byte("still")); err != nil {
+			t.Fatalf("Write after CloseRead: %v", err)
+		}
+		got := make([]byte, 5)
+		peer.SetReadDeadline(time.Now().Add(testDeadline))
+		if _, err := io.ReadFull(peer, got); err != nil || string(got) != "still" {
+			t.Fatalf("peer read %q, %v", got, err)
+		}
+	})
+}
+
+// TestPacketConnEdges: the UDP adapter's edge cases beside Go's UDPConn where both
+// have them: deadlines that passed, calls after Close, addresses it cannot send to,
+// empty reads, and WriteToUDPAddrPort with a zero address (the socket's unspecified
+// address, which delivers to this host).
+func TestPacketConnEdges(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		c, err := ListenPacket(ctxT(t), rt, "udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		std, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer std.Close()
+		to := c.LocalAddr().(*net.UDPAddr)
+		port := uint16(to.Port)
+
+		// A zero address: the unspecified one, this host.
+		if n, err := c.WriteToUDPAddrPort([]byte("self"), netip.AddrPortFrom(netip.Addr{}, port)); n != 4 || err != nil {
+			t.Fatalf("WriteToUDPAddrPort(zero addr) = %d, %v", n, err)
+		}
+		buf := make([]byte, 16)
+		c.SetReadDeadline(time.Now().Add(testDeadline))
+		n, from, err := c.ReadFrom(buf)
+		if err != nil || string(buf[:n]) != "self" || from.(*net.UDPAddr).Port != to.Port {
+			t.Fatalf("ReadFrom = %q from %v, %v", buf[:n], from, err)
+		}
+		// An empty buffer takes a whole datagram and reports 0 bytes, as Go's does.
+		for _, pc := range []net.PacketConn{c, std} {
+			if _, err := std.WriteTo([]byte("gone"), pc.LocalAddr()); err != nil {
+				t.Fatal(err)
+			}
+			pc.SetReadDeadline(time.Now().Add(testDeadline))
+			if n, _, err := pc.ReadFrom(nil); n != 0 || err != nil {
+				t.Errorf("%T.ReadFrom(nil) = %d, %v; want 0, nil", pc, n, err)
+			}
+			// The datagram is gone: the next read times out.
+			pc.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+			if _, _, err := pc.ReadFrom(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("%T.ReadFrom after the empty read: %v, want a timeout", pc, err)
+			}
+		}
+		// Deadlines that passed fail the call at once, as Go's do.
+		for _, pc := range []net.PacketConn{c, std} {
+			pc.SetDeadline(time.Now().Add(-time.Second))
+			if _, _, err := pc.ReadFrom(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("%T.ReadFrom past the deadline: %v", pc, err)
+			}
+			if _, err := pc.WriteTo([]byte("x"), to); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("%T.WriteTo past the deadline: %v", pc, err)
+			}
+			pc.SetDeadline(time.Time{})
+		}
+		// Addresses that cannot be sent to.
+		var ae *net.AddrError
+		if _, err := c.WriteTo([]byte("x"), &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}); !errors.As(err, &ae) {
+			t.Errorf("WriteTo a TCP address: %v, want a *net.AddrError", err)
+		}
+		if _, err := c.WriteTo([]byte("x"), nil); !errors.As(err, &ae) || ae.Addr != "<nil>" {
+			t.Errorf("WriteTo nil: %v, want a *net.AddrError naming <nil>", err)
+		}
+		if _, err := c.WriteToUDPAddrPort([]byte("x"), netip.MustParseAddrPort("[::1]:9")); !errors.As(err, &ae) {
+			t.Errorf("WriteToUDPAddrPort of an IPv6 address on udp4: %v, want a *net.AddrError", err)
+		}
+		// Port 0 is no destination: the kernel's EINVAL, as Go's reports it.
+		zero := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 0}
+		for _, pc := range []net.PacketConn{c, std} {
+			if _, err := pc.WriteTo([]byte("x"), zero); !errors.Is(err, syscall.EINVAL) {
+				t.Errorf("%T.WriteTo port 0: %v, want EINVAL", pc, err)
+			}
+		}
+		// After Close.
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		std.Close()
+		for _, pc := range []net.PacketConn{c, std} {
+			for call, err := range map[string]error{
+				"Close":            pc.Close(),
+				"SetDeadline":      pc.SetDeadline(time.Now()),
+				"SetReadDeadline":  pc.SetReadDeadline(time.Now()),
+				"SetWriteDeadline": pc.SetWriteDeadline(time.Now()),
+			} {
+				if !errors.Is(err, net.ErrClosed) {
+					t.Errorf("%T.%s after Close: %v, want net.ErrClosed", pc, call, err)
+				}
+			}
+			if _, _, err := pc.ReadFrom(buf); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("%T.ReadFrom after Close: %v", pc, err)
+			}
+			if _, err := pc.WriteTo([]byte("x"), to); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("%T.WriteTo after Close: %v", pc, err)
+			}
+		}
+	})
+}
+
+// TestListenErrors: bad networks, bad addresses and ports in use fail Listen,
+// ListenPacket, Dial and Serve with *net.OpError, as Go's net fails them.
+func TestListenErrors(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		ctx := ctxT(t)
+		busyTCP, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer busyTCP.Close()
+		busyUDP, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer busyUDP.Close()
+		h := newEcho()
+		cases := []struct {
+			name string
+			err  func() error
+			is   error
+		}{
+			{"Listen bad network", func() error { _, err := Listen(ctx, rt, "sctp", "127.0.0.1:0"); return err }, nil},
+			{"Listen bad address", func() error { _, err := Listen(ctx, rt, "tcp", "127.0.0.1:x"); return err }, nil},
+			{"Listen in use", func() error { _, err := Listen(ctx, rt, "tcp4", busyTCP.Addr().String()); return err }, syscall.EADDRINUSE},
+			{"ListenPacket bad network", func() error { _, err := ListenPacket(ctx, rt, "tcp", "127.0.0.1:0"); return err }, nil},
+			{"ListenPacket bad address", func() error { _, err := ListenPacket(ctx, rt, "udp", "127.0.0.1:x"); return err }, nil},
+			{"ListenPacket in use", func() error { _, err := ListenPacket(ctx, rt, "udp4", busyUDP.LocalAddr().String()); return err }, syscall.EADDRINUSE},
+			{"Dial bad network", func() error { _, err := Dial(ctx, rt, "udp", "127.0.0.1:1"); return err }, nil},
+			{"Serve nil handler", func() error { _, err := Serve(ctx, rt, "tcp", "127.0.0.1:0", Config{}); return err }, nil},
+			{"Serve bad network", func() error { _, err := Serve(ctx, rt, "udp", "127.0.0.1:0", Config{Handler: h}); return err }, nil},
+		}
+		for _, tc := range cases {
+			err := tc.err()
+			var op *net.OpError
+			if !errors.As(err, &op) {
+				t.Errorf("%s: %v, want a *net.OpError", tc.name, err)
+				continue
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("%s: %v, want %v", tc.name, err, tc.is)
+			}
+		}
+		if _, err := net.ListenPacket("udp4", busyUDP.LocalAddr().String()); !errors.Is(err, syscall.EADDRINUSE) {
+			t.Errorf("Go's ListenPacket on a port in use: %v (the behaviour compared)", err)
+		}
+	})
+}
+
+// fullBacklog returns a listening socket whose accept queue is full, so that a
+// further connect to it waits (the kernel drops its SYN) until its context ends.
+func fullBacklog(t *testing.T) string {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*unix.SockaddrInet4).Port))
+	for i := 0; ; i++ {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			return addr // this one waited: the queue is full
+		}
+		t.Cleanup(func() { c.Close() })
+		if i == 16 {
+			t.Skip("the kernel never refused a connect to a full accept queue")
+		}
+	}
+}
+
+// TestDialContextEnds: a connect that cannot complete (the listener's accept queue is
+// full) ends with its context, as Go's DialContext does: "i/o timeout" matching
+// context.DeadlineExceeded when the deadline passes, "operation was canceled"
+// matching context.Canceled when it is cancelled.
+func TestDialContextEnds(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		addr := fullBacklog(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		_, err := Dial(ctx, rt, "tcp", addr)
+		var ne net.Error
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() ||
+			!strings.Contains(err.Error(), "i/o timeout") {
+			t.Errorf("Dial past the context's deadline: %v, want an i/o timeout", err)
+		}
+		//lint:ignore SA1019 Go's dial timeout says Temporary, and so must ours
+		if ne != nil && !ne.Temporary() {
+			t.Errorf("the dial timeout is not Temporary, as Go's is")
+		}
+		ctx, cancel = context.WithCancel(context.Background())
+		time.AfterFunc(20*time.Millisecond, cancel)
+		_, err = Dial(ctx, rt, "tcp", addr)
+		var d net.Dialer
+		ctx2, cancel2 := context.WithCancel(context.Background())
+		time.AfterFunc(20*time.Millisecond, cancel2)
+		_, stdErr := d.DialContext(ctx2, "tcp", addr)
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "operation was canceled") {
+			t.Errorf("Dial cancelled: %v, want \"operation was canceled\" (Go's: %v)", err, stdErr)
+		}
+		if !errors.Is(stdErr, context.Canceled) {
+			t.Errorf("Go's DialContext cancelled: %v (the behaviour compared)", stdErr)
+		}
+	})
+}
+
+// TestDeadlineContextView: a deadline seen as a context.Context (what Loop.Do is
+// given) reports its time and carries no values.
+func TestDeadlineContextView(t *testing.T) {
+	var d deadline
+	d.init()
+	if _, ok := d.Deadline(); ok {
+		t.Error("a fresh deadline reports a time")
+	}
+	when := time.Now().Add(time.Hour)
+	d.set(when)
+	if got, ok := d.Deadline(); !ok || !got.Equal(when) {
+		t.Errorf("Deadline() = %v, %v; want %v, true", got, ok, when)
+	}
+	if v := d.Value("key"); v != nil {
+		t.Errorf("Value = %v, want nil", v)
+	}
+	d.shutdown()
+	d.set(time.Now()) // after shutdown: ignored
+	if err := d.Err(); err != context.Canceled {
+		t.Errorf("Err after shutdown = %v, want context.Canceled", err)
+	}
+	d.shutdown() // twice: nothing
+}
