@@ -507,3 +507,166 @@ func TestDeadlineContextView(t *testing.T) {
 	}
 	d.shutdown() // twice: nothing
 }
+
+// scripted checks the Conn calls a handler may make at odd times: Retain outside
+// OnData and twice in one OnData, writes and CloseWrite from a task posted to the
+// loop (no callback running), and every call from OnClose.
+type scripted struct {
+	echoHandler
+	errs chan string // one line per broken expectation; closed by OnClose
+}
+
+func (h *scripted) OnOpen(c *Conn) {
+	if r := c.Retain(); r.Bytes() != nil {
+		h.errs <- "Retain in OnOpen returned bytes"
+	} else {
+		r.Release() // a zero Retained: nothing to give back
+	}
+}
+
+func (h *scripted) OnData(c *Conn, b []byte) {
+	r := c.Retain()
+	if again := c.Retain(); again.Bytes() != nil {
+		h.errs <- "a second Retain in one OnData returned bytes"
+	}
+	if string(r.Bytes()) != string(b) {
+		h.errs <- "Retain's bytes differ from OnData's"
+	}
+	c.Write(r.Bytes())
+	r.Release()
+	if err := c.Loop().Post(func() {
+		if _, err := c.Writev([]byte("by"), []byte("e")); err != nil {
+			h.errs <- "Writev from a task: " + err.Error()
+		}
+		if err := c.CloseWrite(); err != nil {
+			h.errs <- "CloseWrite from a task: " + err.Error()
+		}
+		if err := c.CloseWrite(); !errors.Is(err, net.ErrClosed) {
+			h.errs <- "a second CloseWrite did not fail with net.ErrClosed"
+		}
+		if _, err := c.Write([]byte("late")); !errors.Is(err, net.ErrClosed) {
+			h.errs <- "Write after CloseWrite did not fail with net.ErrClosed"
+		}
+	}); err != nil {
+		h.errs <- "Post: " + err.Error()
+	}
+}
+
+func (h *scripted) OnClose(c *Conn, err error) {
+	if err != io.EOF {
+		h.errs <- "OnClose with " + errString(err) + ", want io.EOF"
+	}
+	for name, err := range map[string]error{"Close": c.Close(), "Abort": c.Abort(), "CloseWrite": c.CloseWrite()} {
+		if !errors.Is(err, net.ErrClosed) {
+			h.errs <- name + " in OnClose: " + errString(err)
+		}
+	}
+	if _, err := c.Writev([]byte("x")); !errors.Is(err, net.ErrClosed) {
+		h.errs <- "Writev in OnClose: " + errString(err)
+	}
+	close(h.errs)
+}
+
+// TestConnCallsAtOddTimes runs the scripted handler: the peer reads the echo, the
+// task's write, then EOF (CloseWrite); its own close ends the connection with io.EOF.
+func TestConnCallsAtOddTimes(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		h := &scripted{echoHandler: *newEcho(), errs: make(chan string, 16)}
+		s := serveEcho(t, rt, h, Config{})
+		c := dialStd(t, s)
+		defer c.Close()
+		if _, err := c.Write([]byte("hi")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(c)
+		if err != nil || string(got) != "hibye" {
+			t.Fatalf("peer read %q, %v; want \"hibye\" then EOF", got, err)
+		}
+		c.Close()
+		for {
+			select {
+			case e, ok := <-h.errs:
+				if !ok {
+					return
+				}
+				t.Error(e)
+			case <-time.After(testDeadline):
+				t.Fatalf("OnClose never ran\n%s", hung())
+			}
+		}
+	})
+}
+
+// bigWriter writes more in OnOpen than the kernel's socket buffers can take: the
+// rest stays buffered while the peer reads nothing.
+type bigWriter struct {
+	echoHandler
+	size int
+}
+
+func (h *bigWriter) OnOpen(c *Conn) {
+	if _, err := c.Write(make([]byte, h.size)); err != nil {
+		c.Close()
+	}
+	h.opened <- c
+}
+
+// unflushable returns a size of output that a loopback TCP connection whose peer
+// never reads cannot take in: more than the largest send buffer plus a peer receive
+// buffer that never grows (the kernel grows it only as the peer reads).
+func unflushable() int {
+	read := func(name string, field int, def int) int {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return def
+		}
+		f := strings.Fields(string(b))
+		if len(f) != 3 {
+			return def
+		}
+		n, err := strconv.Atoi(f[field])
+		if err != nil {
+			return def
+		}
+		return n
+	}
+	return read("/proc/sys/net/ipv4/tcp_wmem", 2, 4<<20) + 4*read("/proc/sys/net/ipv4/tcp_rmem", 1, 128<<10) + 1<<20
+}
+
+// TestServerCloseContextEnds: Server.Close waits for connections to flush; when its
+// context ends first, the connections still flushing to peers that read nothing are
+// aborted, Close returns the context's error, and every OnClose still runs (with
+// net.ErrClosed).
+func TestServerCloseContextEnds(t *testing.T) {
+	forEachDriver(t, 2, func(t *testing.T, rt *runtime.Runtime) {
+		size := unflushable()
+		h := &bigWriter{echoHandler: *newEcho(), size: size}
+		s, err := Serve(ctxT(t), rt, "tcp", "127.0.0.1:0", Config{Handler: h, WriteBufferLimit: size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const peers = 2
+		for range peers {
+			c := dialStd(t, s)
+			defer c.Close()
+			select {
+			case <-h.opened:
+			case <-time.After(testDeadline):
+				t.Fatalf("no OnOpen\n%s", hung())
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		if err := s.Close(ctx); err != context.DeadlineExceeded {
+			t.Fatalf("Server.Close with flushing connections = %v, want context.DeadlineExceeded", err)
+		}
+		for range peers {
+			if err := recvErr(t, h.closed); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("OnClose = %v, want net.ErrClosed", err)
+			}
+		}
+		if err := s.Close(ctxT(t)); err != nil {
+			t.Errorf("Server.Close once every connection ended: %v", err)
+		}
+	})
+}
