@@ -670,3 +670,122 @@ func TestServerCloseContextEnds(t *testing.T) {
 		}
 	})
 }
+
+// TestRuntimeCloseUnderLiveOps closes the runtime while every kind of op is in
+// flight: a server's accepts and its connection's receive, a NetConn's receive with a
+// Read waiting on it, a Listener's Accept and a PacketConn's ReadFrom. Each ends with
+// an error wrapping net.ErrClosed (as OnClose's error or the call's), the adapters'
+// Close then still succeeds (closing the descriptor itself), the package's entry
+// points refuse the closed runtime, and no descriptor is left.
+func TestRuntimeCloseUnderLiveOps(t *testing.T) {
+	forEachDriver(t, 2, func(t *testing.T, rt *runtime.Runtime) {
+		h := newEcho()
+		s, err := Serve(ctxT(t), rt, "tcp", "127.0.0.1:0", Config{Handler: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		peer := dialStd(t, s)
+		defer peer.Close()
+		peer.Write([]byte("ping"))
+		if _, err := io.ReadFull(peer, make([]byte, 4)); err != nil {
+			t.Fatal(err)
+		}
+
+		std, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer std.Close()
+		acc := acceptT(t, std)
+		c, err := Dial(ctxT(t), rt, "tcp", std.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if <-acc == nil {
+			t.FailNow()
+		}
+		ln, err := Listen(ctxT(t), rt, "tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc, err := ListenPacket(ctxT(t), rt, "udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, 3)
+		go func() { _, err := c.Read(make([]byte, 8)); errs <- err }()
+		go func() { _, err := ln.Accept(); errs <- err }()
+		go func() { _, _, err := pc.ReadFrom(make([]byte, 8)); errs <- err }()
+		waitReadBlocked(t, c)
+		waitOpsInFlight(t, rt, 3) // at least the Accept's and the ReadFrom's ops, with the others
+
+		if err := rt.Close(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		if err := recvErr(t, h.closed); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("OnClose after the runtime closed: %v, want net.ErrClosed", err)
+		}
+		for range 3 {
+			select {
+			case err := <-errs:
+				if !errors.Is(err, net.ErrClosed) {
+					t.Errorf("a blocked call when the runtime closed: %v, want net.ErrClosed", err)
+				}
+			case <-time.After(testDeadline):
+				t.Fatalf("a blocked call did not return when the runtime closed\n%s", hung())
+			}
+		}
+		for name, err := range map[string]error{"NetConn": c.Close(), "Listener": ln.Close(), "PacketConn": pc.Close()} {
+			if err != nil {
+				t.Errorf("%s.Close after the runtime closed: %v", name, err)
+			}
+		}
+		if err := s.Close(ctxT(t)); err != nil {
+			t.Errorf("Server.Close after the runtime closed: %v", err)
+		}
+		ctx := ctxT(t)
+		for name, err := range map[string]error{
+			"Dial":         second(Dial(ctx, rt, "tcp", std.Addr().String())),
+			"Listen":       second(Listen(ctx, rt, "tcp", "127.0.0.1:0")),
+			"ListenPacket": second(ListenPacket(ctx, rt, "udp", "127.0.0.1:0")),
+			"Serve":        second(Serve(ctx, rt, "tcp", "127.0.0.1:0", Config{Handler: h})),
+		} {
+			var op *net.OpError
+			if !errors.Is(err, net.ErrClosed) || !errors.As(err, &op) {
+				t.Errorf("%s on a closed runtime: %v, want a *net.OpError wrapping net.ErrClosed", name, err)
+			}
+		}
+	})
+}
+
+// TestNilRuntime: the entry points given no runtime fail with a *net.OpError, never
+// a panic.
+func TestNilRuntime(t *testing.T) {
+	ctx := ctxT(t)
+	for name, err := range map[string]error{
+		"Dial":         second(Dial(ctx, nil, "tcp", "127.0.0.1:1")),
+		"Listen":       second(Listen(ctx, nil, "tcp", "127.0.0.1:0")),
+		"ListenPacket": second(ListenPacket(ctx, nil, "udp", "127.0.0.1:0")),
+		"Serve":        second(Serve(ctx, nil, "tcp", "127.0.0.1:0", Config{Handler: newEcho()})),
+	} {
+		var op *net.OpError
+		if !errors.As(err, &op) || !errors.Is(err, errNilRuntime) {
+			t.Errorf("%s with a nil runtime: %v, want a *net.OpError", name, err)
+		}
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+// waitOpsInFlight waits until rt has at least n ops in flight (looking every
+// millisecond within the test deadline: no event announces an op's submission).
+func waitOpsInFlight(t *testing.T, rt *runtime.Runtime, n int) {
+	t.Helper()
+	end := time.Now().Add(testDeadline)
+	for rt.DumpInFlight(ctxT(t), io.Discard) < n {
+		if time.Now().After(end) {
+			t.Fatalf("fewer than %d ops in flight\n%s", n, hung())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -76,6 +76,9 @@ func Dial(ctx context.Context, rt *runtime.Runtime, network, address string) (*N
 	if !supported {
 		return nil, unsupportedErr("dial", network)
 	}
+	if err := runtimeErr(rt); err != nil {
+		return nil, opError("dial", network, nil, nil, err)
+	}
 	k, err := parseNetwork(network, false)
 	if err != nil {
 		return nil, opError("dial", network, nil, nil, err)
@@ -336,6 +339,9 @@ var _ net.Listener = (*Listener)(nil)
 func Listen(ctx context.Context, rt *runtime.Runtime, network, address string) (*Listener, error) {
 	if !supported {
 		return nil, unsupportedErr("listen", network)
+	}
+	if err := runtimeErr(rt); err != nil {
+		return nil, opError("listen", network, nil, nil, err)
 	}
 	k, err := parseNetwork(network, false)
 	if err != nil {

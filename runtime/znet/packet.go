@@ -57,6 +57,9 @@ func ListenPacket(ctx context.Context, rt *runtime.Runtime, network, address str
 	if !supported {
 		return nil, unsupportedErr("listen", network)
 	}
+	if err := runtimeErr(rt); err != nil {
+		return nil, opError("listen", network, nil, nil, err)
+	}
 	k, err := parseNetwork(network, true)
 	if err != nil {
 		return nil, opError("listen", network, nil, nil, err)

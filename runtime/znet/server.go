@@ -70,6 +70,9 @@ func Serve(ctx context.Context, rt *runtime.Runtime, network, address string, cf
 	if !supported {
 		return nil, unsupportedErr("listen", network)
 	}
+	if err := runtimeErr(rt); err != nil {
+		return nil, opError("listen", network, nil, nil, err)
+	}
 	if cfg.Handler == nil {
 		return nil, opError("listen", network, nil, nil, errors.New("znet: Config.Handler is nil"))
 	}
