@@ -369,3 +369,201 @@ func TestFileModesLikeOS(t *testing.T) {
 		}
 	})
 }
+
+// TestVectoredOverMaxRW: a ReadvAt of more than maxRW bytes (one 4 MiB buffer named
+// 257 times, from /dev/zero, so nothing is stored) is cut into preadv calls of at most
+// maxRW bytes and still fills every buffer.
+func TestVectoredOverMaxRW(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, e *env) {
+		f, err := Open(ctxT(t), e.rt, "/dev/zero")
+		if err != nil {
+			t.Skipf("no /dev/zero: %v", err)
+		}
+		defer f.Close()
+		buf := make([]byte, 4<<20)
+		bufs := make([][]byte, maxRW/len(buf)+1)
+		for i := range bufs {
+			bufs[i] = buf
+		}
+		buf[0], buf[len(buf)-1] = 1, 1
+		n, err := f.ReadvAt(bufs, 0)
+		if n != len(bufs)*len(buf) || err != nil {
+			t.Fatalf("ReadvAt of %d bytes = %d, %v", len(bufs)*len(buf), n, err)
+		}
+		if buf[0] != 0 || buf[len(buf)-1] != 0 {
+			t.Fatal("the buffer was not filled from /dev/zero")
+		}
+	})
+}
+
+// TestReadDirectoryLikeOS: reading a directory fails with EISDIR through every read
+// path (ReadAt, Read, ReadAtOn, a Batch read), as os.File's reads do.
+func TestReadDirectoryLikeOS(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, e *env) {
+		d, err := Open(ctxT(t), e.rt, e.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		od, err := os.Open(e.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer od.Close()
+		p := make([]byte, 16)
+		done := make(chan error, 1)
+		if err := d.ReadAtOn(d.Loop(), p, 0, func(_ int, err error) { done <- err }); err != nil {
+			t.Fatal(err)
+		}
+		b := NewBatch(d.Loop())
+		bi := b.ReadAt(d, p, 0)
+		b.Wait(ctxT(t))
+		calls := map[string][2]error{
+			"ReadAt":   {second(d.ReadAt(p, 0)), second(od.ReadAt(p, 0))},
+			"Read":     {second(d.Read(p)), second(od.Read(p))},
+			"ReadAtOn": {waitFor(t, done, "ReadAtOn's callback"), syscall.EISDIR},
+			"Batch":    {second(b.Result(bi)), syscall.EISDIR},
+		}
+		for name, errs := range calls {
+			var pe *os.PathError
+			if !errors.Is(errs[0], syscall.EISDIR) || !errors.As(errs[0], &pe) || !errors.Is(errs[1], syscall.EISDIR) {
+				t.Errorf("%s of a directory: ours %v, os %v; want EISDIR in a *os.PathError", name, errs[0], errs[1])
+			}
+		}
+	})
+}
+
+// TestWriteBehindErrors: WriteBehind stops at the first failed write (a read-only
+// file: EBADF, as os.File.Write says) and at an ended context, leaving no op in
+// flight (Close then returns at once).
+func TestWriteBehindErrors(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, e *env) {
+		name := e.path("ro")
+		writeFile(t, name, 0)
+		ro := mustOpen(t, e, name, os.O_RDONLY, OpenOptions{})
+		defer ro.Close()
+		fill := func(i int, b []byte) { b[0] = byte(i) }
+		if err := WriteBehind(ctxT(t), ro, 4, 4096, 1, 100, fill); !errors.Is(err, syscall.EBADF) {
+			t.Errorf("WriteBehind to a read-only file: %v, want EBADF", err)
+		}
+		of, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer of.Close()
+		if _, err := of.Write([]byte("x")); !errors.Is(err, syscall.EBADF) {
+			t.Errorf("os.File.Write to a read-only file: %v (the behaviour compared)", err)
+		}
+		rw := mustOpen(t, e, e.path("rw"), os.O_RDWR|os.O_CREATE, OpenOptions{})
+		cancelled, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := WriteBehind(cancelled, rw, 4, 4096, 2, 2, fill); !errors.Is(err, context.Canceled) {
+			t.Errorf("WriteBehind with an ended context: %v, want context.Canceled", err)
+		}
+		if err := rw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestRuntimeCloseUnderFileOps: closing the runtime under a Batch read and a
+// ReadAtOn that wait on a FIFO ends both with an error matching os.ErrClosed (the
+// runtime's, not the file's: the file is still open).
+func TestRuntimeCloseUnderFileOps(t *testing.T) {
+	for _, k := range testkit.Drivers(t) {
+		t.Run(string(k), func(t *testing.T) {
+			rt, err := runtime.New(runtime.Options{Loops: 1, Driver: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := filepath.Join(t.TempDir(), "fifo")
+			if err := unix.Mkfifo(name, 0o600); err != nil {
+				t.Skipf("mkfifo: %v", err)
+			}
+			f, err := OpenFile(ctxT(t), rt, name, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := NewBatch(f.Loop())
+			i := b.ReadAt(f, make([]byte, 8), 0)
+			if err := b.Submit(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			onLoop := make(chan error, 1)
+			f.Loop().Post(func() {
+				onLoop <- f.ReadAtOn(f.Loop(), make([]byte, 8), 0, func(_ int, err error) { done <- err })
+			})
+			if err := waitFor(t, onLoop, "ReadAtOn"); err != nil {
+				t.Fatal(err)
+			}
+			waitInFlight(t, f, 2)
+			if err := rt.Close(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			if err := waitFor(t, done, "ReadAtOn's callback"); !errors.Is(err, os.ErrClosed) {
+				t.Errorf("ReadAtOn when the runtime closed: %v, want os.ErrClosed", err)
+			}
+			if err := b.Wait(ctxT(t)); !errors.Is(err, os.ErrClosed) {
+				t.Errorf("Batch.Wait when the runtime closed: %v, want os.ErrClosed", err)
+			}
+			if _, err := b.Result(i); !errors.Is(err, os.ErrClosed) {
+				t.Errorf("the batch read when the runtime closed: %v, want os.ErrClosed", err)
+			}
+			f.Close()
+		})
+	}
+}
+
+// TestBatchLinkedShortWrite: a linked write to a FIFO that takes only part of it is
+// reported as it is (the chain is the kernel's: nothing sends the rest), with
+// io.ErrShortWrite, and the op linked to it with ErrLinkBroken; the reader gets exactly
+// the bytes reported. A driver whose write waits for the whole of it reports success.
+func TestBatchLinkedShortWrite(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, e *env) {
+		name := e.path("fifo")
+		if err := unix.Mkfifo(name, 0o600); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+		r, err := os.OpenFile(name, os.O_RDWR, 0) // the reader; O_RDWR: no wait for a writer
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		w := mustOpen(t, e, name, os.O_WRONLY, OpenOptions{})
+		defer w.Close()
+		p := make([]byte, 4<<20) // more than a pipe holds
+		b := NewBatch(w.Loop())
+		wi := b.WriteAt(w, p, 0)
+		b.Link()
+		si := b.Sync(w)
+		if err := b.Submit(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan int, 1)
+		go func() {
+			n, _ := io.Copy(io.Discard, io.LimitReader(r, int64(len(p))))
+			got <- int(n)
+		}()
+		if err := b.Wait(ctxT(t)); err == nil {
+			// The whole write went through: the reader has all of it.
+			t.Logf("%s: the linked write went through whole", e.kind)
+			if n := waitFor(t, got, "the reader"); n != len(p) {
+				t.Fatalf("Wait succeeded, the reader got %d of %d bytes", n, len(p))
+			}
+			return
+		}
+		n, err := b.Result(wi)
+		t.Logf("%s: the linked write was short: %d of %d bytes", e.kind, n, len(p))
+		if n <= 0 || n >= len(p) || !errors.Is(err, io.ErrShortWrite) {
+			t.Fatalf("the short linked write: %d, %v; want 0 < n < %d with io.ErrShortWrite", n, err, len(p))
+		}
+		if _, err := b.Result(si); !errors.Is(err, ErrLinkBroken) {
+			t.Errorf("the sync linked to the short write: %v, want ErrLinkBroken", err)
+		}
+		r.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if m := waitFor(t, got, "the reader"); m != n {
+			t.Errorf("the reader got %d bytes, the write reported %d", m, n)
+		}
+	})
+}
