@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/zokio/zokio/internal/testkit"
 	"github.com/zokio/zokio/runtime"
 )
 
@@ -787,5 +788,66 @@ func waitOpsInFlight(t *testing.T, rt *runtime.Runtime, n int) {
 			t.Fatalf("fewer than %d ops in flight\n%s", n, hung())
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestResolvedNames: a host name (localhost) resolves for Listen and Dial, as with
+// Go's net; a name with no address of the network's family fails with a
+// *net.AddrError ("no suitable address found"), as Go's Dial fails.
+func TestResolvedNames(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		ln := listenT(t, rt, "tcp4", "localhost:0")
+		port := ln.Addr().(*net.TCPAddr).Port
+		acc := acceptT(t, ln)
+		c := dialT(t, rt, "tcp4", net.JoinHostPort("localhost", strconv.Itoa(port)))
+		if <-acc == nil {
+			t.FailNow()
+		}
+		if ra := c.RemoteAddr().(*net.TCPAddr); !ra.IP.IsLoopback() || ra.Port != port {
+			t.Errorf("RemoteAddr = %v", ra)
+		}
+		ips, err := net.DefaultResolver.LookupNetIP(ctxT(t), "ip6", "localhost")
+		if err == nil && len(ips) > 0 {
+			return // this host names an IPv6 localhost: nothing to refuse
+		}
+		addr := net.JoinHostPort("localhost", strconv.Itoa(port))
+		_, err = Dial(ctxT(t), rt, "tcp6", addr)
+		_, stdErr := net.Dial("tcp6", addr)
+		var ae, stdAe *net.AddrError
+		if !errors.As(err, &ae) || !errors.As(stdErr, &stdAe) || ae.Err != stdAe.Err {
+			t.Errorf("Dial tcp6 to a name with IPv4 addresses only: %v; Go's: %v", err, stdErr)
+		}
+	})
+}
+
+// oddContext is a context whose Err is an error of its own, as a caller's custom
+// context may have.
+type oddContext struct{ context.Context }
+
+var errOdd = errors.New("odd context error")
+
+func (oddContext) Err() error { return errOdd }
+
+// TestErrorShapes: the package's own errors answer as Go's net errors do: an idle
+// timeout is a timeout matching os.ErrDeadlineExceeded, a custom context's error
+// passes through Dial unchanged, and an unsupported platform's error matches
+// errors.ErrUnsupported.
+func TestErrorShapes(t *testing.T) {
+	var ne net.Error
+	if !errors.As(ErrIdleTimeout, &ne) || !ne.Timeout() || ne.Error() == "" || !errors.Is(ErrIdleTimeout, os.ErrDeadlineExceeded) {
+		t.Errorf("ErrIdleTimeout = %v: not a timeout net.Error matching os.ErrDeadlineExceeded", ErrIdleTimeout)
+	}
+	//lint:ignore SA1019 os.ErrDeadlineExceeded says Temporary, and so must the idle timeout
+	if !ne.Temporary() {
+		t.Error("ErrIdleTimeout is not Temporary, as os.ErrDeadlineExceeded is")
+	}
+	rt := newRuntime(t, testkit.Drivers(t)[0], 1)
+	if _, err := Dial(oddContext{context.Background()}, rt, "tcp", "127.0.0.1:1"); !errors.Is(err, errOdd) {
+		t.Errorf("Dial with a context whose Err is its own: %v, want that error", err)
+	}
+	err := unsupportedErr("dial", "tcp")
+	var op *net.OpError
+	if !errors.Is(err, errors.ErrUnsupported) || !errors.As(err, &op) || op.Op != "dial" || !strings.Contains(err.Error(), "not implemented") {
+		t.Errorf("unsupportedErr = %v, want a dial *net.OpError matching errors.ErrUnsupported", err)
 	}
 }

@@ -76,8 +76,8 @@ func Dial(ctx context.Context, rt *runtime.Runtime, network, address string) (*N
 	if !supported {
 		return nil, unsupportedErr("dial", network)
 	}
-	if err := runtimeErr(rt); err != nil {
-		return nil, opError("dial", network, nil, nil, err)
+	if rt == nil {
+		return nil, opError("dial", network, nil, nil, errNilRuntime)
 	}
 	k, err := parseNetwork(network, false)
 	if err != nil {
