@@ -851,3 +851,117 @@ func TestErrorShapes(t *testing.T) {
 		t.Errorf("unsupportedErr = %v, want a dial *net.OpError matching errors.ErrUnsupported", err)
 	}
 }
+
+// TestStarvedConnClosed: a connection waiting for receive buffers (its loop's group
+// drained by a handler that retains them) is closed by Server.Close: it leaves the
+// group's waiting list, its OnClose runs with net.ErrClosed, and the buffers given
+// back afterwards re-arm nobody.
+func TestStarvedConnClosed(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		h := &hoarder{echoHandler: *newEcho()}
+		cfg := Config{Handler: h, RecvBuffers: 4, RecvBufferSize: 4096}
+		s, err := Serve(ctxT(t), rt, "tcp", "127.0.0.1:0", cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := dialStd(t, s)
+		defer c.Close()
+		go func() {
+			chunk := make([]byte, 16<<10)
+			for {
+				if _, err := c.Write(chunk); err != nil {
+					return // closed by the server or the test
+				}
+			}
+		}()
+		l := rt.Loops()[0]
+		var g *recvGroup
+		starved := func() int {
+			n := -1
+			if err := l.Call(ctxT(t), func() {
+				for _, gg := range netOf(l).groups {
+					if gg.count == 4 {
+						g, n = gg, len(gg.starved)
+					}
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		end := time.Now().Add(testDeadline)
+		for starved() < 1 {
+			if time.Now().After(end) {
+				t.Fatalf("the connection never waited for buffers\n%s", hung())
+			}
+			time.Sleep(time.Millisecond) // a test-side poll on a state no event announces
+		}
+		if err := s.Close(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		if err := recvErr(t, h.closed); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("OnClose of the starved connection: %v, want net.ErrClosed", err)
+		}
+		if n := starved(); n != 0 {
+			t.Errorf("%d connections still wait for buffers after Close", n)
+		}
+		var free bool
+		l.Call(ctxT(t), func() { h.drop(); free = g.hasFree() })
+		if !free {
+			t.Error("the buffers given back after Close are not free")
+		}
+	})
+}
+
+// TestNetConnAfterPeerReset: once the peer has reset the connection, Write and
+// CloseWrite fail with the kernel's errors, as Go's TCPConn's do: ECONNRESET or
+// EPIPE for the write, ENOTCONN for the shutdown.
+func TestNetConnAfterPeerReset(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		reset := func(c net.Conn) {
+			t.Helper()
+			peer, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			peer.(*net.TCPConn).SetLinger(0)
+			peer.Close()
+			fd := -1
+			if nc, ok := c.(*NetConn); ok {
+				fd = nc.fd
+			} else {
+				raw, _ := c.(*net.TCPConn).SyscallConn()
+				raw.Control(func(f uintptr) { fd = int(f) })
+			}
+			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+			end := time.Now().Add(testDeadline)
+			for pfd[0].Revents&(unix.POLLHUP|unix.POLLERR) == 0 && time.Now().Before(end) {
+				unix.Poll(pfd, 10)
+			}
+		}
+		ours := dialT(t, rt, "tcp", ln.Addr().String())
+		reset(ours)
+		std, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer std.Close()
+		reset(std)
+		for _, c := range []net.Conn{ours, std} {
+			_, werr := c.Write([]byte("after the reset"))
+			serr := c.(interface{ CloseWrite() error }).CloseWrite()
+			var op *net.OpError
+			if !errors.As(werr, &op) || op.Op != "write" || !(errors.Is(werr, syscall.ECONNRESET) || errors.Is(werr, syscall.EPIPE)) {
+				t.Errorf("%T.Write after a reset: %v, want a write *net.OpError with ECONNRESET or EPIPE", c, werr)
+			}
+			if !errors.Is(serr, syscall.ENOTCONN) {
+				t.Errorf("%T.CloseWrite after a reset: %v, want ENOTCONN", c, serr)
+			}
+		}
+	})
+}
