@@ -965,3 +965,42 @@ func TestNetConnAfterPeerReset(t *testing.T) {
 		}
 	})
 }
+
+// TestServeSetupRefused: a receive group or send arena the driver cannot make fails
+// Serve with the driver's error (EINVAL for a 2 GiB buffer; the arena's refusal for
+// one of 2^30 buffers), undoing the set-up: the port is free again and no descriptor
+// is left.
+func TestServeSetupRefused(t *testing.T) {
+	forEachDriver(t, 2, func(t *testing.T, rt *runtime.Runtime) {
+		probe, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := probe.Addr().String()
+		probe.Close()
+		for _, cfg := range []Config{
+			{Handler: newEcho(), RecvBuffers: 2, RecvBufferSize: 1 << 31},
+			{Handler: newEcho(), SendArena: 1 << 30},
+		} {
+			s, err := Serve(ctxT(t), rt, "tcp", addr, cfg)
+			var op *net.OpError
+			if err == nil || !errors.As(err, &op) {
+				if s != nil {
+					s.Close(ctxT(t))
+				}
+				t.Fatalf("Serve with RecvBufferSize %d, SendArena %d: %v, want a *net.OpError", cfg.RecvBufferSize, cfg.SendArena, err)
+			}
+			if cfg.RecvBufferSize != 0 && !errors.Is(err, syscall.EINVAL) {
+				t.Errorf("Serve with a 2 GiB receive buffer: %v, want EINVAL", err)
+			}
+			ln, err := net.Listen("tcp", addr) // the failed Serve let go of the port
+			if err != nil {
+				t.Fatalf("the port stays taken after the failed Serve: %v", err)
+			}
+			ln.Close()
+		}
+		if _, err := Serve(ctxT(t), rt, "tcp", "127.0.0.1:x", Config{Handler: newEcho()}); err == nil {
+			t.Error("Serve on a bad address succeeded")
+		}
+	})
+}
