@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -466,9 +467,9 @@ func TestWriteBehindErrors(t *testing.T) {
 	})
 }
 
-// TestRuntimeCloseUnderFileOps: closing the runtime under a Batch read and a
-// ReadAtOn that wait on a FIFO ends both with an error matching os.ErrClosed (the
-// runtime's, not the file's: the file is still open).
+// TestRuntimeCloseUnderFileOps: closing the runtime under a Batch read, a ReadAtOn
+// and a Read that wait on a FIFO ends each with an error matching os.ErrClosed (the
+// runtime's, not the file's: the files are still open).
 func TestRuntimeCloseUnderFileOps(t *testing.T) {
 	for _, k := range testkit.Drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
@@ -497,10 +498,21 @@ func TestRuntimeCloseUnderFileOps(t *testing.T) {
 			if err := waitFor(t, onLoop, "ReadAtOn"); err != nil {
 				t.Fatal(err)
 			}
+			g, err := OpenFile(ctxT(t), rt, name, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read := make(chan error, 1)
+			go func() { _, err := g.Read(make([]byte, 8)); read <- err }()
 			waitInFlight(t, f, 2)
+			waitInFlight(t, g, 1)
 			if err := rt.Close(ctxT(t)); err != nil {
 				t.Fatal(err)
 			}
+			if err := waitFor(t, read, "the blocked Read"); !errors.Is(err, os.ErrClosed) {
+				t.Errorf("a Read blocked when the runtime closed: %v, want os.ErrClosed", err)
+			}
+			g.Close()
 			if err := waitFor(t, done, "ReadAtOn's callback"); !errors.Is(err, os.ErrClosed) {
 				t.Errorf("ReadAtOn when the runtime closed: %v, want os.ErrClosed", err)
 			}
@@ -564,6 +576,40 @@ func TestBatchLinkedShortWrite(t *testing.T) {
 		r.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 		if m := waitFor(t, got, "the reader"); m != n {
 			t.Errorf("the reader got %d bytes, the write reported %d", m, n)
+		}
+	})
+}
+
+// TestAlignedBuffer: AlignedBuffer returns a buffer of the size asked for whose start
+// is a multiple of the alignment, and nil for an alignment that is not a power of two
+// or a negative size.
+func TestAlignedBuffer(t *testing.T) {
+	for _, align := range []int{1, 512, 4096, 1 << 20} {
+		b := AlignedBuffer(3000, align)
+		if len(b) != 3000 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%uintptr(align) != 0 {
+			t.Errorf("AlignedBuffer(3000, %d): len %d at %p", align, len(b), unsafe.SliceData(b))
+		}
+	}
+	for _, bad := range [][2]int{{10, 3}, {10, 0}, {10, -8}, {-1, 8}} {
+		if b := AlignedBuffer(bad[0], bad[1]); b != nil {
+			t.Errorf("AlignedBuffer(%d, %d) = %d bytes, want nil", bad[0], bad[1], len(b))
+		}
+	}
+}
+
+// TestRenameOntoDirLikeOS: renaming a missing file onto a directory fails with
+// ENOENT in an *os.LinkError, as os.Rename does.
+func TestRenameOntoDirLikeOS(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, e *env) {
+		dir := e.path("dir")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		ours := Rename(ctxT(t), e.rt, e.path("missing"), dir)
+		std := os.Rename(e.path("missing"), dir)
+		var le *os.LinkError
+		if !errors.As(ours, &le) || !errors.Is(ours, syscall.ENOENT) || !errors.Is(std, syscall.ENOENT) {
+			t.Errorf("Rename of a missing file onto a directory: ours %v, os %v; want ENOENT", ours, std)
 		}
 	})
 }
