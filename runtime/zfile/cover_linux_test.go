@@ -613,3 +613,32 @@ func TestRenameOntoDirLikeOS(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchChainEmptyWrite: an empty write in a chain is a no-op that succeeds, so the
+// op linked to it runs.
+func TestBatchChainEmptyWrite(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, e *env) {
+		f := mustOpen(t, e, e.path("e"), os.O_RDWR|os.O_CREATE, OpenOptions{})
+		defer f.Close()
+		b := NewBatch(f.Loop())
+		w := b.WriteAt(f, nil, 0)
+		b.Link()
+		s := b.Sync(f)
+		b.Link()
+		w2 := b.WriteAt(f, []byte("after"), 0)
+		if err := b.Wait(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range []int{w, s} {
+			if n, err := b.Result(i); n != 0 || err != nil {
+				t.Errorf("op %d: %d, %v; want 0, nil", i, n, err)
+			}
+		}
+		if n, err := b.Result(w2); n != 5 || err != nil {
+			t.Errorf("the write linked after them: %d, %v", n, err)
+		}
+		if got, _ := os.ReadFile(e.path("e")); string(got) != "after" {
+			t.Errorf("file holds %q", got)
+		}
+	})
+}
