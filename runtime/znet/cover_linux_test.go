@@ -1004,3 +1004,55 @@ func TestServeSetupRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestIPv6Edges: on IPv6 loopback, a zone named by interface ("[::1%lo]") is taken as
+// Go's net takes it, and a UDP datagram to a zero address goes to the unspecified
+// address of the socket's family (this host), as Go's UDPConn sends it.
+func TestIPv6Edges(t *testing.T) {
+	if !ipv6OK() {
+		t.Skip("no IPv6 here")
+	}
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		std, err := net.Listen("tcp6", "[::1%lo]:0")
+		if err != nil {
+			t.Skipf("Go's net does not listen on [::1%%lo] here: %v", err)
+		}
+		std.Close()
+		ln := listenT(t, rt, "tcp6", "[::1%lo]:0")
+		if a := ln.Addr().(*net.TCPAddr); !a.IP.Equal(net.IPv6loopback) || a.Port == 0 {
+			t.Errorf("Listen [::1%%lo]: Addr %v", a)
+		}
+		for _, pc := range []net.PacketConn{mustPacket(t, rt), mustStdPacket(t)} {
+			port := pc.LocalAddr().(*net.UDPAddr).Port
+			if _, err := pc.WriteTo([]byte("v6"), &net.UDPAddr{Port: port}); err != nil {
+				t.Fatalf("%T.WriteTo a zero address: %v", pc, err)
+			}
+			pc.SetReadDeadline(time.Now().Add(testDeadline))
+			buf := make([]byte, 8)
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil || string(buf[:n]) != "v6" || !from.(*net.UDPAddr).IP.IsLoopback() {
+				t.Errorf("%T: read %q from %v, %v", pc, buf[:n], from, err)
+			}
+		}
+	})
+}
+
+func mustPacket(t *testing.T, rt *runtime.Runtime) *PacketConn {
+	t.Helper()
+	c, err := ListenPacket(ctxT(t), rt, "udp6", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func mustStdPacket(t *testing.T) net.PacketConn {
+	t.Helper()
+	c, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
