@@ -413,7 +413,11 @@ func TestReadDirectoryLikeOS(t *testing.T) {
 		defer od.Close()
 		p := make([]byte, 16)
 		done := make(chan error, 1)
-		if err := d.ReadAtOn(d.Loop(), p, 0, func(_ int, err error) { done <- err }); err != nil {
+		started := make(chan error, 1)
+		d.Loop().Post(func() { // ReadAtOn runs on the loop
+			started <- d.ReadAtOn(d.Loop(), make([]byte, 16), 0, func(_ int, err error) { done <- err })
+		})
+		if err := waitFor(t, started, "ReadAtOn"); err != nil {
 			t.Fatal(err)
 		}
 		b := NewBatch(d.Loop())
@@ -639,6 +643,62 @@ func TestBatchChainEmptyWrite(t *testing.T) {
 		}
 		if got, _ := os.ReadFile(e.path("e")); string(got) != "after" {
 			t.Errorf("file holds %q", got)
+		}
+	})
+}
+
+// TestWriteBehindSyncRefused: WriteBehind to a FIFO (whose reader takes every byte)
+// writes each chunk, then fails with the fsync's EINVAL, as os.File.Sync of a FIFO
+// fails.
+func TestWriteBehindSyncRefused(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, e *env) {
+		name := e.path("fifo")
+		if err := unix.Mkfifo(name, 0o600); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+		r, err := os.OpenFile(name, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		got := make(chan int64, 1)
+		go func() {
+			n, _ := io.Copy(io.Discard, io.LimitReader(r, 4*4096))
+			got <- n
+		}()
+		w := mustOpen(t, e, name, os.O_WRONLY, OpenOptions{})
+		defer w.Close()
+		err = WriteBehind(ctxT(t), w, 4, 4096, 2, 2, func(i int, b []byte) { b[0] = byte(i) })
+		if !errors.Is(err, syscall.EINVAL) {
+			t.Errorf("WriteBehind to a FIFO: %v, want the fsync's EINVAL", err)
+		}
+		if err := r.Sync(); !errors.Is(err, syscall.EINVAL) {
+			t.Errorf("os.File.Sync of a FIFO: %v (the behaviour compared)", err)
+		}
+		if n := waitFor(t, got, "the FIFO's reader"); n != 4*4096 {
+			t.Errorf("the reader got %d bytes, want every chunk's %d", n, 4*4096)
+		}
+	})
+}
+
+// TestColdReadFastPath: a read whose data is not in the page cache (evicted with
+// POSIX_FADV_DONTNEED) finds the fast path refused (preadv2's EAGAIN under
+// RWF_NOWAIT) and reads through the driver: the bytes are the file's.
+func TestColdReadFastPath(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, e *env) {
+		name := e.path("cold")
+		data := writeFile(t, name, 256<<10)
+		f := mustOpen(t, e, name, os.O_RDONLY, OpenOptions{})
+		defer f.Close()
+		if err := unix.Fdatasync(int(f.Fd())); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+			t.Skipf("fadvise: %v", err)
+		}
+		p := make([]byte, len(data))
+		if n, err := f.ReadAt(p, 0); n != len(p) || err != nil || !equal(p, data) {
+			t.Fatalf("cold ReadAt = %d, %v (equal %v)", n, err, equal(p, data))
 		}
 	})
 }
