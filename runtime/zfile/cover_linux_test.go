@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/zokio/zokio/internal/iouringblock"
 	"github.com/zokio/zokio/internal/testkit"
 	"github.com/zokio/zokio/runtime"
 )
@@ -701,4 +703,16 @@ func TestColdReadFastPath(t *testing.T) {
 			t.Fatalf("cold ReadAt = %d, %v (equal %v)", n, err, equal(p, data))
 		}
 	})
+}
+
+// childCoverEnv hands a child scenario the coverage directory of a -cover run: the
+// child leaves TestMain through os.Exit, before any flag is parsed, so it takes the
+// directory from GOCOVERDIR, which a coverage build reads at exit.
+func childCoverEnv() []string {
+	for _, a := range iouringblock.CoverArgs() {
+		if dir, ok := strings.CutPrefix(a, "-test.gocoverdir="); ok {
+			return []string{"GOCOVERDIR=" + dir}
+		}
+	}
+	return nil
 }
