@@ -41,7 +41,7 @@ func runChild(t *testing.T, name string, attr *syscall.SysProcAttr, env ...strin
 
 func runChildScenario(name string) int {
 	scenarios := map[string]func() error{
-		"fsize": childFsize, "enospc": childENOSPC, "memlock": childMemlock,
+		"fsize": childFsize, "enospc": childENOSPC, "memlock": childMemlock, "nofile": childNofile,
 	}
 	fn, ok := scenarios[name]
 	if !ok {

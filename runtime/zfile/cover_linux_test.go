@@ -3,6 +3,7 @@ package zfile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/zokio/zokio/internal/iouringblock"
 	"github.com/zokio/zokio/internal/testkit"
 	"github.com/zokio/zokio/runtime"
+	"github.com/zokio/zokio/runtime/driver"
 )
 
 // TestBatchChainRefused: a chain with an op that cannot start (a negative offset, no
@@ -713,6 +715,46 @@ func childCoverEnv() []string {
 		if dir, ok := strings.CutPrefix(a, "-test.gocoverdir="); ok {
 			return []string{"GOCOVERDIR=" + dir}
 		}
+	}
+	return nil
+}
+
+// TestFixedTableUnavailable: with RLIMIT_NOFILE below the registered table's size
+// (the kernel then refuses to register it, EMFILE), a file opened with Fixed keeps its
+// plain descriptor (File.Fixed says so) and reads and writes as usual.
+func TestFixedTableUnavailable(t *testing.T) { runChild(t, "nofile", nil) }
+
+func childNofile() error {
+	if _, err := driver.Choose(driver.Uring); err != nil {
+		return skipError("no io_uring: " + err.Error())
+	}
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: fixedSlots / 2, Max: fixedSlots / 2}); err != nil {
+		return err
+	}
+	rt, err := runtime.New(runtime.Options{Loops: 1, Driver: driver.Uring})
+	if err != nil {
+		return err
+	}
+	defer rt.Close(context.Background())
+	dir, err := os.MkdirTemp("", "zfile-nofile")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	f, err := OpenFileWith(context.Background(), rt, filepath.Join(dir, "f"), os.O_RDWR|os.O_CREATE, 0o644, OpenOptions{Fixed: true})
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if f.Fixed() {
+		return errors.New("a file got a registered slot though the table cannot be registered")
+	}
+	if _, err := f.WriteAt([]byte("plain"), 0); err != nil {
+		return err
+	}
+	p := make([]byte, 5)
+	if n, err := f.ReadAt(p, 0); n != 5 || err != nil || string(p) != "plain" {
+		return fmt.Errorf("ReadAt = %d, %v, %q", n, err, p)
 	}
 	return nil
 }
