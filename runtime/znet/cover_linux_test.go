@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,8 +16,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/zokio/zokio/internal/iouringblock"
 	"github.com/zokio/zokio/internal/testkit"
 	"github.com/zokio/zokio/runtime"
+	"github.com/zokio/zokio/runtime/driver"
 )
 
 // hoarder retains every piece it receives and gives none back until drop runs (on
@@ -1055,4 +1058,90 @@ func mustStdPacket(t *testing.T) net.PacketConn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// emfileSocketsEnv tells a re-executed test binary to run TestSocketsUnderEMFILE's
+// child, on the driver it names.
+const emfileSocketsEnv = "ZNET_TEST_EMFILE_SOCKETS"
+
+// TestSocketsUnderEMFILE: in a child process whose descriptor table is full
+// (RLIMIT_NOFILE at the lowest free number), Dial, Listen, ListenPacket and Serve fail
+// with EMFILE in a *net.OpError, as Go's net.Listen fails; and a Serve whose second
+// listening socket cannot be made closes its first.
+func TestSocketsUnderEMFILE(t *testing.T) {
+	if k := os.Getenv(emfileSocketsEnv); k != "" {
+		emfileSocketsChild(t, driver.Kind(k))
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range testkit.Drivers(t) {
+		t.Run(string(k), func(t *testing.T) {
+			args := append([]string{"-test.run=^TestSocketsUnderEMFILE$", "-test.count=1", "-test.v"}, iouringblock.CoverArgs()...)
+			cmd := exec.CommandContext(ctxT(t), exe, args...)
+			cmd.Env = append(os.Environ(), emfileSocketsEnv+"="+string(k))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("child: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+func emfileSocketsChild(t *testing.T, k driver.Kind) {
+	rt, err := runtime.New(runtime.Options{Loops: 2, Driver: k, NoPin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(context.Background())
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a peer to dial, made before the limit
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	limit := func(extra int) {
+		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+			t.Fatal(err)
+		}
+		fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(fd) // fd is the lowest free number: the next descriptor gets it
+		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: uint64(fd + extra), Max: old.Max}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
+	ctx := ctxT(t)
+	h := newEcho()
+	limit(0)
+	for name, err := range map[string]error{
+		"Dial":         second(Dial(ctx, rt, "tcp", ln.Addr().String())),
+		"Listen":       second(Listen(ctx, rt, "tcp", "127.0.0.1:0")),
+		"ListenPacket": second(ListenPacket(ctx, rt, "udp", "127.0.0.1:0")),
+		"Serve":        second(Serve(ctx, rt, "tcp", "127.0.0.1:0", Config{Handler: h})),
+		"Go's Listen":  second(net.Listen("tcp", "127.0.0.1:0")),
+	} {
+		var op *net.OpError
+		if !errors.Is(err, syscall.EMFILE) || !errors.As(err, &op) {
+			t.Errorf("%s with a full descriptor table: %v, want a *net.OpError with EMFILE", name, err)
+		}
+	}
+	// Room for one socket: the first of Serve's two listening sockets.
+	limit(1)
+	if _, err := Serve(ctx, rt, "tcp", "127.0.0.1:0", Config{Handler: h, Accept: AcceptReusePort}); !errors.Is(err, syscall.EMFILE) {
+		t.Errorf("Serve with room for one of its two sockets: %v, want EMFILE", err)
+	}
+	// The first socket was closed: its number is free again, and so one socket fits.
+	c, err := ListenPacket(ctx, rt, "udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("the failed Serve kept its first socket: %v", err)
+	}
+	c.Close()
 }
