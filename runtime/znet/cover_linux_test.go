@@ -114,6 +114,14 @@ func TestNetConnFallbackRead(t *testing.T) {
 		if !c.rr.isFallback() {
 			t.Fatal("the reader did not fall back though the group is dry")
 		}
+		// A buffer larger than a raw call copies: the direct receive's other path.
+		big := make([]byte, 2*64<<10)
+		if _, err := peer.Write([]byte("big")); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := io.ReadAtLeast(c, big, 3); err != nil || string(big[:n]) != "big" {
+			t.Fatalf("Read into %d bytes = %q, %v", len(big), big[:n], err)
+		}
 		// Nothing there: the loop's single receive waits, and the deadline ends it.
 		c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 		if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -1144,4 +1152,95 @@ func emfileSocketsChild(t *testing.T, k driver.Kind) {
 		t.Fatalf("the failed Serve kept its first socket: %v", err)
 	}
 	c.Close()
+}
+
+// broadcaster writes to every other open connection of its loop when one closes, as
+// a chat server says goodbye: during a runtime's shutdown those writes meet a driver
+// that refuses new ops.
+type broadcaster struct {
+	echoHandler
+	open  []*Conn // on the loop
+	wrote chan error
+}
+
+func (h *broadcaster) OnOpen(c *Conn) {
+	h.open = append(h.open, c)
+	h.opened <- c
+}
+
+func (h *broadcaster) OnClose(c *Conn, err error) {
+	for i, o := range h.open {
+		if o == c {
+			h.open = append(h.open[:i], h.open[i+1:]...)
+			break
+		}
+	}
+	for _, o := range h.open {
+		_, werr := o.Write([]byte("bye"))
+		h.wrote <- werr
+	}
+	h.closed <- err
+}
+
+// TestWritesDuringRuntimeClose: connections that write to each other from OnClose
+// while the runtime closes under them each end exactly once, with net.ErrClosed (a
+// write the closing driver refused ends its connection too), and leave no
+// descriptor behind.
+func TestWritesDuringRuntimeClose(t *testing.T) {
+	for _, k := range testkit.Drivers(t) {
+		t.Run(string(k), func(t *testing.T) {
+			rt := newRuntime(t, k, 1) // closed here; its cleanup's Close is then a no-op
+			h := &broadcaster{echoHandler: *newEcho(), wrote: make(chan error, 64)}
+			s, err := Serve(ctxT(t), rt, "tcp", "127.0.0.1:0", Config{Handler: h})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 4
+			for range n {
+				c := dialStd(t, s)
+				defer c.Close()
+				select {
+				case <-h.opened:
+				case <-time.After(testDeadline):
+					t.Fatalf("no OnOpen\n%s", hung())
+				}
+			}
+			if err := rt.Close(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			for range n {
+				if err := recvErr(t, h.closed); err != nil && !errors.Is(err, net.ErrClosed) {
+					t.Errorf("OnClose = %v, want nil or net.ErrClosed", err)
+				}
+			}
+			select {
+			case err := <-h.closed:
+				t.Fatalf("a connection closed twice (%v)", err)
+			default:
+			}
+			for len(h.wrote) > 0 {
+				if err := <-h.wrote; err != nil && !errors.Is(err, net.ErrClosed) {
+					t.Errorf("a goodbye write: %v, want nil or net.ErrClosed", err)
+				}
+			}
+			s.Close(ctxT(t))
+		})
+	}
+}
+
+// TestUnknownZone: an IPv6 link-local address whose zone is a number naming no
+// interface fails to bind, as with Go's net, and the error names the zone as given.
+func TestUnknownZone(t *testing.T) {
+	if !ipv6OK() {
+		t.Skip("no IPv6 here")
+	}
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		const addr = "[fe80::1%4242]:0"
+		_, err := Listen(ctxT(t), rt, "tcp6", addr)
+		_, stdErr := net.Listen("tcp6", addr)
+		var op *net.OpError
+		if !errors.As(err, &op) || stdErr == nil || !strings.Contains(err.Error(), "%4242") {
+			t.Errorf("Listen %s: %v; Go's: %v; want a bind error naming the zone", addr, err, stdErr)
+		}
+	})
 }
