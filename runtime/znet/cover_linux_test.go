@@ -1244,3 +1244,41 @@ func TestUnknownZone(t *testing.T) {
 		}
 	})
 }
+
+// TestBrokenListener: when a server's listening socket breaks under it (shut down
+// behind its back, so the kernel's accept fails with EINVAL), the loop stops serving:
+// its connections close with net.ErrClosed, the port is released, and Server.Close
+// still returns nil.
+func TestBrokenListener(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		h := newEcho()
+		s, err := Serve(ctxT(t), rt, "tcp", "127.0.0.1:0", Config{Handler: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := dialStd(t, s)
+		defer c.Close()
+		select {
+		case <-h.opened:
+		case <-time.After(testDeadline):
+			t.Fatalf("no OnOpen\n%s", hung())
+		}
+		var lfd int
+		rt.Loops()[0].Call(ctxT(t), func() { lfd = s.loops[0].lfd })
+		if err := unix.Shutdown(lfd, unix.SHUT_RD); err != nil {
+			t.Skipf("shutdown of a listening socket: %v", err)
+		}
+		if err := recvErr(t, h.closed); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("OnClose after the listener broke: %v, want net.ErrClosed", err)
+		}
+		if _, err := io.ReadAll(c); err != nil {
+			t.Errorf("the peer's read after the server stopped: %v, want EOF", err)
+		}
+		if err := s.Close(ctxT(t)); err != nil {
+			t.Errorf("Server.Close after the listener broke: %v", err)
+		}
+		if _, err := net.DialTimeout("tcp", s.Addr().String(), testDeadline); !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("a dial after the server stopped: %v, want ECONNREFUSED", err)
+		}
+	})
+}
