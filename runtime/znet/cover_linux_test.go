@@ -1282,3 +1282,18 @@ func TestBrokenListener(t *testing.T) {
 		}
 	})
 }
+
+// TestDeadlineMovedLater: a deadline moved to the far future just as its old, nearly
+// passed time fires is never expired by that old timer: after each move, Err is nil.
+func TestDeadlineMovedLater(t *testing.T) {
+	var d deadline
+	d.init()
+	defer d.shutdown()
+	for i := range 20000 {
+		d.set(time.Now().Add(time.Microsecond))
+		d.set(time.Now().Add(time.Hour))
+		if err := d.Err(); err != nil {
+			t.Fatalf("iteration %d: a deadline an hour away reports %v", i, err)
+		}
+	}
+}
