@@ -1297,3 +1297,61 @@ func TestDeadlineMovedLater(t *testing.T) {
 		}
 	}
 }
+
+// TestFallbackDeadlineMovedBack: a Read waiting in the loop's single receive (the
+// reader fell back) whose deadline passes and is then cleared at once still ends with
+// os.ErrDeadlineExceeded, as Go's net ends a read whose deadline passed, whichever of
+// the two moves the read saw; and the next Read gets the data.
+func TestFallbackDeadlineMovedBack(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
+		starveLoop(t, rt)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		acc := acceptT(t, ln)
+		c := dialT(t, rt, "tcp", ln.Addr().String())
+		peer := <-acc
+		if peer == nil {
+			t.FailNow()
+		}
+		peer.Write([]byte("x")) // the ENOBUFS that makes the reader fall back
+		buf := make([]byte, 8)
+		if _, err := c.Read(buf); err != nil || !c.rr.isFallback() {
+			t.Fatalf("first Read: %v (fallback %v)", err, c.rr.isFallback())
+		}
+		// The starving server's own ops stay in flight throughout: a Read waits in the
+		// loop once the count is above theirs.
+		base := rt.DumpInFlight(ctxT(t), io.Discard)
+		for i := range 100 {
+			got := make(chan error, 1)
+			go func() { _, err := c.Read(buf); got <- err }()
+			waitOpsInFlight(t, rt, base+1)
+			c.SetReadDeadline(time.Now().Add(-time.Second))
+			c.SetReadDeadline(time.Time{})
+			if err := waitForErr(t, got); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("round %d: Read = %v, want os.ErrDeadlineExceeded", i, err)
+			}
+			end := time.Now().Add(testDeadline) // the cancelled receive drains
+			for rt.DumpInFlight(ctxT(t), io.Discard) > base && time.Now().Before(end) {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		peer.Write([]byte("y"))
+		if n, err := c.Read(buf); err != nil || string(buf[:n]) != "y" {
+			t.Fatalf("Read after the deadlines = %q, %v", buf[:n], err)
+		}
+	})
+}
+
+func waitForErr(t *testing.T, ch chan error) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(testDeadline):
+		t.Fatalf("a Read never returned\n%s", hung())
+		return nil
+	}
+}
