@@ -156,7 +156,7 @@ func OpenFileWith(ctx context.Context, rt *runtime.Runtime, name string, flag in
 	if opener == nil {
 		opener = loops[int(nextOpen.Add(1))%len(loops)]
 	}
-	op := &poller.Op{Code: poller.OpOpenat, Fd: atFdCwd, Path: name,
+	op := &poller.Op{Code: poller.OpOpenat, Fd: poller.AtFDCWD, Path: name,
 		Arg: uint32(flag | syscall.O_CLOEXEC), Mode: syscallMode(perm)}
 	res, err := opener.Do(ctx, op)
 	if err != nil {

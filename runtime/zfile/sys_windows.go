@@ -1,7 +1,6 @@
 package zfile
 
 import (
-	"encoding/binary"
 	"errors"
 	"io"
 	"io/fs"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/windows"
 
@@ -23,14 +21,7 @@ import (
 // A descriptor here is the file handle's value. The ops' arguments keep the encodings
 // the driver reads: syscall's O_ flags, Linux's AT_ values, a negative directory for
 // the current one, and Linux's struct statx layout for OpStatx's result.
-const (
-	atFdCwd     = -100
-	oDirect     = 0 // no O_DIRECT: FILE_FLAG_NO_BUFFERING is not offered
-	atRemoveDir = 0x200
-	atEmptyPath = 0x1000
-	// statxBasicStats asks for what os.Stat reports (STATX_BASIC_STATS).
-	statxBasicStats = 0x7ff
-)
+const oDirect = 0 // no O_DIRECT: FILE_FLAG_NO_BUFFERING is not offered
 
 // platformErr reports whether this platform can run files at all: it can.
 func platformErr() error { return nil }
@@ -54,63 +45,33 @@ func closeFd(fd int) error { return windows.CloseHandle(windows.Handle(fd)) }
 // an overlapped handle takes no synchronous WriteFile, so it reports nothing.
 func zeroWrite(fd int) error { return nil }
 
-// statBuf is the memory an OpStatx fills: Linux's struct statx layout, which the IOCP
-// driver writes (the fields Windows has: size, mode, link count, times).
-type statBuf struct {
-	_ [0]uint64 // 8-byte aligned, as OpStatx requires
-	b [poller.StatxSize]byte
-}
-
-func (b *statBuf) bytes() []byte { return b.b[:] }
-
 // statxOp fills op to stat path relative to dirfd. Path "" with a descriptor stats
-// the handle itself (File.Stat); with atFdCwd it names no file and fails with ENOENT,
+// the handle itself (File.Stat); with AtFDCWD it names no file and fails with ENOENT,
 // as os.Stat("") does.
 func statxOp(op *poller.Op, dirfd int, path string, nofollow bool, b *statBuf) {
 	var flags uint32
-	if path == "" && dirfd != atFdCwd {
-		flags |= atEmptyPath
+	if path == "" && dirfd != poller.AtFDCWD {
+		flags |= poller.AtEmptyPath
 	}
-	*op = poller.Op{Code: poller.OpStatx, Fd: dirfd, Path: path, Arg: flags, Mode: statxBasicStats, Buf: b.bytes()}
+	*op = poller.Op{Code: poller.OpStatx, Fd: dirfd, Path: path, Arg: flags, Mode: poller.StatxBasicStats, Buf: b.bytes()}
 }
 
-// Offsets in struct statx (include/uapi/linux/stat.h).
-const (
-	stxMode  = 28
-	stxSize  = 40
-	stxAtime = 64
-	stxBtime = 80
-	stxMtime = 112
-)
-
-// fileInfo converts the result into the os package's view on Windows: Mode, ModTime
-// and Size as os.Stat computes them, and Sys returning a *syscall.Win32FileAttributeData.
-func (b *statBuf) fileInfo(name string) fs.FileInfo {
-	le := binary.LittleEndian
-	m := uint32(le.Uint16(b.b[stxMode:]))
-	size := le.Uint64(b.b[stxSize:])
-	fi := &fileInfo{name: name, size: int64(size), mode: fileMode(m), modTime: b.time(stxMtime)}
-	d := &fi.sys
-	d.FileSizeHigh, d.FileSizeLow = uint32(size>>32), uint32(size)
-	d.CreationTime = syscall.NsecToFiletime(b.time(stxBtime).UnixNano())
-	d.LastAccessTime = syscall.NsecToFiletime(b.time(stxAtime).UnixNano())
-	d.LastWriteTime = syscall.NsecToFiletime(fi.modTime.UnixNano())
-	if fi.mode.IsDir() {
+// fillSys fills the *syscall.Win32FileAttributeData a fileInfo's Sys returns, as
+// os's does, from what the IOCP driver writes (size, mode, link count, times).
+func fillSys(d *syscall.Win32FileAttributeData, sx *poller.Statx) {
+	d.FileSizeHigh, d.FileSizeLow = uint32(sx.Size>>32), uint32(sx.Size)
+	d.CreationTime = syscall.NsecToFiletime(statxTime(sx.Btime).UnixNano())
+	d.LastAccessTime = syscall.NsecToFiletime(statxTime(sx.Atime).UnixNano())
+	d.LastWriteTime = syscall.NsecToFiletime(statxTime(sx.Mtime).UnixNano())
+	if sx.Mode&poller.ModeTypeMask == poller.ModeDir {
 		d.FileAttributes |= windows.FILE_ATTRIBUTE_DIRECTORY
 	}
-	if m&0o222 == 0 {
+	if sx.Mode&0o222 == 0 {
 		d.FileAttributes |= windows.FILE_ATTRIBUTE_READONLY
 	}
 	if d.FileAttributes == 0 {
 		d.FileAttributes = windows.FILE_ATTRIBUTE_ARCHIVE // what a new file has
 	}
-	return fi
-}
-
-// time decodes a struct statx_timestamp at off.
-func (b *statBuf) time(off int) time.Time {
-	le := binary.LittleEndian
-	return time.Unix(int64(le.Uint64(b.b[off:])), int64(le.Uint32(b.b[off+8:])))
 }
 
 // fileMode converts a statx mode (Linux's S_IF values, which the driver writes) as os
@@ -118,10 +79,10 @@ func (b *statBuf) time(off int) time.Time {
 // bits (0666 or 0444 for files, 0777 or 0555 for directories).
 func fileMode(m uint32) fs.FileMode {
 	mode := fs.FileMode(m & 0o777)
-	switch m & 0o170000 {
-	case 0o040000:
+	switch m & poller.ModeTypeMask {
+	case poller.ModeDir:
 		mode |= fs.ModeDir
-	case 0o120000:
+	case poller.ModeSymlink:
 		mode |= fs.ModeSymlink
 	}
 	return mode
