@@ -50,9 +50,46 @@ func seekFd(fd int, off int64, whence int) (int64, error) {
 
 func closeFd(fd int) error { return windows.CloseHandle(windows.Handle(fd)) }
 
-// zeroWrite stands for the zero-length write os.File.Write makes for an empty buffer:
-// an overlapped handle takes no synchronous WriteFile, so it reports nothing.
-func zeroWrite(fd int) error { return nil }
+// zeroWrite makes the zero-length WriteFile os.File.Write makes for an empty buffer:
+// a handle not opened for writing says ERROR_ACCESS_DENIED. See zeroIO.
+func zeroWrite(fd int) error { return zeroIO(fd, false) }
+
+// zeroRead makes the zero-length ReadFile os.File.Read makes for an empty buffer: a
+// handle not opened for reading says ERROR_ACCESS_DENIED, a directory
+// ERROR_INVALID_FUNCTION.
+func zeroRead(fd int) error { return zeroIO(fd, true) }
+
+// zeroIO makes a zero-length ReadFile or WriteFile on an overlapped handle and waits
+// for it. Its OVERLAPPED names an event whose low-order bit is set, so that no packet
+// reaches the completion port the handle may be associated with: the driver never
+// sees the call. It moves no data and, under Wine, pends only for a moment.
+func zeroIO(fd int, read bool) error {
+	ev, err := windows.CreateEvent(nil, 1, 0, nil)
+	if err != nil {
+		return err
+	}
+	defer windows.CloseHandle(ev)
+	h := windows.Handle(fd)
+	ov := &windows.Overlapped{HEvent: ev | 1} // on the heap: the system holds it while pending
+	n := new(uint32)                          // never nil: -race's ReadFile reads it
+	if read {
+		err = windows.ReadFile(h, nil, n, ov)
+	} else {
+		err = windows.WriteFile(h, nil, n, ov)
+	}
+	if err == windows.ERROR_IO_PENDING {
+		err = windows.GetOverlappedResult(h, ov, n, true)
+	}
+	if err == windows.ERROR_HANDLE_EOF || err == windows.ERROR_BROKEN_PIPE {
+		err = nil // what a read of nothing at the end is
+	}
+	return err
+}
+
+// errStatClosed is what Stat on a closed File reports, as os.File.Stat does on
+// Windows: os asks GetFileType about the handle it has closed, which answers
+// ERROR_INVALID_HANDLE (the op name is opFstat's).
+var errStatClosed error = windows.ERROR_INVALID_HANDLE
 
 // statBuf is the memory an OpStatx fills: Linux's struct statx layout, which the IOCP
 // driver writes (the fields Windows has: size, mode, link count, times).
