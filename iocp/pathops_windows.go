@@ -273,11 +273,34 @@ func putTime(b []byte, ft windows.Filetime) {
 	binary.LittleEndian.PutUint32(b[8:], uint32(ns%1e9))
 }
 
-// syncRW reads or writes a synchronous handle, a buffer at a time, stopping at a short
-// transfer: at Offset (through an OVERLAPPED, which on such a handle only carries the
-// offset), or for Offset -1 at the handle's own file pointer, which the call advances.
+// syncRW reads or writes a synchronous or foreign handle, a buffer at a time, stopping
+// at a short transfer. A synchronous handle reads and writes at Offset (through an
+// OVERLAPPED, which on such a handle only carries the offset), or for Offset -1 at its
+// own file pointer, which the call advances. A foreign handle (overlapped, its packets
+// going to another port) reads and writes at Offset, or for Offset -1 at its file
+// pointer as it is when the op starts (the pointer does not move, and the owning
+// driver's tracked position does not either); each call's OVERLAPPED names an event
+// with its low-order bit set, so that no packet reaches the other port, and the worker
+// waits for the call on it.
 func syncRW(j *job, read bool, bufs [][]byte) int32 {
 	var done int64
+	base := j.op.Offset
+	var ev windows.Handle
+	if j.foreign {
+		if base < 0 {
+			p, err := windows.Seek(j.h, 0, 1)
+			if err != nil {
+				return errRes(err)
+			}
+			base = p
+		}
+		var err error
+		if ev, err = windows.CreateEvent(nil, 1, 0, nil); err != nil {
+			return errRes(err)
+		}
+		defer windows.CloseHandle(ev)
+		ev |= 1 // no completion packet
+	}
 	for _, b := range bufs {
 		if len(b) == 0 {
 			continue
@@ -287,19 +310,22 @@ func syncRW(j *job, read bool, bufs [][]byte) int32 {
 			b = b[:math.MaxInt32-done]
 		}
 		var ov *windows.Overlapped
-		if j.op.Offset >= 0 {
-			off := j.op.Offset + done
-			j.ov = windows.Overlapped{Offset: uint32(off), OffsetHigh: uint32(off >> 32)}
+		if base >= 0 {
+			off := base + done
+			j.ov = windows.Overlapped{Offset: uint32(off), OffsetHigh: uint32(off >> 32), HEvent: ev}
 			ov = &j.ov
 		}
 		var err error
 		if read {
 			err = windows.ReadFile(j.h, b, &j.n, ov)
-			if err == windows.ERROR_HANDLE_EOF || err == windows.ERROR_BROKEN_PIPE {
-				err, j.n = nil, 0
-			}
 		} else {
 			err = windows.WriteFile(j.h, b, &j.n, ov)
+		}
+		if err == windows.ERROR_IO_PENDING && j.foreign {
+			err = windows.GetOverlappedResult(j.h, ov, &j.n, true)
+		}
+		if read && (err == windows.ERROR_HANDLE_EOF || err == windows.ERROR_BROKEN_PIPE) {
+			err, j.n = nil, 0
 		}
 		if err != nil {
 			if done > 0 {

@@ -164,7 +164,7 @@ func OpenFileWith(ctx context.Context, rt *runtime.Runtime, name string, flag in
 	}
 	l := o.Loop
 	if l == nil {
-		l = loops[int(res)%len(loops)]
+		l = homeLoop(loops, opener, int(res))
 	}
 	f := newFile(rt, l, int(res), name, flag, o)
 	if o.Fixed {

@@ -257,3 +257,9 @@ func emptyStatOp(op string, nofollow bool) string {
 	}
 	return "Stat"
 }
+
+// homeLoop is the loop that opened the file: the IOCP driver associates the handle an
+// OpOpenat opens with its own completion port, which holds the handle for its life, so
+// the opener's driver completes the file's reads and writes directly (another loop's
+// driver runs them on its workers instead; see package iocp).
+func homeLoop(loops []*runtime.Loop, opener *runtime.Loop, fd int) *runtime.Loop { return opener }
