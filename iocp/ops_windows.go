@@ -221,6 +221,9 @@ func (d *Driver) start(idx int32) {
 // failed, or needs no packet); otherwise a packet will come.
 func (d *Driver) issue(idx int32, s *slot, op *poller.Op) (res int32, done bool) {
 	s.ioh = s.hs.h
+	if res, done := dontWait(s, op); done {
+		return res, true
+	}
 	switch op.Code {
 	case poller.OpRead, poller.OpWrite:
 		return d.issueRW(s, op)
@@ -248,6 +251,33 @@ func (d *Driver) issue(idx int32, s *slot, op *poller.Op) (res int32, done bool)
 		return d.issuePoll(s, op)
 	}
 	return -int32(windows.ERROR_NOT_SUPPORTED), true
+}
+
+// dontWait honours MsgDontWait on a single-shot recv, send, recvmsg or sendmsg of a
+// socket: an overlapped call never blocks the loop, but it waits for data or room, so
+// the op first asks WSAPoll (zero timeout) whether the call could go ahead, and
+// completes with EAGAIN when it could not, as recv(2) with MSG_DONTWAIT does. When it
+// could, the call is issued as usual and completes at once.
+func dontWait(s *slot, op *poller.Op) (int32, bool) {
+	if op.Arg&poller.MsgDontWait == 0 || s.hs.kind != kindSocket || op.Flags&poller.FlagMultishot != 0 {
+		return 0, false
+	}
+	var write bool
+	switch op.Code {
+	case poller.OpRecv, poller.OpRecvmsg:
+	case poller.OpSend, poller.OpSendmsg:
+		write = true
+	default:
+		return 0, false
+	}
+	block, err := wouldBlock(s.ioh, write)
+	switch {
+	case err != nil:
+		return errRes(err), true
+	case block:
+		return -int32(syscall.EAGAIN), true
+	}
+	return 0, false
 }
 
 // pending turns an overlapped call's return into issue's result. A packet will come for
