@@ -14,9 +14,9 @@ import (
 // The worker side of the file and path ops. Arguments keep their host encodings: O_
 // flags are syscall's (the same bits as Linux for O_CREAT, O_EXCL, O_TRUNC, O_APPEND
 // and O_CLOEXEC), AT_REMOVEDIR is Linux's value, a negative directory descriptor is the
-// current directory (AT_FDCWD). OpStatx fills the fields of Linux's struct statx that
-// Windows has: size, mode (type and permission bits as os.Stat derives them), nlink,
-// and the four times.
+// current directory (AT_FDCWD); OpOpenat's OpenDirectory, OpenNoFollow, OpenDirect and
+// OpenSync are poller's Windows values (see openat). OpStatx fills a poller.Statx with
+// what Windows has, and says which fields in its Mask (see statx).
 
 const (
 	atRemoveDir = 0x200
