@@ -102,11 +102,14 @@ func (b *statBuf) bytes() []byte { return b.b[:] }
 
 // statxOp fills op to stat path relative to dirfd. Path "" with a descriptor stats
 // the handle itself (File.Stat); with atFdCwd it names no file and fails with ENOENT,
-// as os.Stat("") does.
+// as os.Stat("") does. nofollow (Lstat) stats a symbolic link or junction itself.
 func statxOp(op *poller.Op, dirfd int, path string, nofollow bool, b *statBuf) {
 	var flags uint32
 	if path == "" && dirfd != atFdCwd {
 		flags |= atEmptyPath
+	}
+	if nofollow {
+		flags |= poller.AtSymlinkNoFollow
 	}
 	*op = poller.Op{Code: poller.OpStatx, Fd: dirfd, Path: path, Arg: flags, Mode: statxBasicStats, Buf: b.bytes()}
 }
