@@ -170,9 +170,9 @@ func fileMode(m uint32) fs.FileMode {
 // fileSys is what a fileInfo's Sys returns a pointer to, as os's FileInfo does on Windows.
 type fileSys = syscall.Win32FileAttributeData
 
-// sameFile cannot tell: the driver's stat has no file index (Windows' inode), so two
-// results are never known to name one file, and Rename onto an existing directory is
-// refused, as Windows refuses it.
+// sameFile is never asked here (renameChecksDir is false: Windows itself refuses to
+// replace a directory), and says no. The driver's stat has the file index (Ino) and
+// volume serial (DevMinor), but fileInfo keeps only what os's Windows FileInfo shows.
 func sameFile(a, b fs.FileInfo) bool { return false }
 
 // fixedTable is empty where there is no io_uring: files use plain handles.
