@@ -26,7 +26,7 @@ type handle struct {
 	sync     bool // opened without FILE_FLAG_OVERLAPPED: reads and writes go to a worker
 	// foreign: an overlapped disk file that another completion port holds (another
 	// driver opened or used it first, or Go's runtime did). Its reads and writes run on
-	// a worker, which waits for each on an event (see foreignRW). Such a state is never
+	// a worker, which waits for each on an event (see syncRW). Such a state is never
 	// kept in the handle table: the handle's value may name another object after its
 	// owner closes it, so each op finds out afresh.
 	foreign bool
@@ -104,6 +104,7 @@ type ForeignHandleError struct {
 	Handle int
 }
 
+// Error describes the refused op and why.
 func (e *ForeignHandleError) Error() string {
 	return fmt.Sprintf("iocp: %v on handle %#x, which another completion port holds (a handle has one port for its life: use the driver that first used it)", e.Code, e.Handle)
 }

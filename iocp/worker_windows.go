@@ -24,7 +24,7 @@ type job struct {
 	h  windows.Handle     // the op's file, for fsync, ftruncate, fallocate and synchronous I/O
 	ov windows.Overlapped // the offset of a synchronous handle's read or write
 	n  uint32
-	// foreign: h is overlapped and another port holds it (see foreignRW).
+	// foreign: h is overlapped and another port holds it (see syncRW).
 	foreign bool
 }
 
