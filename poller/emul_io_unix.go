@@ -69,6 +69,10 @@ func (e *emul) attempt(idx int32, s *slot, budget *int) tryResult {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
+			if op.Code == OpSplice && !e.splicePipeReady(op) {
+				e.finish(idx, -int32(errno), 0, 0)
+				return tryDone
+			}
 			return tryWait
 		default:
 			if s.done > 0 { // io_uring reports the bytes a MSG_WAITALL op moved
@@ -121,6 +125,8 @@ func (e *emul) io(s *slot, op *Op) (int, syscall.Errno) {
 			op.MsgFlags = msg.Flags
 		}
 		return n, errno
+	case OpSplice:
+		return ioSplice(op)
 	case OpSendmsg:
 		defer e.sc.clear()
 		return ioSendmsg(fd, e.sc.msghdr(op, false), int(op.Arg)|unix.MSG_DONTWAIT|msgNoSignal)

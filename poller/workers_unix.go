@@ -247,6 +247,12 @@ func fileOp(op *Op, iov *[]unix.Iovec) int32 {
 		return errRes(unix.Mkdirat(op.Fd, op.Path, op.Mode))
 	case OpClose:
 		return closeRes(op.Fd)
+	case OpSplice:
+		n, errno := ioSplice(op)
+		if errno != 0 {
+			return -int32(errno)
+		}
+		return int32(n)
 	}
 	return -int32(unix.EINVAL)
 }

@@ -90,6 +90,9 @@ type listenerOptions struct {
 	// next binds, and forms the group at listen).
 	reusePortBound bool
 	v6only         bool // for AF_INET6: refuse IPv4-mapped peers ("tcp6", "udp6")
+	// control, if set, runs on the socket after its options, before bind (a
+	// ListenConfig's or a Config's Control hook).
+	control func(fd int) error
 }
 
 // bindSocket creates a socket of the family of sa, sets its options, binds it and,
@@ -103,6 +106,12 @@ func bindSocket(sotype int, sa *poller.Sockaddr, o listenerOptions) (int, error)
 	if err := setListenerOptions(fd, family, sotype, o); err != nil {
 		unix.Close(fd)
 		return -1, err
+	}
+	if o.control != nil {
+		if err := o.control(fd); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
 	}
 	if err := rawBind(fd, sa); err != nil {
 		unix.Close(fd)
@@ -228,3 +237,9 @@ func getname(trap uintptr, fd int, sa *poller.Sockaddr) error {
 	}
 	return nil
 }
+
+// bindFd binds fd to sa (a Dialer's LocalAddr).
+func bindFd(fd int, sa *poller.Sockaddr) error { return rawBind(fd, sa) }
+
+// setBroadcast lets a UDP socket send to broadcast addresses, as Go's does.
+func setBroadcast(fd int) { _ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BROADCAST, 1) }

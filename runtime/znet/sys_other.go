@@ -58,6 +58,7 @@ type listenerOptions struct {
 	reusePort      bool
 	reusePortBound bool
 	v6only         bool
+	control        func(fd int) error
 }
 
 func newSocket(family, sotype int) (int, error) { return -1, errUnsupported }
@@ -81,3 +82,6 @@ func inetAddrPort(sa *poller.Sockaddr) (netip.AddrPort, bool) {
 	return netip.AddrPort{}, false
 }
 func unixPath(sa *poller.Sockaddr) string { return "" }
+
+func bindFd(fd int, sa *poller.Sockaddr) error { return errUnsupported }
+func setBroadcast(fd int)                      {}
