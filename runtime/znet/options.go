@@ -38,10 +38,7 @@ func applyKeepAlive(fd int, cfg net.KeepAliveConfig) error {
 	if err := setSockoptInt(fd, solSocket, soKeepAlive, boolInt(cfg.Enable)); err != nil {
 		return err
 	}
-	if err := setKeepIdle(fd, cfg.Idle); err != nil {
-		return err
-	}
-	if err := setKeepTime(fd, tcpKeepIntvl, cfg.Interval, DefaultKeepAliveInterval); err != nil {
+	if err := setKeepTimes(fd, cfg.Idle, cfg.Interval); err != nil {
 		return err
 	}
 	switch {
@@ -51,10 +48,6 @@ func applyKeepAlive(fd int, cfg net.KeepAliveConfig) error {
 		cfg.Count = DefaultKeepAliveCount
 	}
 	return setSockoptInt(fd, ipprotoTCP, tcpKeepCnt, cfg.Count)
-}
-
-func setKeepIdle(fd int, d time.Duration) error {
-	return setKeepTime(fd, tcpKeepIdle, d, DefaultKeepAliveIdle)
 }
 
 // setKeepTime sets a keep-alive time option in whole seconds, rounded up as Go's net

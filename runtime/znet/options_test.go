@@ -92,7 +92,8 @@ func TestDefaultOptionsLikeNet(t *testing.T) {
 		sameOpts(t, "dialed", readOpts(t, zc), netDialed, keepNames...)
 		sameOpts(t, "accepted", readOpts(t, (<-acc).(*NetConn)), netAccepted, keepNames...)
 		if haveKeepTune {
-			if got := readOpts(t, zc)["TCP_KEEPIDLE"]; got != 15 {
+			// -1: the system does not report it (Wine 8 has no TCP_KEEPIDLE).
+			if got := readOpts(t, zc)["TCP_KEEPIDLE"]; got != 15 && got != -1 {
 				t.Errorf("TCP_KEEPIDLE = %d, want 15", got)
 			}
 		}
@@ -153,7 +154,7 @@ func TestOptionSettersLikeNet(t *testing.T) {
 			}
 			sameOpts(t, st.name, readOpts(t, zc), readOpts(t, nc.(*net.TCPConn)), st.check...)
 		}
-		if got := readOpts(t, zc)["TCP_KEEPINTVL"]; haveKeepTune && got != 15 {
+		if got := readOpts(t, zc)["TCP_KEEPINTVL"]; haveKeepTune && got != 15 && got != -1 {
 			t.Errorf("Interval 0 took %d s, want Go's default 15", got)
 		}
 		zc.Close()
@@ -364,8 +365,9 @@ func TestServeConfigOptions(t *testing.T) {
 		if err := sc.Loop().Post(func() {
 			m := map[string]int{}
 			for _, o := range optNames {
-				if o.opt >= 0 {
-					m[o.name], _ = getSockoptInt(sc.fd, o.level, o.opt)
+				m[o.name] = -1 // not set, or not reported by the system
+				if v, err := getSockoptInt(sc.fd, o.level, o.opt); o.opt >= 0 && err == nil {
+					m[o.name] = v
 				}
 			}
 			got <- m
@@ -373,7 +375,8 @@ func TestServeConfigOptions(t *testing.T) {
 			t.Fatal(err)
 		}
 		m := <-got
-		if m["SO_KEEPALIVE"] != 1 || m["TCP_NODELAY"] != 0 || (haveKeepTune && (m["TCP_KEEPIDLE"] != 33 || m["TCP_KEEPINTVL"] != 4 || m["TCP_KEEPCNT"] != 2)) {
+		tuned := haveKeepTune && m["TCP_KEEPIDLE"] != -1
+		if m["SO_KEEPALIVE"] != 1 || m["TCP_NODELAY"] != 0 || (tuned && (m["TCP_KEEPIDLE"] != 33 || m["TCP_KEEPINTVL"] != 4 || m["TCP_KEEPCNT"] != 2)) {
 			t.Errorf("accepted connection's options: %v", m)
 		}
 		boom := errors.New("no")
