@@ -59,6 +59,8 @@ func (e *emul) attempt(idx int32, s *slot, budget *int) tryResult {
 		return e.tryRecvSelect(idx, op, budget)
 	case op.Code == OpConnect:
 		return e.tryConnect(idx, s, op, budget)
+	case op.Code == OpSplice:
+		return e.trySplice(idx, op, budget)
 	}
 	waitAll := (op.Code == OpSend || op.Code == OpRecv) && op.Arg&MsgWaitAll != 0
 	for {
@@ -69,10 +71,6 @@ func (e *emul) attempt(idx int32, s *slot, budget *int) tryResult {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			if op.Code == OpSplice && !e.splicePipeReady(op) {
-				e.finish(idx, -int32(errno), 0, 0)
-				return tryDone
-			}
 			return tryWait
 		default:
 			if s.done > 0 { // io_uring reports the bytes a MSG_WAITALL op moved
@@ -125,8 +123,6 @@ func (e *emul) io(s *slot, op *Op) (int, syscall.Errno) {
 			op.MsgFlags = msg.Flags
 		}
 		return n, errno
-	case OpSplice:
-		return ioSplice(op)
 	case OpSendmsg:
 		defer e.sc.clear()
 		return ioSendmsg(fd, e.sc.msghdr(op, false), int(op.Arg)|unix.MSG_DONTWAIT|msgNoSignal)

@@ -4,6 +4,26 @@ package poller
 
 import "golang.org/x/sys/unix"
 
+// trySplice makes one attempt at a splice on its non-blocking ends. EAGAIN waits for
+// the end that is not a pipe, unless the pipe end is the one not ready.
+func (e *emul) trySplice(idx int32, op *Op, budget *int) tryResult {
+	for {
+		*budget--
+		n, errno := ioSplice(op)
+		switch {
+		case errno == unix.EINTR:
+			continue
+		case errno == unix.EAGAIN && e.splicePipeReady(op):
+			return tryWait
+		case errno != 0:
+			e.finish(idx, -int32(errno), 0, 0)
+		default:
+			e.finish(idx, int32(n), 0, 0)
+		}
+		return tryDone
+	}
+}
+
 // OpSplice on the readiness core (drivers with FeatSplice: epoll). One end is a
 // pipe, which the caller keeps ready (see OpSplice); the op waits for the other end.
 // A regular file at either end makes it a file op, run on the worker pool.

@@ -210,6 +210,13 @@ func runFileOp(op *Op, iov *[]unix.Iovec) int32 {
 }
 
 func fileOp(op *Op, iov *[]unix.Iovec) int32 {
+	if op.Code == OpSplice { // a splice with a regular file at one end
+		n, errno := ioSplice(op)
+		if errno != 0 {
+			return -int32(errno)
+		}
+		return int32(n)
+	}
 	switch op.Code {
 	case OpRead:
 		if op.Offset == -1 {
@@ -247,12 +254,6 @@ func fileOp(op *Op, iov *[]unix.Iovec) int32 {
 		return errRes(unix.Mkdirat(op.Fd, op.Path, op.Mode))
 	case OpClose:
 		return closeRes(op.Fd)
-	case OpSplice:
-		n, errno := ioSplice(op)
-		if errno != 0 {
-			return -int32(errno)
-		}
-		return int32(n)
 	}
 	return -int32(unix.EINVAL)
 }

@@ -82,6 +82,3 @@ func inetAddrPort(sa *poller.Sockaddr) (netip.AddrPort, bool) {
 	return netip.AddrPort{}, false
 }
 func unixPath(sa *poller.Sockaddr) string { return "" }
-
-func bindFd(fd int, sa *poller.Sockaddr) error { return errUnsupported }
-func setBroadcast(fd int)                      {}

@@ -82,7 +82,7 @@ func (c *UDPConn) Write(p []byte) (int, error) {
 	if len(p) > maxRW {
 		return 0, c.opErr("write", os.NewSyscallError(sysSend, hostErrno(syscall.EMSGSIZE)))
 	}
-	res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSend, Fd: c.fd, Buf: p, Arg: msgNoSignal})
+	res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSend, Fd: c.fd, Buf: p, Arg: poller.MsgNoSignal})
 	if err != nil {
 		return 0, c.opErr("write", mapErr(&c.wd, sysSend, err))
 	}
