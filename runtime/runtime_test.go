@@ -104,39 +104,94 @@ func TestPostRunsOnItsLoop(t *testing.T) {
 
 // TestPostStress is the lost-wakeup proof at the runtime level: many goroutines post
 // many tasks while loops sleep and wake; each task runs exactly once.
+//
+// It fails when no task finishes for testDeadline (progress.wait), not when all of
+// them take longer than that: under load the eight posters outrun the two loops (they
+// hold the Ps; a loop gets one back after each Gosched), and draining the backlog took
+// 28 to 36 s under -race at GOMAXPROCS=1 and 2 with the machine's load at 22, and 40 s
+// under Wine, while every task still ran. A lost task or wakeup stops the count.
 func TestPostStress(t *testing.T) {
 	forEachDriver(t, 2, func(t *testing.T, rt *Runtime) {
 		const posters = 8
 		per := stressPosts / posters
 		counts := make([]atomic.Int32, posters*per)
-		var wg sync.WaitGroup
-		wg.Add(posters * per)
+		w := newProgress(int64(posters * per))
+		var posting sync.WaitGroup
+		defer posting.Wait() // also after a failure: no post outlives the test
+		posting.Add(posters)
 		for p := 0; p < posters; p++ {
 			go func() {
+				defer posting.Done()
 				for i := 0; i < per; i++ {
 					idx := p*per + i
-					l := rt.Loops()[idx%len(rt.Loops())]
-					fn := func() { counts[idx].Add(1); wg.Done() }
+					// Every loop gets Posts and Spawns alike: with the loop chosen by
+					// idx%2 and the kind by i%2 (per is even), loop 0 got every Post,
+					// three quarters of the work, none of it stealable.
+					n := len(rt.Loops())
+					l := rt.Loops()[idx%n]
+					fn := func() { counts[idx].Add(1); w.done() }
 					var err error
-					if i%2 == 0 {
+					if (idx/n)%2 == 0 {
 						err = l.Post(fn)
 					} else {
 						err = rt.Spawn(fn)
 					}
 					if err != nil {
 						t.Errorf("post: %v", err)
-						wg.Done()
+						w.done()
 					}
 				}
 			}()
 		}
-		waitGroup(t, &wg)
+		w.wait(t)
 		for i := range counts {
 			if n := counts[i].Load(); n != 1 {
 				t.Fatalf("task %d ran %d times", i, n)
 			}
 		}
 	})
+}
+
+// progress counts finished tasks for a test that tolerates a slow run but not a stall.
+type progress struct {
+	total    int64
+	finished atomic.Int64
+	moved    chan struct{} // a task finished since the waiter last looked (buffer 1)
+	all      chan struct{} // closed by the task that finishes the last
+}
+
+func newProgress(total int64) *progress {
+	return &progress{total: total, moved: make(chan struct{}, 1), all: make(chan struct{})}
+}
+
+// done records one finished task. Safe for concurrent use.
+func (p *progress) done() {
+	if p.finished.Add(1) == p.total {
+		close(p.all)
+	}
+	select {
+	case p.moved <- struct{}{}:
+	default:
+	}
+}
+
+// wait returns when every task finished, and fails with the hang report when none
+// finishes for testDeadline: a stall, as a lost task or wakeup makes.
+func (p *progress) wait(t *testing.T) {
+	t.Helper()
+	stall := time.NewTimer(testDeadline)
+	defer stall.Stop()
+	for {
+		select {
+		case <-p.all:
+			return
+		case <-p.moved:
+			stall.Reset(testDeadline)
+		case <-stall.C:
+			t.Fatalf("tasks stalled: %d of %d finished, none in the last %v\n%s",
+				p.finished.Load(), p.total, testDeadline, hung())
+		}
+	}
 }
 
 // TestIdleRuntimeDoesNotWake counts loop turns over a second of idleness, reading each
