@@ -3,6 +3,7 @@ package poller
 import (
 	"errors"
 	"io/fs"
+	"math"
 	"net"
 	"strings"
 	"syscall"
@@ -29,7 +30,6 @@ func TestValidateReasons(t *testing.T) {
 		{Op{Code: OpSend, Flags: FlagFixedBuffer, Buf: buf}, "FlagFixedBuffer is only for read, write and send_zc"},
 		{Op{Code: OpRecv, Buf: buf, Timeout: -1}, "negative Timeout"},
 		{Op{Code: OpRecv, Flags: FlagLink, Buf: buf, Timeout: 1}, "Timeout cannot be combined with FlagLink or FlagMultishot"},
-		{Op{Code: OpRecv, Fd: 1 << 40, Buf: buf}, "descriptor out of range"},
 		{Op{Code: OpRead}, "nil or empty buffer"},
 		{Op{Code: OpReadv, Bufs: [][]byte{nil, {}}}, "nil or empty buffers"},
 		{Op{Code: OpRecvmsg, Bufs: [][]byte{{}}}, "no buffers"},
@@ -57,6 +57,15 @@ func TestValidateReasons(t *testing.T) {
 		}
 		if want := "poller: invalid " + op.Code.String() + " op: " + c.reason; err.Error() != want {
 			t.Errorf("error text %q, want %q", err.Error(), want)
+		}
+	}
+	if math.MaxInt > math.MaxInt32 { // an int wider than a descriptor (C int)
+		for _, op := range []Op{{Fd: math.MaxInt}, {Fd2: math.MinInt}} {
+			op.Code, op.Buf, op.Done = OpRecv, buf, nop
+			var inv *InvalidOpError
+			if err := Validate(&op); !errors.As(err, &inv) || inv.Reason != "descriptor out of range" {
+				t.Errorf("Validate(Fd %d, Fd2 %d) = %v, want descriptor out of range", op.Fd, op.Fd2, err)
+			}
 		}
 	}
 }
