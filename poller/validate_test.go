@@ -43,6 +43,10 @@ func TestValidateReasons(t *testing.T) {
 		{Op{Code: OpWrite, Buf: buf, Offset: -2}, "negative offset"},
 		{Op{Code: OpWritev, Bufs: make([][]byte, MaxBufs+1)}, "more than MaxBufs buffers"},
 		{Op{Code: OpSendmsg, Bufs: [][]byte{buf}, Addr: &Sockaddr{Len: 1 << 20}}, "Addr.Len larger than Addr.Raw"},
+		{Op{Code: OpSplice, Len: 0}, "splice Len not in 1..MaxRW"},
+		{Op{Code: OpSplice, Len: 1, Flags: FlagFixedFile}, "FlagFixedFile is not for splice"},
+		{Op{Code: OpSplice, Len: 1, Arg: 1 << 30}, "unknown splice flags"},
+		{Op{Code: OpSplice, Len: 1, Timeout: 1}, "Timeout is not for splice"},
 	} {
 		op := c.op
 		op.Done = nop
