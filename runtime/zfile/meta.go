@@ -83,7 +83,7 @@ func (f *File) Stat() (fs.FileInfo, error) {
 		return nil, os.ErrInvalid
 	}
 	if !f.incref() {
-		return nil, f.wrapErr(opFstat, os.ErrClosed)
+		return nil, f.wrapErr(opFstat, errStatClosed)
 	}
 	defer f.decref()
 	b := new(statBuf)

@@ -41,17 +41,57 @@ func seekFd(fd int, off int64, whence int) (int64, error) {
 
 func closeFd(fd int) error { return windows.CloseHandle(windows.Handle(fd)) }
 
-// zeroWrite stands for the zero-length write os.File.Write makes for an empty buffer:
-// an overlapped handle takes no synchronous WriteFile, so it reports nothing.
-func zeroWrite(fd int) error { return nil }
+// zeroWrite makes the zero-length WriteFile os.File.Write makes for an empty buffer:
+// a handle not opened for writing says ERROR_ACCESS_DENIED. See zeroIO.
+func zeroWrite(fd int) error { return zeroIO(fd, false) }
+
+// zeroRead makes the zero-length ReadFile os.File.Read makes for an empty buffer: a
+// handle not opened for reading says ERROR_ACCESS_DENIED, a directory
+// ERROR_INVALID_FUNCTION.
+func zeroRead(fd int) error { return zeroIO(fd, true) }
+
+// zeroIO makes a zero-length ReadFile or WriteFile on an overlapped handle and waits
+// for it. Its OVERLAPPED names an event whose low-order bit is set, so that no packet
+// reaches the completion port the handle may be associated with: the driver never
+// sees the call. It moves no data and, under Wine, pends only for a moment.
+func zeroIO(fd int, read bool) error {
+	ev, err := windows.CreateEvent(nil, 1, 0, nil)
+	if err != nil {
+		return err
+	}
+	defer windows.CloseHandle(ev)
+	h := windows.Handle(fd)
+	ov := &windows.Overlapped{HEvent: ev | 1} // on the heap: the system holds it while pending
+	n := new(uint32)                          // never nil: -race's ReadFile reads it
+	if read {
+		err = windows.ReadFile(h, nil, n, ov)
+	} else {
+		err = windows.WriteFile(h, nil, n, ov)
+	}
+	if err == windows.ERROR_IO_PENDING {
+		err = windows.GetOverlappedResult(h, ov, n, true)
+	}
+	if err == windows.ERROR_HANDLE_EOF || err == windows.ERROR_BROKEN_PIPE {
+		err = nil // what a read of nothing at the end is
+	}
+	return err
+}
+
+// errStatClosed is what Stat on a closed File reports, as os.File.Stat does on
+// Windows: os asks GetFileType about the handle it has closed, which answers
+// ERROR_INVALID_HANDLE (the op name is opFstat's).
+var errStatClosed error = windows.ERROR_INVALID_HANDLE
 
 // statxOp fills op to stat path relative to dirfd. Path "" with a descriptor stats
 // the handle itself (File.Stat); with AtFDCWD it names no file and fails with ENOENT,
-// as os.Stat("") does.
+// as os.Stat("") does. nofollow (Lstat) stats a symbolic link or junction itself.
 func statxOp(op *poller.Op, dirfd int, path string, nofollow bool, b *statBuf) {
 	var flags uint32
 	if path == "" && dirfd != poller.AtFDCWD {
 		flags |= poller.AtEmptyPath
+	}
+	if nofollow {
+		flags |= poller.AtSymlinkNoFollow
 	}
 	*op = poller.Op{Code: poller.OpStatx, Fd: dirfd, Path: path, Arg: flags, Mode: poller.StatxBasicStats, Buf: b.bytes()}
 }
@@ -91,9 +131,9 @@ func fileMode(m uint32) fs.FileMode {
 // fileSys is what a fileInfo's Sys returns a pointer to, as os's FileInfo does on Windows.
 type fileSys = syscall.Win32FileAttributeData
 
-// sameFile cannot tell: the driver's stat has no file index (Windows' inode), so two
-// results are never known to name one file, and Rename onto an existing directory is
-// refused, as Windows refuses it.
+// sameFile is never asked here (renameChecksDir is false: Windows itself refuses to
+// replace a directory), and says no. The driver's stat has the file index (Ino) and
+// volume serial (DevMinor), but fileInfo keeps only what os's Windows FileInfo shows.
 func sameFile(a, b fs.FileInfo) bool { return false }
 
 // fixedTable is empty where there is no io_uring: files use plain handles.
@@ -181,3 +221,9 @@ func emptyStatOp(op string, nofollow bool) string {
 	}
 	return "Stat"
 }
+
+// homeLoop is the loop that opened the file: the IOCP driver associates the handle an
+// OpOpenat opens with its own completion port, which holds the handle for its life, so
+// the opener's driver completes the file's reads and writes directly (another loop's
+// driver runs them on its workers instead; see package iocp).
+func homeLoop(loops []*runtime.Loop, opener *runtime.Loop, fd int) *runtime.Loop { return opener }

@@ -342,7 +342,7 @@ func (sl *srvLoop) open(fd int) {
 		s.release()
 		return
 	}
-	c := newConn(sl.l, sl.g, fd, &s.sh, sl)
+	c := newConn(sl.l, sl.g.newest(), fd, &s.sh, sl)
 	c.sa = sl.sa
 	c.next = sl.conns
 	if sl.conns != nil {
