@@ -22,6 +22,9 @@ const (
 	tagOp       = 1
 	tagWake     = 2
 	tagInternal = 3
+	// tagSplicePoll marks the POLL_ADD linked before an OpSplice (see prepSplicePoll);
+	// its completion is ignored, and Cancel of the splice cancels it by this user_data.
+	tagSplicePoll = 4
 
 	tagShift = 56
 	genShift = 32
@@ -73,6 +76,9 @@ type scratch struct {
 	ts    Timespec
 	path  []byte
 	path2 []byte
+	// pollRes is the result of the POLL_ADD linked before an OpSplice, when it
+	// failed: the splice behind it then completes with ECANCELED, and reports this.
+	pollRes int32
 }
 
 // slotTable is the driver's in-flight table: slots reached by index, a stack of free
@@ -188,16 +194,16 @@ func (w *waker) open() error {
 var eventfdOne = [8]byte{1} // little-endian 1, as eventfd(2) wants a host uint64
 
 func (w *waker) signal() error {
-	if w.pending.Load() {
-		return nil // a write is already on its way; its read will wake the owner
+	if w.closed.Load() {
+		return poller.ErrClosed // every time, whether or not a wake was pending at Close
 	}
-	if !w.pending.CompareAndSwap(false, true) {
-		return nil
+	if w.pending.Load() || !w.pending.CompareAndSwap(false, true) {
+		return nil // a write is already on its way; its read will wake the owner
 	}
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed.Load() {
-		return poller.ErrClosed
+		return poller.ErrClosed // closed meanwhile: the eventfd may be gone
 	}
 	for {
 		_, err := unix.Write(w.fd, eventfdOne[:])

@@ -79,6 +79,8 @@ type connShared struct {
 	h    Handler
 	hk   hooks
 	kind netKind
+	ka   net.KeepAliveConfig // keep-alive of accepted TCP connections, if kaOn
+	kaOn bool
 }
 
 // connOwner is what a connection belongs to: a server loop, which counts it.
@@ -130,9 +132,12 @@ func newConn(l *runtime.Loop, g *recvGroup, fd int, sh *connShared, owner connOw
 	k, cfg := sh.kind, &sh.cfg
 	c.recv = poller.Op{Code: poller.OpRecv, Flags: poller.FlagMultishot | poller.FlagBufferSelect,
 		Group: g.id, Fd: fd, Done: c.onRecv}
-	c.send = poller.Op{Code: poller.OpSend, Fd: fd, Arg: msgNoSignal, Done: c.onSend}
+	c.send = poller.Op{Code: poller.OpSend, Fd: fd, Arg: poller.MsgNoSignal, Done: c.onSend}
 	if k.family != afUnix && !cfg.Nagle {
 		setNoDelay(fd)
+	}
+	if k.family != afUnix && sh.kaOn {
+		_ = applyKeepAlive(fd, sh.ka) // as Go's net: a refusal leaves it usable
 	}
 	if cfg.SendZCThreshold > 0 && !k.isUnix() && l.Driver().Info().Features.Has(poller.FeatSendZC) {
 		var sa poller.Sockaddr

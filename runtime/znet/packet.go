@@ -54,18 +54,25 @@ var _ net.PacketConn = (*PacketConn)(nil)
 // ListenPacket opens a UDP socket bound to address (network "udp", "udp4" or "udp6";
 // port 0 picks a free port). ctx bounds name resolution.
 func ListenPacket(ctx context.Context, rt *runtime.Runtime, network, address string) (*PacketConn, error) {
+	return listenPacket(ctx, rt, network, address, &ListenConfig{})
+}
+
+func listenPacket(ctx context.Context, rt *runtime.Runtime, network, address string, lc *ListenConfig) (*PacketConn, error) {
 	if !supported {
 		return nil, unsupportedErr("listen", network)
+	}
+	if err := runtimeErr(rt); err != nil {
+		return nil, opError("listen", network, nil, nil, err)
 	}
 	k, err := parseNetwork(network, true)
 	if err != nil {
 		return nil, opError("listen", network, nil, nil, err)
 	}
-	sa, v6only, err := resolveListen(ctx, k, address)
+	sa, v6only, err := resolveListen(orBackground(ctx), k, address)
 	if err != nil {
 		return nil, opError("listen", network, nil, nil, err)
 	}
-	fd, err := bindSocket(sockDgram, &sa, listenerOptions{v6only: v6only})
+	fd, err := bindSocket(sockDgram, &sa, listenerOptions{v6only: v6only, control: lc.control(k, &sa)})
 	if err != nil {
 		return nil, opError("listen", network, nil, netAddr(k, &sa), err)
 	}
@@ -172,7 +179,7 @@ func (c *PacketConn) writeTo(p []byte, ap netip.AddrPort, addr net.Addr) (int, e
 	}
 	putInet(&c.wsa, ap, family)
 	c.wbuf[0] = p
-	res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSendmsg, Fd: c.fd, Bufs: c.wbuf[:], Addr: &c.wsa, Arg: msgNoSignal})
+	res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSendmsg, Fd: c.fd, Bufs: c.wbuf[:], Addr: &c.wsa, Arg: poller.MsgNoSignal})
 	c.wbuf[0] = nil
 	if err != nil {
 		return 0, c.opErr("write", addr, mapErr(&c.wd, sysSendmsg, err))

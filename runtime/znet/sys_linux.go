@@ -33,13 +33,11 @@ const (
 	eOpNotSupp = unix.EOPNOTSUPP
 )
 
-const (
-	msgNoSignal = unix.MSG_NOSIGNAL
-	msgWaitAll  = unix.MSG_WAITALL
-	shutWr      = unix.SHUT_WR
-	shutRd      = unix.SHUT_RD
-	sockFlags   = unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC
-)
+// streamSendFlags are NetConn.Write's send flags: EPIPE instead of SIGPIPE, and the
+// whole chunk or an error.
+const streamSendFlags = poller.MsgNoSignal | poller.MsgWaitAll
+
+const sockFlags = unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC
 
 // family and type of a socket, as the kernel names them.
 const (
@@ -90,6 +88,9 @@ type listenerOptions struct {
 	// next binds, and forms the group at listen).
 	reusePortBound bool
 	v6only         bool // for AF_INET6: refuse IPv4-mapped peers ("tcp6", "udp6")
+	// control, if set, runs on the socket after its options, before bind (a
+	// ListenConfig's or a Config's Control hook).
+	control func(fd int) error
 }
 
 // bindSocket creates a socket of the family of sa, sets its options, binds it and,
@@ -103,6 +104,12 @@ func bindSocket(sotype int, sa *poller.Sockaddr, o listenerOptions) (int, error)
 	if err := setListenerOptions(fd, family, sotype, o); err != nil {
 		unix.Close(fd)
 		return -1, err
+	}
+	if o.control != nil {
+		if err := o.control(fd); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
 	}
 	if err := rawBind(fd, sa); err != nil {
 		unix.Close(fd)

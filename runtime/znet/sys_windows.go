@@ -35,15 +35,12 @@ const (
 	eOpNotSupp = syscall.EOPNOTSUPP
 )
 
-// Winsock has no MSG_NOSIGNAL (it raises no SIGPIPE) and completes an overlapped send
-// only when all of it is sent, so neither flag is needed; Go's net passes none either.
-const (
-	msgNoSignal = 0
-	msgWaitAll  = 0
-	shutWr      = windows.SHUT_WR // SD_SEND
-	shutRd      = windows.SHUT_RD // SD_RECEIVE
-	sockFlags   = 0
-)
+// streamSendFlags are NetConn.Write's send flags: none. Winsock raises no SIGPIPE and
+// completes an overlapped send only when all of it is sent, and WSASend takes no
+// MSG_WAITALL; Go's net passes no flag either.
+const streamSendFlags = 0
+
+const sockFlags = 0
 
 const (
 	sockStream = windows.SOCK_STREAM
@@ -142,6 +139,9 @@ type listenerOptions struct {
 	reusePort      bool // refused: see haveReusePort
 	reusePortBound bool // refused likewise
 	v6only         bool // for AF_INET6: refuse IPv4-mapped peers ("tcp6", "udp6")
+	// control, if set, runs on the socket after its options, before bind (a
+	// ListenConfig's or a Config's Control hook).
+	control func(fd int) error
 }
 
 // bindSocket creates a socket of the family of sa, sets its options, binds it and,
@@ -159,6 +159,12 @@ func bindSocket(sotype int, sa *poller.Sockaddr, o listenerOptions) (int, error)
 	if err := setListenerOptions(h, family, sotype, o); err != nil {
 		windows.Closesocket(h)
 		return -1, err
+	}
+	if o.control != nil {
+		if err := o.control(fd); err != nil {
+			windows.Closesocket(h)
+			return -1, err
+		}
 	}
 	if err := rawBind(h, sa); err != nil {
 		windows.Closesocket(h)
