@@ -70,6 +70,9 @@ func Serve(ctx context.Context, rt *runtime.Runtime, network, address string, cf
 	if !supported {
 		return nil, unsupportedErr("listen", network)
 	}
+	if rt == nil {
+		return nil, opError("listen", network, nil, nil, errNilRuntime)
+	}
 	if cfg.Handler == nil {
 		return nil, opError("listen", network, nil, nil, errors.New("znet: Config.Handler is nil"))
 	}
