@@ -4,7 +4,6 @@ import (
 	"io/fs"
 	"math/bits"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -14,10 +13,7 @@ import (
 )
 
 const (
-	atFdCwd = unix.AT_FDCWD
 	oDirect = unix.O_DIRECT
-
-	atRemoveDir = unix.AT_REMOVEDIR
 	// maxFastIov is the most buffers a vectored read tries without blocking; longer
 	// lists go to the ring (the iovec array lives on the stack).
 	maxFastIov = 8
@@ -117,65 +113,42 @@ func zeroWrite(fd int) error {
 	return err
 }
 
-// statxMask asks for what os.Stat reports.
-const statxMask = unix.STATX_BASIC_STATS
-
-// statBuf is the memory an OpStatx fills: a unix.Statx_t, which is exactly
-// poller.StatxSize bytes and 8-byte aligned.
-type statBuf struct{ st unix.Statx_t }
-
-var _ [poller.StatxSize - unsafe.Sizeof(unix.Statx_t{})]byte
-
-// bytes returns the buffer OpStatx writes into.
-func (b *statBuf) bytes() []byte {
-	// SAFETY: b is a heap object referenced by the op (through this slice) until the
-	// op completes; the slice covers exactly its Statx_t.
-	return unsafe.Slice((*byte)(unsafe.Pointer(&b.st)), unsafe.Sizeof(b.st))
-}
-
 // statxOp fills op to stat path relative to dirfd. Path "" with a descriptor stats
 // the descriptor itself (AT_EMPTY_PATH, File.Stat); with AT_FDCWD it names no file
 // and fails with ENOENT, as os.Stat("") does: AT_EMPTY_PATH there would stat the
 // current directory.
 func statxOp(op *poller.Op, dirfd int, path string, nofollow bool, b *statBuf) {
 	flags := uint32(unix.AT_STATX_SYNC_AS_STAT)
-	if path == "" && dirfd != atFdCwd {
-		flags |= unix.AT_EMPTY_PATH
+	if path == "" && dirfd != poller.AtFDCWD {
+		flags |= poller.AtEmptyPath
 	}
 	if nofollow {
-		flags |= unix.AT_SYMLINK_NOFOLLOW
+		flags |= poller.AtSymlinkNoFollow
 	}
-	*op = poller.Op{Code: poller.OpStatx, Fd: dirfd, Path: path, Arg: flags, Mode: statxMask, Buf: b.bytes()}
+	*op = poller.Op{Code: poller.OpStatx, Fd: dirfd, Path: path, Arg: flags, Mode: poller.StatxBasicStats, Buf: b.bytes()}
 }
 
-// fileInfo converts a statx result into the os package's view: Mode, ModTime and Size
-// as os.Stat computes them, and Sys returning a *syscall.Stat_t.
-func (b *statBuf) fileInfo(name string) fs.FileInfo {
-	sx := &b.st
-	fi := &fileInfo{name: name, size: int64(sx.Size)}
-	st := &fi.sys
-	setInt(&st.Dev, unix.Mkdev(sx.Dev_major, sx.Dev_minor))
+// fillSys fills the *syscall.Stat_t a fileInfo's Sys returns, as os's does.
+func fillSys(st *syscall.Stat_t, sx *poller.Statx) {
+	setInt(&st.Dev, unix.Mkdev(sx.DevMajor, sx.DevMinor))
 	setInt(&st.Ino, sx.Ino)
 	setInt(&st.Nlink, uint64(sx.Nlink))
 	setInt(&st.Mode, uint64(sx.Mode))
 	setInt(&st.Uid, uint64(sx.Uid))
 	setInt(&st.Gid, uint64(sx.Gid))
-	setInt(&st.Rdev, unix.Mkdev(sx.Rdev_major, sx.Rdev_minor))
+	setInt(&st.Rdev, unix.Mkdev(sx.RdevMajor, sx.RdevMinor))
 	st.Size = int64(sx.Size)
 	setInt(&st.Blksize, uint64(sx.Blksize))
 	st.Blocks = int64(sx.Blocks)
 	st.Atim = timespec(sx.Atime)
 	st.Mtim = timespec(sx.Mtime)
 	st.Ctim = timespec(sx.Ctime)
-	fi.modTime = time.Unix(int64(sx.Mtime.Sec), int64(sx.Mtime.Nsec))
-	fi.mode = fileMode(uint32(sx.Mode))
-	return fi
 }
 
 // setInt stores v in an integer field whose width differs between architectures.
 func setInt[T ~int32 | ~int64 | ~uint32 | ~uint64](dst *T, v uint64) { *dst = T(v) }
 
-func timespec(t unix.StatxTimestamp) syscall.Timespec {
+func timespec(t poller.StatxTimestamp) syscall.Timespec {
 	var ts syscall.Timespec
 	setInt(&ts.Sec, uint64(t.Sec))
 	setInt(&ts.Nsec, uint64(t.Nsec))
@@ -185,18 +158,18 @@ func timespec(t unix.StatxTimestamp) syscall.Timespec {
 // fileMode is os's conversion of st_mode.
 func fileMode(m uint32) fs.FileMode {
 	mode := fs.FileMode(m & 0o777)
-	switch m & syscall.S_IFMT {
-	case syscall.S_IFBLK:
+	switch m & poller.ModeTypeMask {
+	case poller.ModeBlock:
 		mode |= fs.ModeDevice
-	case syscall.S_IFCHR:
+	case poller.ModeChar:
 		mode |= fs.ModeDevice | fs.ModeCharDevice
-	case syscall.S_IFDIR:
+	case poller.ModeDir:
 		mode |= fs.ModeDir
-	case syscall.S_IFIFO:
+	case poller.ModeFIFO:
 		mode |= fs.ModeNamedPipe
-	case syscall.S_IFLNK:
+	case poller.ModeSymlink:
 		mode |= fs.ModeSymlink
-	case syscall.S_IFSOCK:
+	case poller.ModeSocket:
 		mode |= fs.ModeSocket
 	}
 	if m&syscall.S_ISGID != 0 {

@@ -132,6 +132,9 @@ func (d *Dialer) dial(ctx context.Context, rt *runtime.Runtime, network, address
 	if !supported {
 		return -1, nil, netKind{}, nil, unsupportedErr("dial", network)
 	}
+	if rt == nil {
+		return -1, nil, netKind{}, nil, opError("dial", network, nil, nil, errNilRuntime)
+	}
 	k, err := parseNetwork(network, packet)
 	if err != nil {
 		return -1, nil, k, nil, opError("dial", network, nil, nil, err)
@@ -299,6 +302,9 @@ func (lc *ListenConfig) control(k netKind, sa *poller.Sockaddr) func(fd int) err
 func (lc *ListenConfig) Listen(ctx context.Context, rt *runtime.Runtime, network, address string) (*Listener, error) {
 	if !supported {
 		return nil, unsupportedErr("listen", network)
+	}
+	if err := runtimeErr(rt); err != nil {
+		return nil, opError("listen", network, nil, nil, err)
 	}
 	k, err := parseNetwork(network, false)
 	if err != nil {

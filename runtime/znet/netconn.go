@@ -165,7 +165,7 @@ func (c *NetConn) Write(p []byte) (int, error) {
 		// MSG_WAITALL: the kernel keeps sending until all of it is gone, so a large
 		// write is one op per maxRW bytes; a cancelled one reports what it sent.
 		chunk := p[n:min(len(p), n+maxRW)]
-		res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSend, Fd: c.fd, Buf: chunk, Arg: msgNoSignal | msgWaitAll})
+		res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSend, Fd: c.fd, Buf: chunk, Arg: streamSendFlags})
 		if err != nil {
 			return n, c.opErr("write", mapErr(&c.wd, sysWrite, err))
 		}
@@ -198,10 +198,10 @@ func (c *NetConn) Close() error {
 }
 
 // CloseWrite shuts down the sending side: the peer reads EOF, and Read still works.
-func (c *NetConn) CloseWrite() error { return c.shutdown(shutWr) }
+func (c *NetConn) CloseWrite() error { return c.shutdown(poller.ShutWr) }
 
 // CloseRead shuts down the receiving side.
-func (c *NetConn) CloseRead() error { return c.shutdown(shutRd) }
+func (c *NetConn) CloseRead() error { return c.shutdown(poller.ShutRd) }
 
 func (c *NetConn) shutdown(how int) error {
 	if !c.ref.incref() {

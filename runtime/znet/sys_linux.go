@@ -33,13 +33,11 @@ const (
 	eOpNotSupp = unix.EOPNOTSUPP
 )
 
-const (
-	msgNoSignal = unix.MSG_NOSIGNAL
-	msgWaitAll  = unix.MSG_WAITALL
-	shutWr      = unix.SHUT_WR
-	shutRd      = unix.SHUT_RD
-	sockFlags   = unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC
-)
+// streamSendFlags are NetConn.Write's send flags: EPIPE instead of SIGPIPE, and the
+// whole chunk or an error.
+const streamSendFlags = poller.MsgNoSignal | poller.MsgWaitAll
+
+const sockFlags = unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC
 
 // family and type of a socket, as the kernel names them.
 const (
