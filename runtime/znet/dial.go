@@ -132,8 +132,8 @@ func (d *Dialer) dial(ctx context.Context, rt *runtime.Runtime, network, address
 	if !supported {
 		return -1, nil, netKind{}, nil, unsupportedErr("dial", network)
 	}
-	if rt == nil {
-		return -1, nil, netKind{}, nil, opError("dial", network, nil, nil, errNilRuntime)
+	if err := runtimeErr(rt); err != nil {
+		return -1, nil, netKind{}, nil, opError("dial", network, d.LocalAddr, nil, err)
 	}
 	k, err := parseNetwork(network, packet)
 	if err != nil {
