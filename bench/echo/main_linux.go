@@ -275,7 +275,7 @@ var contenderArgs = map[string][]string{
 	"znet-sq-shared-2l": {"-impl=znet", "-driver=uring", "-znet-sqpoll=shared", "-znet-loops=2"},
 }
 
-var defaultContenders = []string{"uring", "epoll", "gnet", "gonet"}
+var defaultContenders = []string{"uring", "epoll", "gnet", "gonet", "tokio"}
 
 // altSuffix marks a contender run with the -alt-server binary: "epoll-alt" is
 // "epoll" on that binary, so a patched driver can be measured beside the real one.

@@ -140,6 +140,7 @@ func recvStats(rt *runtime.Runtime) znet.RecvStats {
 			sum.Ends += s.Ends
 			sum.NoBufs += s.NoBufs
 			sum.Starved += s.Starved
+			sum.Grows += s.Grows
 		case <-time.After(time.Second):
 		}
 	}
