@@ -289,9 +289,10 @@ func (e *emul) tryConnect(idx int32, s *slot, op *Op, budget *int) tryResult {
 	case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
 		s.done = 1
 		return tryWait
-	case unix.EAGAIN:
-		return tryWait
 	default:
+		// EAGAIN too: a Unix socket's listener has a full backlog. io_uring's
+		// IORING_OP_CONNECT and Go's net report it at once, and no readiness would
+		// end a wait for it (an unconnected socket never turns writable).
 		e.finish(idx, -int32(errno), 0, 0)
 		return tryDone
 	}

@@ -222,6 +222,7 @@ var contenderArgs = map[string][]string{
 	"znetconn-uring-unl": {"-impl=znetconn", "-driver=uring", "-znet-unlocked"},
 	"znetconn-epoll-unl": {"-impl=znetconn", "-driver=epoll", "-znet-unlocked"},
 	"znet-uring-unl":     {"-impl=znet", "-driver=uring", "-znet-unlocked"},
+	"znet-epoll-unl":     {"-impl=znet", "-driver=epoll", "-znet-unlocked"},
 	// znet whose loop waits for batches of completions (runtime.Options.BatchWait).
 	"znet-uring-bw20":  {"-impl=znet", "-driver=uring", "-znet-batchwait=20us"},
 	"znet-uring-bw100": {"-impl=znet", "-driver=uring", "-znet-batchwait=100us"},

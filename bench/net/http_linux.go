@@ -41,9 +41,11 @@ var httpContenders = map[string]httpContender{
 	"nethttp-znet-uring-unl": {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-net=znet", "-driver=uring", "-unlocked"}},
 	"nethttp-znet-epoll-unl": {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-net=znet", "-driver=epoll", "-unlocked"}},
 	// The same over crypto/tls (HTTPS, a self-signed P-256 certificate).
-	"nethttp-tls":            {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-tls"}},
-	"nethttp-tls-znet-uring": {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-tls", "-net=znet", "-driver=uring"}},
-	"nethttp-tls-znet-epoll": {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-tls", "-net=znet", "-driver=epoll"}},
+	"nethttp-tls":                {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-tls"}},
+	"nethttp-tls-znet-uring":     {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-tls", "-net=znet", "-driver=uring"}},
+	"nethttp-tls-znet-epoll":     {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-tls", "-net=znet", "-driver=epoll"}},
+	"nethttp-tls-znet-uring-unl": {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-tls", "-net=znet", "-driver=uring", "-unlocked"}},
+	"nethttp-tls-znet-epoll-unl": {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-tls", "-net=znet", "-driver=epoll", "-unlocked"}},
 }
 
 // altSuffix marks a contender run with the -alt-httpserver binary:

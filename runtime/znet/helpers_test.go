@@ -29,11 +29,13 @@ func forEachDriver(t *testing.T, loops int, fn func(t *testing.T, rt *runtime.Ru
 }
 
 // newRuntime starts a runtime on driver k; cleanup closes it and compares the
-// process's descriptors with those before.
+// process's descriptors with those before. ZOKIO_TEST_UNLOCKED=1 runs its loops
+// unlocked (runtime.Options.UnlockedLoops), so that the suite covers that mode too.
 func newRuntime(t testing.TB, k driver.Kind, loops int) *runtime.Runtime {
 	t.Helper()
 	before := testkit.FDCount(t)
-	rt, err := runtime.New(runtime.Options{Loops: loops, Driver: k, NoPin: true})
+	rt, err := runtime.New(runtime.Options{Loops: loops, Driver: k, NoPin: true,
+		UnlockedLoops: os.Getenv("ZOKIO_TEST_UNLOCKED") == "1"})
 	if err != nil {
 		t.Fatalf("runtime.New(%s): %v", k, err)
 	}
