@@ -1,0 +1,6 @@
+//go:build !libkqueue
+
+package znet
+
+// underLibkqueue: see libkqueue_tag_test.go.
+const underLibkqueue = false
