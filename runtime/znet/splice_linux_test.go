@@ -282,7 +282,19 @@ func TestHTTPFileServerSplices(t *testing.T) {
 	name, data := randomFile(t, 1<<20+5)
 	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
 		ln := listenT(t, rt, "tcp", "127.0.0.1:0")
-		srv := &http.Server{Handler: http.FileServer(http.Dir(filepath.Dir(name)))}
+		// The server's last splice counts its bytes after the kernel took them, so the
+		// client can have them all first: the count is read once the server has closed
+		// the connection (the client asks it to), after the handler returned.
+		closed := make(chan struct{}, 1)
+		srv := &http.Server{Handler: http.FileServer(http.Dir(filepath.Dir(name))),
+			ConnState: func(_ net.Conn, s http.ConnState) {
+				if s == http.StateClosed {
+					select {
+					case closed <- struct{}{}:
+					default:
+					}
+				}
+			}}
 		go srv.Serve(ln)
 		defer srv.Close()
 		before := splicedBytes.Load()
@@ -295,6 +307,11 @@ func TestHTTPFileServerSplices(t *testing.T) {
 		resp.Body.Close()
 		if err != nil || !bytes.Equal(body, data) {
 			t.Fatalf("GET: %d bytes, %v", len(body), err)
+		}
+		select {
+		case <-closed:
+		case <-time.After(testDeadline):
+			t.Fatal("the server did not close the connection")
 		}
 		// net/http writes the first 512 bytes itself (it sniffs them for the type).
 		if spliceOn(rt) && splicedBytes.Load()-before < int64(len(data)-512) {
