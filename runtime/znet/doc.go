@@ -44,9 +44,11 @@
 //   - OpenBSD has no dual-stack sockets: a wildcard "tcp" or "udp" listener (":80")
 //     is IPv4 there, as Go's net makes it; name "tcp6" for IPv6.
 //   - The adapters' direct reads and writes from the calling goroutine (a socket
-//     call before a trip through the loop) are Linux's; on the BSDs every Read and
-//     Write goes through the connection's loop. SEND_ZC, multishot operations and
-//     incremental buffers are io_uring's (poller.Features says what a driver has).
+//     call before a trip through the loop) are raw system calls on Linux, FreeBSD,
+//     NetBSD and DragonFly, and calls through libc (x/sys) on macOS and OpenBSD,
+//     which allow no others. SEND_ZC and incremental buffers are io_uring's; the
+//     kqueue driver emulates multishot receives and buffer groups, as epoll's does
+//     (poller.Features says what a driver has).
 //
 // # The engine
 //
