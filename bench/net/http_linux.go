@@ -43,6 +43,10 @@ var httpContenders = map[string]httpContender{
 	"nethttp-tls-znet-epoll": {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-tls", "-net=znet", "-driver=epoll"}},
 }
 
+// altSuffix marks a contender run with the -alt-httpserver binary:
+// "nethttp-znet-epoll-alt" is nethttp-znet-epoll's flags on that program.
+const altSuffix = "-alt"
+
 // isTLS reports whether contender k serves HTTPS.
 func isTLS(k string) bool { return strings.Contains(k, "-tls") }
 
@@ -77,14 +81,19 @@ func runHTTP(args []string) error {
 	base := fs.String("base", "fasthttp", "the contender the ratio columns divide by")
 	procs := fs.Int("procs", 1, "GOMAXPROCS of the Go servers")
 	loops := fs.Int("loops", 1, "loops of the Zokio servers (0: one per CPU)")
+	alt := fs.String("alt-httpserver", "", "a second httpserver binary (say, built at an earlier commit), run by the contenders named NAME"+altSuffix)
 	fs.Parse(args)
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return fmt.Errorf("wrk not found: apt-get install -y wrk")
 	}
 	cs := strings.Split(*list, ",")
 	for _, k := range cs {
-		if _, ok := httpContenders[k]; !ok {
+		name, isAlt := strings.CutSuffix(k, altSuffix)
+		if _, ok := httpContenders[name]; !ok {
 			return fmt.Errorf("unknown contender %q", k)
+		}
+		if isAlt && *alt == "" {
+			return fmt.Errorf("-contenders: %q needs -alt-httpserver", k)
 		}
 	}
 	b, cleanup, err := build()
@@ -92,6 +101,7 @@ func runHTTP(args []string) error {
 		return err
 	}
 	defer cleanup()
+	b.althttp = *alt
 	lua := filepath.Join(filepath.Dir(b.zokio), "pipeline.lua")
 	if err := os.WriteFile(lua, []byte(pipelineLua), 0o644); err != nil {
 		return err
@@ -156,7 +166,11 @@ func httpOne(b bins, c common, k, sc, lua string, d time.Duration, procs, loops 
 	if !ok {
 		return s, fmt.Errorf("scenario %q is not CONNSpDEPTH", sc)
 	}
-	hc := httpContenders[k]
+	name, isAlt := strings.CutSuffix(k, altSuffix)
+	hc := httpContenders[name]
+	if isAlt {
+		hc.bin = func(b bins) string { return b.althttp }
+	}
 	args := slices.Clone(hc.args)
 	if strings.HasPrefix(k, "zokio-") || strings.Contains(k, "-znet-") {
 		args = append(args, "-loops="+strconv.Itoa(loops))

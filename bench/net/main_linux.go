@@ -29,7 +29,7 @@ import (
 )
 
 // bins are the programs the experiments run.
-type bins struct{ eserver, eload, churn, idle, httpserver, zokio string }
+type bins struct{ eserver, eload, churn, idle, httpserver, zokio, althttp string }
 
 func main() {
 	if len(os.Args) < 2 {

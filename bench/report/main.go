@@ -53,10 +53,10 @@ var steps = []step{
 	{
 		name: "echo",
 		about: "TCP echo, server pinned to CPU 0 (one loop, GOMAXPROCS=1), load generator on CPU 1: znet's event API (znet-uring), " +
-			"gonet's goroutine-per-connection echo on znet's net.Conn adapters (znetconn-uring), Go's net (gonet), and the C references (c-uring: liburing with a buffer ring; c-epoll).",
+			"gonet's goroutine-per-connection echo on znet's net.Conn adapters (znetconn-uring, znetconn-epoll), Go's net (gonet), and the C references (c-uring: liburing with a buffer ring; c-epoll).",
 		args: func(dir string) []string {
 			return []string{"./echo", "-reps=3", "-duration=2s", "-warmup=1s", "-scenarios=1000x64p1,1000x64p16,50x4096p16",
-				"-contenders=znet-uring,znetconn-uring,gonet,c-uring,c-epoll", "-json=" + filepath.Join(dir, "echo.json")}
+				"-contenders=znet-uring,znetconn-uring,znetconn-epoll,gonet,c-uring,c-epoll", "-json=" + filepath.Join(dir, "echo.json")}
 		},
 		needs: []string{"gcc", "taskset"},
 		charts: []chart{
@@ -67,10 +67,10 @@ var steps = []step{
 	{
 		name: "http",
 		about: "HTTP plaintext under wrk (100 keep-alive connections), server pinned to CPU 0 (GOMAXPROCS=1, one loop), wrk on CPU 1: " +
-			"net/http on Go's net and on znet's adapters, plain and over crypto/tls, and `zokio http` (the event API).",
+			"net/http on Go's net and on znet's adapters (io_uring and epoll), plain and over crypto/tls, and `zokio http` (the event API).",
 		args: func(dir string) []string {
 			return []string{"./net", "http", "-reps=3", "-duration=2s", "-scenarios=100p1",
-				"-contenders=nethttp,nethttp-znet-uring,nethttp-tls,nethttp-tls-znet-uring,zokio-uring", "-base=nethttp",
+				"-contenders=nethttp,nethttp-znet-uring,nethttp-znet-epoll,nethttp-tls,nethttp-tls-znet-uring,zokio-uring", "-base=nethttp",
 				"-json=" + filepath.Join(dir, "http.json")}
 		},
 		needs: []string{"wrk", "taskset"},

@@ -43,6 +43,7 @@ func main() {
 	drv := flag.String("driver", "uring", "-net=znet: uring or epoll")
 	loops := flag.Int("loops", 0, "-net=znet: loops (0: one per CPU)")
 	useTLS := flag.Bool("tls", false, "serve HTTPS (crypto/tls) with a self-signed certificate")
+	flag.DurationVar(&batchWait, "batchwait", batchWait, "-net=znet: runtime.Options.BatchWait (0: off)")
 	flag.Parse()
 	ln, err := listen(*netw, *addr, *drv, *loops)
 	if err != nil {
@@ -90,6 +91,9 @@ func main() {
 	os.Exit(1)
 }
 
+// batchWait is -batchwait: how long a loop may wait for a batch of completions.
+var batchWait time.Duration
+
 // listen opens the listener -net names.
 func listen(netw, addr, drv string, loops int) (net.Listener, error) {
 	switch netw {
@@ -100,7 +104,7 @@ func listen(netw, addr, drv string, loops int) (net.Listener, error) {
 		if err != nil {
 			return nil, err
 		}
-		rt, err := runtime.New(runtime.Options{Loops: loops, Driver: kind})
+		rt, err := runtime.New(runtime.Options{Loops: loops, Driver: kind, BatchWait: batchWait})
 		if err != nil {
 			return nil, err
 		}
