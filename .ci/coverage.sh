@@ -60,7 +60,8 @@ run epoll ./... ZOKIO_DRIVER=epoll
 
 # The kqueue driver's conformance run on libkqueue (user-space kqueue on epoll, a
 # test-only cgo build, as in the kqueue CI step, which leaves the library built): it is
-# what reaches poller.Core, the readiness core's API for drivers outside poller.
+# what reaches poller.Core, the readiness core's API for drivers outside poller, and
+# runtime/driver's selection of kqueue, which only that build has on Linux.
 KQ_SRC=$(cd .. && pwd)/shared/third_party/libkqueue
 KQ_BUILD=${KQ_BUILD:-$PWD/bin/libkqueue}
 if [ ! -f "$KQ_BUILD/libkqueue.a" ]; then
@@ -70,7 +71,7 @@ if [ ! -f "$KQ_BUILD/libkqueue.a" ]; then
 fi
 mkdir -p "$out/kqueue"
 rm -f "$out"/kqueue/*
-run kqueue ./kqueue/ ZOKIO_DRIVER=kqueue GOFLAGS="${GOFLAGS:-} -tags=libkqueue" \
+run kqueue "./kqueue/ ./runtime/driver/" ZOKIO_DRIVER=kqueue GOFLAGS="${GOFLAGS:-} -tags=libkqueue" \
   CGO_CFLAGS="-I$KQ_BUILD/include" CGO_LDFLAGS="$KQ_BUILD/libkqueue.a -lpthread"
 
 go tool covdata percent -i="$out/uring,$out/epoll,$out/kqueue" >"$out/percent.txt"

@@ -18,6 +18,14 @@
 // OVERLAPPED, never through a pointer alone: a packet whose generation does not match
 // is stale and dropped.
 //
+// Handles and ports: Windows associates a handle with one completion port for the
+// handle's life. The driver associates a handle at its first use, and the handle an
+// OpOpenat opens at once, so that the driver that opened a file holds it. Another
+// driver of the process (another loop's) reads and writes such a file on its workers,
+// each call waiting on an event and sending no packet to the holder's port; a socket or
+// pipe that another port holds (another driver's, or Go's runtime's for package net)
+// is refused by Submit with a [ForeignHandleError], never issued to be lost.
+//
 // The package builds only for Windows; this file carries the documentation for every
 // platform.
 package iocp

@@ -106,6 +106,9 @@ func (d *Driver) Submit(op *poller.Op) error {
 	if op.Flags&poller.FlagBufferSelect != 0 && d.group(op.Group) == nil {
 		return &poller.InvalidOpError{Code: op.Code, Reason: "unknown buffer group"} // as every driver
 	}
+	if err := d.refuseForeign(op); err != nil {
+		return err
+	}
 	d.stats.Submitted++
 	idx := d.alloc(op)
 	s := d.slots[idx]

@@ -14,8 +14,8 @@ import (
 
 // The message flags an op's Arg may carry (poller's portable names, Linux's values on
 // Windows), and their Winsock equivalents. MsgOOB and MsgPeek have the same values on
-// both; MsgWaitAll does not. Flags Winsock lacks (MsgDontWait, MsgNoSignal: overlapped
-// calls never block, and Windows raises no SIGPIPE) are ignored.
+// both; MsgWaitAll does not. MsgDontWait, which Winsock lacks, is a readiness check
+// before the call (dontWait); MsgNoSignal is ignored (Windows raises no SIGPIPE).
 const (
 	argMsgOOB     = poller.MsgOOB
 	argMsgPeek    = poller.MsgPeek

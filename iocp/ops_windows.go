@@ -1,6 +1,8 @@
 package iocp
 
 import (
+	"fmt"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -22,6 +24,12 @@ type handle struct {
 	pos      int64          // the file position (kindFile), once posKnown
 	posKnown bool
 	sync     bool // opened without FILE_FLAG_OVERLAPPED: reads and writes go to a worker
+	// foreign: an overlapped disk file that another completion port holds (another
+	// driver opened or used it first, or Go's runtime did). Its reads and writes run on
+	// a worker, which waits for each on an event (see syncRW). Such a state is never
+	// kept in the handle table: the handle's value may name another object after its
+	// owner closes it, so each op finds out afresh.
+	foreign bool
 }
 
 const (
@@ -32,6 +40,13 @@ const (
 
 // handleFor returns the state for fd, classifying and associating it with the port the
 // first time. It fails with EBADF for a handle that is invalid or whose close is pending.
+//
+// A handle is associated with one completion port for its whole life: a second
+// association fails (ERROR_INVALID_PARAMETER, on Windows as under Wine), and the
+// packets of a call on the handle go to the first port whatever driver made the call.
+// So a handle that another port holds is never used here as if it were this driver's:
+// a disk file's reads and writes go to a worker (foreign), and a socket or any other
+// handle fails with resForeign (Submit refuses it with a *ForeignHandleError).
 func (d *Driver) handleFor(fd int) (*handle, int32) {
 	if fd < 0 {
 		return nil, resBadf
@@ -59,11 +74,66 @@ func (d *Driver) handleFor(fd int) (*handle, int32) {
 	}
 	if !hs.sync {
 		if _, err := windows.CreateIoCompletionPort(h, d.port, keyIO, 0); err != nil {
-			return nil, errRes(err)
+			if err != windows.ERROR_INVALID_PARAMETER {
+				return nil, errRes(err)
+			}
+			if hs.kind != kindFile {
+				return nil, resForeign
+			}
+			hs.foreign = true
+			return hs, 0
 		}
 	}
 	d.handles[h] = hs
 	return hs, 0
+}
+
+// resForeign is the result of an op on a socket or pipe that another completion port
+// holds: EINVAL, what ERROR_INVALID_PARAMETER means elsewhere.
+const resForeign = -int32(syscall.EINVAL)
+
+// ForeignHandleError is returned by Submit for an op on a socket, pipe or other
+// non-file handle that is associated with another completion port: another Driver's
+// (it used the handle first) or one outside this package (Go's runtime associates the
+// sockets of package net). A handle keeps its first port until it is closed, so such
+// an op could never complete here; submit it on the driver that holds the handle.
+// Disk files are not refused: their reads and writes run on this driver's workers.
+// errors.Is(err, syscall.EINVAL) holds.
+type ForeignHandleError struct {
+	Code   poller.Opcode
+	Handle int
+}
+
+// Error describes the refused op and why.
+func (e *ForeignHandleError) Error() string {
+	return fmt.Sprintf("iocp: %v on handle %#x, which another completion port holds (a handle has one port for its life: use the driver that first used it)", e.Code, e.Handle)
+}
+
+// Unwrap returns syscall.EINVAL.
+func (e *ForeignHandleError) Unwrap() error { return syscall.EINVAL }
+
+// usesHandle reports whether op's Fd is a handle its call is made on, which must be
+// associated with the port.
+func usesHandle(c poller.Opcode) bool {
+	switch c {
+	case poller.OpRead, poller.OpWrite, poller.OpReadv, poller.OpWritev, poller.OpRecv, poller.OpSend,
+		poller.OpRecvmsg, poller.OpSendmsg, poller.OpAccept, poller.OpConnect, poller.OpPoll:
+		return true
+	}
+	return false
+}
+
+// refuseForeign is Submit's check that op's handle is not held by another port. It
+// classifies and associates a handle the driver has not seen, which start would do
+// anyway; a handle it fails for otherwise (EBADF) completes with that error, as before.
+func (d *Driver) refuseForeign(op *poller.Op) error {
+	if !usesHandle(op.Code) || op.Fd < 0 || d.handles[windows.Handle(op.Fd)] != nil {
+		return nil
+	}
+	if _, res := d.handleFor(op.Fd); res == resForeign {
+		return &ForeignHandleError{Code: op.Code, Handle: op.Fd}
+	}
+	return nil
 }
 
 // synchronous reports whether a file handle was opened for synchronous I/O (without
@@ -126,9 +196,13 @@ func (d *Driver) start(idx int32) {
 			d.finish(idx, res, 0, 0)
 			return
 		}
-		if hs.sync && isRW(op.Code) {
-			d.startWorker(idx, s, op)
+		if (hs.sync || hs.foreign) && isRW(op.Code) {
+			d.startJob(idx, s, op, hs)
 			break
+		}
+		if hs.foreign {
+			d.finish(idx, resForeign, 0, 0) // only reads and writes run elsewhere
+			return
 		}
 		s.hs = hs
 		hs.refs++
@@ -148,6 +222,9 @@ func (d *Driver) start(idx int32) {
 // failed, or needs no packet); otherwise a packet will come.
 func (d *Driver) issue(idx int32, s *slot, op *poller.Op) (res int32, done bool) {
 	s.ioh = s.hs.h
+	if res, done := dontWait(s, op); done {
+		return res, true
+	}
 	switch op.Code {
 	case poller.OpRead, poller.OpWrite:
 		return d.issueRW(s, op)
@@ -175,6 +252,33 @@ func (d *Driver) issue(idx int32, s *slot, op *poller.Op) (res int32, done bool)
 		return d.issuePoll(s, op)
 	}
 	return -int32(windows.ERROR_NOT_SUPPORTED), true
+}
+
+// dontWait honours MsgDontWait on a single-shot recv, send, recvmsg or sendmsg of a
+// socket: an overlapped call never blocks the loop, but it waits for data or room, so
+// the op first asks WSAPoll (zero timeout) whether the call could go ahead, and
+// completes with EAGAIN when it could not, as recv(2) with MSG_DONTWAIT does. When it
+// could, the call is issued as usual and completes at once.
+func dontWait(s *slot, op *poller.Op) (int32, bool) {
+	if op.Arg&poller.MsgDontWait == 0 || s.hs.kind != kindSocket || op.Flags&poller.FlagMultishot != 0 {
+		return 0, false
+	}
+	var write bool
+	switch op.Code {
+	case poller.OpRecv, poller.OpRecvmsg:
+	case poller.OpSend, poller.OpSendmsg:
+		write = true
+	default:
+		return 0, false
+	}
+	block, err := wouldBlock(s.ioh, write)
+	switch {
+	case err != nil:
+		return errRes(err), true
+	case block:
+		return -int32(syscall.EAGAIN), true
+	}
+	return 0, false
 }
 
 // pending turns an overlapped call's return into issue's result. A packet will come for

@@ -1,7 +1,6 @@
 package iocp
 
 import (
-	"encoding/binary"
 	"math"
 	"path/filepath"
 	"syscall"
@@ -15,17 +14,15 @@ import (
 // The worker side of the file and path ops. Arguments keep their host encodings: O_
 // flags are syscall's (the same bits as Linux for O_CREAT, O_EXCL, O_TRUNC, O_APPEND
 // and O_CLOEXEC), AT_REMOVEDIR is Linux's value, a negative directory descriptor is the
-// current directory (AT_FDCWD). OpStatx fills the fields of Linux's struct statx that
-// Windows has: size, mode (type and permission bits as os.Stat derives them), nlink,
-// and the four times.
+// current directory (AT_FDCWD); OpOpenat's OpenDirectory, OpenNoFollow, OpenDirect and
+// OpenSync are poller's Windows values (see openat). OpStatx fills a poller.Statx with
+// what Windows has, and says which fields in its Mask (see statx).
 
 const (
 	atRemoveDir = 0x200
 	atEmptyPath = 0x1000
 
 	fallocKeepSize = 0x1
-
-	statxBasicStats = 0x7ff
 )
 
 // runJob performs a worker's op and returns its result.
@@ -204,6 +201,15 @@ func openat(op *poller.Op) int32 {
 	if flags&syscall.O_CREAT != 0 && op.Mode&0o200 == 0 {
 		attrs |= windows.FILE_ATTRIBUTE_READONLY
 	}
+	if flags&poller.OpenNoFollow != 0 {
+		attrs |= windows.FILE_FLAG_OPEN_REPARSE_POINT // the link itself, refused below
+	}
+	if flags&poller.OpenDirect != 0 {
+		attrs |= windows.FILE_FLAG_NO_BUFFERING // sector-aligned buffers and offsets, as O_DIRECT
+	}
+	if flags&poller.OpenSync != 0 {
+		attrs |= windows.FILE_FLAG_WRITE_THROUGH
+	}
 	share := uint32(windows.FILE_SHARE_READ | windows.FILE_SHARE_WRITE | windows.FILE_SHARE_DELETE)
 	h, err := windows.CreateFile(p, access, share, nil, create, attrs, 0)
 	if err != nil {
@@ -218,66 +224,187 @@ func openat(op *poller.Op) int32 {
 		windows.CloseHandle(h)
 		return -int32(syscall.EMFILE)
 	}
+	if flags&(poller.OpenDirectory|poller.OpenNoFollow) != 0 {
+		if res := checkOpened(h, flags); res != 0 {
+			windows.CloseHandle(h)
+			return res
+		}
+	}
 	return int32(h)
 }
 
-// statx fills op.Buf with Linux's struct statx layout.
+// fileAttributeTagInfo is FILE_ATTRIBUTE_TAG_INFO.
+type fileAttributeTagInfo struct {
+	attrs, tag uint32
+}
+
+// attrTag returns a handle's attributes and, for a reparse point, its tag.
+func attrTag(h windows.Handle) (fileAttributeTagInfo, error) {
+	var ti fileAttributeTagInfo
+	// SAFETY: the call writes at most the struct's size into ti.
+	err := windows.GetFileInformationByHandleEx(h, windows.FileAttributeTagInfo, (*byte)(unsafe.Pointer(&ti)), uint32(unsafe.Sizeof(ti)))
+	return ti, err
+}
+
+// isLink reports whether the attributes name a symbolic link or a junction, what
+// Linux's O_NOFOLLOW and AT_SYMLINK_NOFOLLOW stop at.
+func isLink(ti fileAttributeTagInfo) bool {
+	return ti.attrs&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0 &&
+		(ti.tag == windows.IO_REPARSE_TAG_SYMLINK || ti.tag == windows.IO_REPARSE_TAG_MOUNT_POINT)
+}
+
+// checkOpened refuses what open(2) refuses for OpenNoFollow (the final component is a
+// symbolic link: ELOOP) and OpenDirectory (not a directory: ENOTDIR), once the handle
+// is open: CreateFile has no such checks.
+func checkOpened(h windows.Handle, flags int) int32 {
+	ti, err := attrTag(h)
+	if err != nil {
+		return errRes(err)
+	}
+	switch {
+	case flags&poller.OpenNoFollow != 0 && isLink(ti):
+		return -int32(syscall.ELOOP)
+	case flags&poller.OpenDirectory != 0 && ti.attrs&windows.FILE_ATTRIBUTE_DIRECTORY == 0:
+		return -int32(syscall.ENOTDIR)
+	}
+	return 0
+}
+
+// statx fills op.Buf, a [poller.Statx], from the handle's file information: the type
+// and permission bits as os.Stat derives them (a directory 0777, a file 0666, without
+// the write bits when read-only; a symbolic link or junction is ModeSymlink with
+// AtSymlinkNoFollow, which opens the link itself), the link count, the size, the file
+// index as Ino, the volume serial number as DevMinor, and the access, write and
+// creation times. Two fields cost one more call each and are filled only when Mode
+// asks for them: Ctime (FILE_BASIC_INFO's ChangeTime; without the request Ctime is
+// not in the mask) and Blocks (the allocation size, in 512-byte blocks). Uid and Gid
+// are never filled. Mask says what was filled, as the contract asks.
 func statx(op *poller.Op) int32 {
-	var fi windows.ByHandleFileInformation
-	if op.Path == "" && op.Arg&atEmptyPath != 0 && op.Fd >= 0 {
-		if err := windows.GetFileInformationByHandle(windows.Handle(op.Fd), &fi); err != nil {
-			return errRes(err)
-		}
-	} else {
+	h := windows.Handle(op.Fd)
+	if op.Path != "" || op.Arg&atEmptyPath == 0 || op.Fd < 0 {
 		p, err := resolve(op.Fd, op.Path)
 		if err != nil {
 			return errRes(err)
 		}
-		h, err := windows.CreateFile(p, windows.FILE_READ_ATTRIBUTES,
+		attrs := uint32(windows.FILE_FLAG_BACKUP_SEMANTICS)
+		if op.Arg&poller.AtSymlinkNoFollow != 0 {
+			attrs |= windows.FILE_FLAG_OPEN_REPARSE_POINT
+		}
+		h, err = windows.CreateFile(p, windows.FILE_READ_ATTRIBUTES,
 			windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE, nil,
-			windows.OPEN_EXISTING, windows.FILE_FLAG_BACKUP_SEMANTICS, 0)
+			windows.OPEN_EXISTING, attrs, 0)
 		if err != nil {
 			return errRes(err)
 		}
-		err = windows.GetFileInformationByHandle(h, &fi)
-		windows.CloseHandle(h)
-		if err != nil {
-			return errRes(err)
+		defer windows.CloseHandle(h)
+	}
+	var fi windows.ByHandleFileInformation
+	if err := windows.GetFileInformationByHandle(h, &fi); err != nil {
+		return errRes(err)
+	}
+	mode := uint16(poller.ModeRegular | 0o666)
+	switch {
+	case op.Arg&poller.AtSymlinkNoFollow != 0 && fi.FileAttributes&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0:
+		if ti, err := attrTag(h); err == nil && isLink(ti) {
+			mode = poller.ModeSymlink | 0o777
+			break
+		}
+		fallthrough
+	default:
+		if fi.FileAttributes&windows.FILE_ATTRIBUTE_DIRECTORY != 0 {
+			mode = poller.ModeDir | 0o777
+		}
+		if fi.FileAttributes&windows.FILE_ATTRIBUTE_READONLY != 0 {
+			mode &^= 0o222
 		}
 	}
-	b := op.Buf[:poller.StatxSize]
-	clear(b)
-	le := binary.LittleEndian
-	mode := uint16(0o100000 | 0o666) // S_IFREG
-	if fi.FileAttributes&windows.FILE_ATTRIBUTE_DIRECTORY != 0 {
-		mode = 0o040000 | 0o777 // S_IFDIR
+	// SAFETY: Validate checked that Buf holds at least StatxSize bytes, 8-byte
+	// aligned; the op owns Buf until it completes.
+	x := (*poller.Statx)(unsafe.Pointer(&op.Buf[0]))
+	*x = poller.Statx{
+		Mask: poller.StatxType | poller.StatxMode | poller.StatxNlink | poller.StatxAtime | poller.StatxMtime |
+			poller.StatxIno | poller.StatxFileSize | poller.StatxBtime,
+		Blksize:  4096,
+		Nlink:    fi.NumberOfLinks,
+		Mode:     mode,
+		Ino:      uint64(fi.FileIndexHigh)<<32 | uint64(fi.FileIndexLow),
+		Size:     uint64(fi.FileSizeHigh)<<32 | uint64(fi.FileSizeLow),
+		Atime:    statxTime(fi.LastAccessTime),
+		Btime:    statxTime(fi.CreationTime),
+		Mtime:    statxTime(fi.LastWriteTime),
+		DevMinor: fi.VolumeSerialNumber,
 	}
-	if fi.FileAttributes&windows.FILE_ATTRIBUTE_READONLY != 0 {
-		mode &^= 0o222
+	if op.Mode&poller.StatxCtime != 0 {
+		var bi fileBasicInfo
+		// SAFETY: the call writes at most the struct's size into bi.
+		if windows.GetFileInformationByHandleEx(h, windows.FileBasicInfo, (*byte)(unsafe.Pointer(&bi)), uint32(unsafe.Sizeof(bi))) == nil {
+			x.Ctime = statxTime(filetime(bi.changeTime))
+			x.Mask |= poller.StatxCtime
+		}
 	}
-	le.PutUint32(b[0:], statxBasicStats&^(0x8|0x10|0x400|0x100)|0x800) // no uid, gid, blocks, ino; btime
-	le.PutUint32(b[4:], 4096)                                          // stx_blksize
-	le.PutUint32(b[16:], fi.NumberOfLinks)
-	le.PutUint16(b[28:], mode)
-	le.PutUint64(b[40:], uint64(fi.FileSizeHigh)<<32|uint64(fi.FileSizeLow))
-	putTime(b[64:], fi.LastAccessTime)
-	putTime(b[80:], fi.CreationTime)
-	putTime(b[96:], fi.LastWriteTime) // ctime: Windows keeps no change time here
-	putTime(b[112:], fi.LastWriteTime)
+	if op.Mode&poller.StatxBlocks != 0 {
+		var si fileStandardInfo
+		// SAFETY: the call writes at most the struct's size into si.
+		if windows.GetFileInformationByHandleEx(h, windows.FileStandardInfo, (*byte)(unsafe.Pointer(&si)), uint32(unsafe.Sizeof(si))) == nil {
+			x.Blocks = uint64(si.allocationSize+511) / 512
+			x.Mask |= poller.StatxBlocks
+		}
+	}
 	return 0
 }
 
-func putTime(b []byte, ft windows.Filetime) {
-	ns := ft.Nanoseconds()
-	binary.LittleEndian.PutUint64(b[0:], uint64(ns/1e9))
-	binary.LittleEndian.PutUint32(b[8:], uint32(ns%1e9))
+// fileBasicInfo is FILE_BASIC_INFO: times as FILETIME counts, and the attributes.
+type fileBasicInfo struct {
+	creationTime, lastAccessTime, lastWriteTime, changeTime int64
+	fileAttributes                                          uint32
+	_                                                       uint32
 }
 
-// syncRW reads or writes a synchronous handle, a buffer at a time, stopping at a short
-// transfer: at Offset (through an OVERLAPPED, which on such a handle only carries the
-// offset), or for Offset -1 at the handle's own file pointer, which the call advances.
+// fileStandardInfo is FILE_STANDARD_INFO.
+type fileStandardInfo struct {
+	allocationSize, endOfFile int64
+	numberOfLinks             uint32
+	deletePending, directory  bool
+	_                         [2]byte
+}
+
+func filetime(t int64) windows.Filetime {
+	return windows.Filetime{LowDateTime: uint32(t), HighDateTime: uint32(uint64(t) >> 32)}
+}
+
+func statxTime(ft windows.Filetime) poller.StatxTimestamp {
+	ns := ft.Nanoseconds()
+	return poller.StatxTimestamp{Sec: ns / 1e9, Nsec: uint32(ns % 1e9)}
+}
+
+// syncRW reads or writes a synchronous or foreign handle, a buffer at a time, stopping
+// at a short transfer. A synchronous handle reads and writes at Offset (through an
+// OVERLAPPED, which on such a handle only carries the offset), or for Offset -1 at its
+// own file pointer, which the call advances. A foreign handle (overlapped, its packets
+// going to another port) reads and writes at Offset, or for Offset -1 at its file
+// pointer as it is when the op starts (the pointer does not move, and the owning
+// driver's tracked position does not either); each call's OVERLAPPED names an event
+// with its low-order bit set, so that no packet reaches the other port, and the worker
+// waits for the call on it.
 func syncRW(j *job, read bool, bufs [][]byte) int32 {
 	var done int64
+	base := j.op.Offset
+	var ev windows.Handle
+	if j.foreign {
+		if base < 0 {
+			p, err := windows.Seek(j.h, 0, 1)
+			if err != nil {
+				return errRes(err)
+			}
+			base = p
+		}
+		var err error
+		if ev, err = windows.CreateEvent(nil, 1, 0, nil); err != nil {
+			return errRes(err)
+		}
+		defer windows.CloseHandle(ev)
+		ev |= 1 // no completion packet
+	}
 	for _, b := range bufs {
 		if len(b) == 0 {
 			continue
@@ -287,19 +414,22 @@ func syncRW(j *job, read bool, bufs [][]byte) int32 {
 			b = b[:math.MaxInt32-done]
 		}
 		var ov *windows.Overlapped
-		if j.op.Offset >= 0 {
-			off := j.op.Offset + done
-			j.ov = windows.Overlapped{Offset: uint32(off), OffsetHigh: uint32(off >> 32)}
+		if base >= 0 {
+			off := base + done
+			j.ov = windows.Overlapped{Offset: uint32(off), OffsetHigh: uint32(off >> 32), HEvent: ev}
 			ov = &j.ov
 		}
 		var err error
 		if read {
 			err = windows.ReadFile(j.h, b, &j.n, ov)
-			if err == windows.ERROR_HANDLE_EOF || err == windows.ERROR_BROKEN_PIPE {
-				err, j.n = nil, 0
-			}
 		} else {
 			err = windows.WriteFile(j.h, b, &j.n, ov)
+		}
+		if err == windows.ERROR_IO_PENDING && j.foreign {
+			err = windows.GetOverlappedResult(j.h, ov, &j.n, true)
+		}
+		if read && (err == windows.ERROR_HANDLE_EOF || err == windows.ERROR_BROKEN_PIPE) {
+			err, j.n = nil, 0
 		}
 		if err != nil {
 			if done > 0 {

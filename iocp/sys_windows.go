@@ -14,10 +14,40 @@ import (
 var (
 	modkernel32 = windows.NewLazySystemDLL("kernel32.dll")
 	modntdll    = windows.NewLazySystemDLL("ntdll.dll")
+	modws2_32   = windows.NewLazySystemDLL("ws2_32.dll")
 
 	procGetQueuedCompletionStatusEx = modkernel32.NewProc("GetQueuedCompletionStatusEx")
 	procWineGetVersion              = modntdll.NewProc("wine_get_version")
+	procWSAPoll                     = modws2_32.NewProc("WSAPoll")
 )
+
+// wsaPollFd is WSAPOLLFD; the events are POLLRDNORM and POLLWRNORM.
+type wsaPollFd struct {
+	fd      windows.Handle
+	events  int16
+	revents int16
+}
+
+const (
+	wsaPollRdNorm int16 = 0x0100
+	wsaPollWrNorm int16 = 0x0010
+)
+
+// wouldBlock reports whether a call on socket h would have to wait: WSAPoll with a
+// zero timeout finds it neither readable (write false) nor writable, nor failed nor
+// hung up (those the call itself reports at once).
+func wouldBlock(h windows.Handle, write bool) (bool, error) {
+	p := wsaPollFd{fd: h, events: wsaPollRdNorm}
+	if write {
+		p.events = wsaPollWrNorm
+	}
+	// SAFETY: p is read and written during the call only.
+	r, _, e := procWSAPoll.Call(uintptr(unsafe.Pointer(&p)), 1, 0)
+	if int32(r) < 0 {
+		return false, e
+	}
+	return r == 0, nil
+}
 
 // overlappedEntry is OVERLAPPED_ENTRY: one packet as GetQueuedCompletionStatusEx returns
 // it. Internal is the NTSTATUS of the I/O; zero is success.

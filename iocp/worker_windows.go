@@ -24,6 +24,8 @@ type job struct {
 	h  windows.Handle     // the op's file, for fsync, ftruncate, fallocate and synchronous I/O
 	ov windows.Overlapped // the offset of a synchronous handle's read or write
 	n  uint32
+	// foreign: h is overlapped and another port holds it (see syncRW).
+	foreign bool
 }
 
 type pool struct {
@@ -108,16 +110,32 @@ func (d *Driver) startWorker(idx int32, s *slot, op *poller.Op) {
 			d.finish(idx, res, 0, 0)
 			return
 		}
-		s.hs = hs
-		hs.refs++
-		r.job.h = hs.h
+		d.startJob(idx, s, op, hs)
+		return
 	}
 	r.wcancel.Store(false)
 	s.flags |= fWorker
 	d.pool.submit(r)
 }
 
-// finishWorker completes a worker's op.
+// startJob queues an op on handle hs for the pool: a file op, or a read or write of a
+// synchronous or foreign handle.
+func (d *Driver) startJob(idx int32, s *slot, op *poller.Op, hs *handle) {
+	r := s.req
+	r.job = job{op: op, h: hs.h, foreign: hs.foreign}
+	s.hs = hs
+	hs.refs++
+	r.wcancel.Store(false)
+	s.flags |= fWorker
+	d.pool.submit(r)
+}
+
+// finishWorker completes a worker's op. The handle an OpOpenat opened is associated
+// with this driver's port at once, so that the driver that opened a file holds it
+// (another driver's reads and writes of it then go to that driver's workers).
 func (d *Driver) finishWorker(idx int32, s *slot, res int32) {
+	if s.op.Code == poller.OpOpenat && res >= 0 {
+		_, _ = d.handleFor(int(res))
+	}
 	d.finish(idx, res, 0, 0)
 }

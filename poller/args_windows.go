@@ -22,8 +22,8 @@ const (
 
 // Flags of the socket ops' Arg: Linux's values. The IOCP driver passes MsgOOB and
 // MsgPeek to WSARecv and WSASend as they are (the same bits in WinSock), turns
-// MsgWaitAll into WinSock's MSG_WAITALL, and ignores MsgDontWait and MsgNoSignal
-// (overlapped calls never block; Windows has no SIGPIPE).
+// MsgWaitAll into WinSock's MSG_WAITALL, honours MsgDontWait (EAGAIN when WSAPoll says
+// the call would wait) and ignores MsgNoSignal (Windows has no SIGPIPE).
 const (
 	MsgOOB      = 0x1    // out-of-band data
 	MsgPeek     = 0x2    // receive without consuming

@@ -45,6 +45,16 @@ func (e *emul) startIO(idx int32, s *slot, op *Op) {
 	e.tryOrQueue(idx, s, op.Fd, f, dir)
 }
 
+// dontWait reports whether op is a single-shot send or receive whose Arg has
+// MsgDontWait: it completes with EAGAIN instead of waiting for readiness.
+func dontWait(op *Op) bool {
+	switch op.Code {
+	case OpRecv, OpSend, OpRecvmsg, OpSendmsg:
+		return op.Arg&MsgDontWait != 0 && op.Flags&FlagMultishot == 0
+	}
+	return false
+}
+
 func isReadWrite(c Opcode) bool {
 	return c == OpRead || c == OpWrite || c == OpReadv || c == OpWritev
 }
@@ -69,6 +79,14 @@ func (e *emul) attempt(idx int32, s *slot, budget *int) tryResult {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
+			if dontWait(op) { // the caller asked not to wait, as io_uring honours it
+				if s.done > 0 {
+					e.finish(idx, int32(s.done), 0, 0)
+				} else {
+					e.finish(idx, -int32(unix.EAGAIN), 0, 0)
+				}
+				return tryDone
+			}
 			return tryWait
 		default:
 			if s.done > 0 { // io_uring reports the bytes a MSG_WAITALL op moved

@@ -155,14 +155,6 @@ func (e *emul) shutdown() {
 	e.runLinks()
 	e.pool.stop()
 	e.reap()
-	for i := e.pend.head; i != 0; {
-		s := e.slot(i)
-		next := s.next
-		if s.op.Code == OpClose {
-			e.closeDone(i, closeRes(s.op.Fd))
-		}
-		i = next
-	}
 	e.runLinks()
 	for e.comp.n > 0 {
 		e.deliver(e.comp.n)

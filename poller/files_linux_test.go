@@ -330,3 +330,57 @@ func TestEpollCloseWithWorkerBusy(t *testing.T) {
 		unix.Close(int(res))
 	}
 }
+
+// TestEpollFileVectoredPositions drives the one fileRW helper both ways: readv and
+// writev at the file position (Offset -1, which must advance it), and preadv/pwritev
+// at an offset past 4 GiB, which must reach the kernel whole (the offset words) and
+// leave the position alone.
+func TestEpollFileVectoredPositions(t *testing.T) {
+	d := newTestEpoll(t, EpollConfig{})
+	fd, name := tempFile(t, "")
+	w := newRecord(Op{Code: OpWritev, Fd: fd, Bufs: [][]byte{[]byte("ab"), []byte("cd")}, Offset: -1})
+	if res := run(t, d, w); res != 4 {
+		t.Fatalf("writev at the position = %d", res)
+	}
+	w = newRecord(Op{Code: OpWritev, Fd: fd, Bufs: [][]byte{[]byte("ef")}, Offset: -1})
+	if res := run(t, d, w); res != 2 {
+		t.Fatalf("second writev at the position = %d", res)
+	}
+	const far = 5<<30 + 3
+	w = newRecord(Op{Code: OpWritev, Fd: fd, Bufs: [][]byte{[]byte("FAR")}, Offset: far})
+	if res := run(t, d, w); res == -int32(unix.EFBIG) || res == -int32(unix.ENOSPC) {
+		t.Skipf("the temp file system refuses a sparse file past 5 GiB (%d)", res)
+	} else if res != 3 {
+		t.Fatalf("pwritev at %d = %d", far, res)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := make([]byte, 3)
+	if _, err := f.ReadAt(got, far); err != nil || string(got) != "FAR" {
+		t.Fatalf("ReadAt(%d) = %q, %v; want FAR", far, got, err)
+	}
+	if fi, err := f.Stat(); err != nil || fi.Size() != far+3 {
+		t.Fatalf("size %v, %v; want %d", fi.Size(), err, far+3)
+	}
+	p := make([]byte, 3)
+	r := newRecord(Op{Code: OpReadv, Fd: fd, Bufs: [][]byte{p}, Offset: far})
+	if res := run(t, d, r); res != 3 || string(p) != "FAR" {
+		t.Fatalf("preadv at %d = %d %q", far, res, p)
+	}
+	// The position is 6 (after the writes; pwritev and preadv left it): a readv
+	// there reads the zeros of the hole.
+	if pos, err := unix.Seek(fd, 0, 1); err != nil || pos != 6 {
+		t.Fatalf("position = %d, %v; want 6", pos, err)
+	}
+	if _, err := unix.Seek(fd, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	p1, p2 := make([]byte, 4), make([]byte, 4)
+	r = newRecord(Op{Code: OpReadv, Fd: fd, Bufs: [][]byte{p1, p2}, Offset: -1})
+	if res := run(t, d, r); res != 8 || string(p1) != "abcd" || string(p2) != "ef\x00\x00" {
+		t.Fatalf("readv at the position = %d %q %q", res, p1, p2)
+	}
+}

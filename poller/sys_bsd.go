@@ -10,7 +10,8 @@ import (
 )
 
 // BSD and macOS versions of the readiness core's syscalls that differ from Linux; the
-// per-system ones are in sys_darwin.go, sys_accept*_bsd.go and sys_preadv_bsd.go.
+// per-system ones are in sys_darwin.go, sys_accept*_bsd.go, sys_preadv_*.go and
+// (fileRW, shared with Linux) sys_raw.go.
 
 // PollRdHup is the revents bit a [Backend] reports when the peer shut down its
 // writing half (kqueue's EV_EOF on the read filter). These systems have no POLLRDHUP

@@ -28,27 +28,6 @@ func ioAccept(fd int, sa *Sockaddr, flags int) (int, syscall.Errno) {
 	return int(nfd), errno
 }
 
-// fileRW runs readv/writev, or preadv/pwritev at off unless off is -1.
-func fileRW(fd int, iov []unix.Iovec, off int64, write bool) (int, syscall.Errno) {
-	v := iovPtr(iov)
-	if off == -1 {
-		trap := uintptr(unix.SYS_READV)
-		if write {
-			trap = unix.SYS_WRITEV
-		}
-		n, _, errno := unix.Syscall(trap, uintptr(fd), uintptr(v), uintptr(len(iov)))
-		return int(n), errno
-	}
-	trap := uintptr(unix.SYS_PREADV)
-	if write {
-		trap = unix.SYS_PWRITEV
-	}
-	// The kernel takes the offset as two longs, low then high.
-	lo, hi := offsetWords(off)
-	n, _, errno := unix.Syscall6(trap, uintptr(fd), uintptr(v), uintptr(len(iov)), lo, hi, 0)
-	return int(n), errno
-}
-
 func fileFsync(fd int, datasync bool) int32 {
 	if datasync {
 		return errRes(unix.Fdatasync(fd))

@@ -47,6 +47,21 @@ func ioWritev(fd int, iov []unix.Iovec) (int, syscall.Errno) {
 	return int(n), errno
 }
 
+// fileRW runs readv/writev, or preadv/pwritev at off unless off is -1. The system's
+// preadvArgs (sys_preadv_*.go) names the call and lays out the offset words.
+func fileRW(fd int, iov []unix.Iovec, off int64, write bool) (int, syscall.Errno) {
+	if off == -1 {
+		if write {
+			return ioWritev(fd, iov)
+		}
+		return ioReadv(fd, iov)
+	}
+	v := iovPtr(iov)
+	trap, a4, a5, a6 := preadvArgs(off, write)
+	n, _, errno := unix.Syscall6(trap, uintptr(fd), uintptr(v), uintptr(len(iov)), a4, a5, a6)
+	return int(n), errno
+}
+
 // The four socket calls below take MSG_ flags. With MSG_DONTWAIT, which the readiness
 // core always passes, the call returns at once whatever mode the descriptor is in (a
 // holder of the same open file description may have cleared O_NONBLOCK): it is a

@@ -180,30 +180,20 @@ func (e *emul) reap() {
 		if !ran || s.gen != gen || s.state != stWorker {
 			continue
 		}
-		switch s.op.Code {
-		case OpClose:
-			e.closeDone(idx, res)
-		case OpOpenat:
-			if res >= 0 {
-				e.fdBorn(int(res), kindUnknown)
-			}
-			e.finish(idx, res, 0, 0)
-		default:
-			e.finish(idx, res, 0, 0)
+		if s.op.Code == OpOpenat && res >= 0 {
+			e.fdBorn(int(res), kindUnknown)
 		}
+		e.finish(idx, res, 0, 0)
 	}
 	e.feed()
 }
 
-// runFileOp performs a file or path op, blocking; it runs on a worker. iov is the
-// worker's own scratch.
+// runFileOp performs a file or path op, blocking, retrying on EINTR; it runs on a
+// worker. iov is the worker's own scratch. OpClose never comes here: close(2) runs on
+// the loop (closeNow).
 func runFileOp(op *Op, iov *[]unix.Iovec) int32 {
 	for {
-		res := fileOp(op, iov)
-		if res != -int32(unix.EINTR) || op.Code == OpClose {
-			if op.Code == OpClose && res == -int32(unix.EINTR) {
-				res = 0 // Linux releases the descriptor even then; retrying could close another
-			}
+		if res := fileOp(op, iov); res != -int32(unix.EINTR) {
 			return res
 		}
 	}
@@ -245,8 +235,6 @@ func fileOp(op *Op, iov *[]unix.Iovec) int32 {
 		return fileRenameat(op)
 	case OpMkdirat:
 		return errRes(unix.Mkdirat(op.Fd, op.Path, op.Mode))
-	case OpClose:
-		return closeRes(op.Fd)
 	}
 	return -int32(unix.EINVAL)
 }

@@ -43,6 +43,7 @@ type Loop struct {
 	timers    timerHeap
 	seed      uint32
 	lastYield int64 // nanotime of the last pass through Go's scheduler
+	lastReap  int64 // nanotime when the last driver Wait returned
 	readied   bool  // code on the loop made a goroutine runnable this tick (NoteWake)
 	stop      bool  // Close asked the loop to stop
 	running   bool  // the loop is inside run's main loop
@@ -113,6 +114,13 @@ func (l *Loop) tick() {
 	l.drainInbox(budget)
 	ran := l.runTasks(budget)
 	now := nanotime()
+	if when, ok := l.timers.next(); ok && when <= now && when > l.lastReap {
+		// A timer fell due since the last reap: the loop was busy or stalled past its
+		// deadline. Completions that arrived meanwhile may have come first; deliver
+		// them before the timer fires, as the events happened (a read that completed
+		// before its deadline must not see the deadline timer first).
+		l.reap(0)
+	}
 	fired := l.timers.fireDue(now, budget)
 	l.count.timersFired += uint64(fired)
 	for _, h := range l.waitHooks {
@@ -133,6 +141,7 @@ func (l *Loop) tick() {
 			// still reaps, so I/O waits at most one task budget.
 			l.count.ticks++
 			l.count.tasksRun += uint64(ran)
+			l.publish()
 			return
 		case spunIO:
 			timeout = 0
@@ -148,6 +157,7 @@ func (l *Loop) tick() {
 		goruntime.Gosched()
 		l.count.ticks++
 		l.count.tasksRun += uint64(ran)
+		l.publish()
 		return
 	}
 	slept := false
@@ -159,19 +169,26 @@ func (l *Loop) tick() {
 			timeout = 0
 		}
 	}
-	n, err := l.d.Wait(timeout)
+	l.reap(timeout)
 	if slept {
 		l.rt.sleepers.Add(-1)
 		l.inbox.awake()
 		l.count.sleeps++
 	}
+	l.count.ticks++
+	l.count.tasksRun += uint64(ran)
+	l.publish()
+}
+
+// reap hands submissions to the kernel and delivers completions, waiting up to timeout
+// for one (0: not at all, -1: until one or a wakeup), and notes when it returned.
+func (l *Loop) reap(timeout time.Duration) {
+	n, err := l.d.Wait(timeout)
+	l.lastReap = nanotime()
 	if err != nil && err != poller.ErrClosed {
 		l.closeErr = err
 	}
-	l.count.ticks++
-	l.count.tasksRun += uint64(ran)
 	l.count.opsCompleted += uint64(n)
-	l.publish()
 }
 
 // spin checks for posted tasks and ready completions for up to SpinBeforePark (never

@@ -27,6 +27,7 @@ type LoopStats struct {
 	KernelEnters uint64 `json:"kernel_enters"` // io_uring_enter or epoll_wait calls
 	Wakeups      uint64 `json:"wakeups"`       // wakes from other goroutines consumed
 	CQOverflows  uint64 `json:"cq_overflows"`  // completion-queue overflows (io_uring)
+	SpinHits     uint64 `json:"spin_hits"`     // idle spins (SpinBeforePark) that found work instead of sleeping
 }
 
 // counters are the owner's plain counters; publish copies them into loopStats.
@@ -38,7 +39,7 @@ type counters struct {
 // a tick, read by anyone.
 type loopStats struct {
 	ticks, sleeps, tasksRun, steals, stolen, thiefWakes, timersFired atomic.Uint64
-	opsSubmitted, opsCompleted, enters, wakeups, overflows           atomic.Uint64
+	opsSubmitted, opsCompleted, enters, wakeups, overflows, spinHits atomic.Uint64
 }
 
 // publish stores the owner's counters where readers can load them.
@@ -51,6 +52,7 @@ func (l *Loop) publish() {
 	s.stolen.Store(c.stolen)
 	s.timersFired.Store(c.timersFired)
 	s.opsCompleted.Store(c.opsCompleted)
+	s.spinHits.Store(c.spinHits)
 	if r, ok := l.d.(poller.StatsReporter); ok {
 		ds := r.Stats()
 		s.opsSubmitted.Store(ds.Submitted)
@@ -69,7 +71,7 @@ func (l *Loop) Stats() LoopStats {
 		Steals: s.steals.Load(), Stolen: s.stolen.Load(), ThiefWakes: s.thiefWakes.Load(),
 		TimersFired: s.timersFired.Load(), OpsSubmitted: s.opsSubmitted.Load(),
 		OpsCompleted: s.opsCompleted.Load(), KernelEnters: s.enters.Load(),
-		Wakeups: s.wakeups.Load(), CQOverflows: s.overflows.Load(),
+		Wakeups: s.wakeups.Load(), CQOverflows: s.overflows.Load(), SpinHits: s.spinHits.Load(),
 	}
 }
 

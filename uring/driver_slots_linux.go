@@ -188,16 +188,16 @@ func (w *waker) open() error {
 var eventfdOne = [8]byte{1} // little-endian 1, as eventfd(2) wants a host uint64
 
 func (w *waker) signal() error {
-	if w.pending.Load() {
-		return nil // a write is already on its way; its read will wake the owner
+	if w.closed.Load() {
+		return poller.ErrClosed // every time, whether or not a wake was pending at Close
 	}
-	if !w.pending.CompareAndSwap(false, true) {
-		return nil
+	if w.pending.Load() || !w.pending.CompareAndSwap(false, true) {
+		return nil // a write is already on its way; its read will wake the owner
 	}
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed.Load() {
-		return poller.ErrClosed
+		return poller.ErrClosed // closed meanwhile: the eventfd may be gone
 	}
 	for {
 		_, err := unix.Write(w.fd, eventfdOne[:])

@@ -25,6 +25,7 @@ import (
 
 	"github.com/zokio/zokio/bench/echo/cref"
 	"github.com/zokio/zokio/bench/echo/driverecho"
+	"github.com/zokio/zokio/bench/echo/tokio"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/uring"
 )
@@ -335,6 +336,14 @@ func startCRef(t *testing.T, name string, args ...string) *crefServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startChild(t, name, path, args...)
+}
+
+// startChild starts the server program at path with args after its listen
+// address, and reads its "ready" line.
+func startChild(t *testing.T, name, path string, args ...string) *crefServer {
+	t.Helper()
+	var err error
 	s := &crefServer{lines: make(chan string, 16)}
 	s.cmd = exec.Command(path, append([]string{"-a", "127.0.0.1:0"}, args...)...)
 	s.cmd.Stderr = &s.stderr
@@ -559,6 +568,80 @@ func TestCRefEchoSlowReader(t *testing.T) {
 			}
 			if name == "c-uring" && st.Pauses == 0 {
 				t.Errorf("stats %+v: no recv was paused", st)
+			}
+		})
+	}
+}
+
+// tokioStats is the Tokio server's "stats" line.
+type tokioStats struct {
+	Flavor     string `json:"flavor"`
+	Workers    int    `json:"workers"`
+	Accepted   uint64 `json:"accepted"`
+	Closed     uint64 `json:"closed"`
+	OpenConns  int64  `json:"open_conns"`
+	ConnErrors uint64 `json:"conn_errors"`
+}
+
+// TestTokioEcho puts the Tokio server (package tokio), on both runtimes the
+// contenders run, through TestCRefEcho's check: pipelined messages of random
+// sizes on 8 connections at once, echoed byte for byte up to EOF, then "mark"
+// and "stats" after SIGTERM; and a burst of connections reset mid-stream, after
+// which it must still serve. It skips where cargo or Tokio's packaged crates are
+// missing (and under -short: the first build takes cargo minutes).
+func TestTokioEcho(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: building Tokio takes cargo minutes on a loaded machine")
+	}
+	path, err := tokio.Build()
+	if missing := (*tokio.MissingError)(nil); errors.As(err, &missing) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []int{0, 2} {
+		t.Run("workers="+strconv.Itoa(w), func(t *testing.T) {
+			s := startChild(t, "tokio", path, "-w", strconv.Itoa(w))
+			var wg sync.WaitGroup
+			errs := make(chan error, 8)
+			for i := range 8 {
+				wg.Go(func() { errs <- echoRoundTrips(s.addr, uint64(i), 300, 8192) })
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Error(err)
+				}
+			}
+			resetMidStream(t, s.addr, 5)
+			if _, err := io.WriteString(s.stdin, "mark\n"); err != nil {
+				t.Fatal(err)
+			}
+			if line := s.next(t); line != "mark 0" {
+				t.Errorf("mark answered %q, want \"mark 0\"", line)
+			}
+			if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			line := s.next(t)
+			js, ok := strings.CutPrefix(line, "stats ")
+			var st tokioStats
+			if !ok {
+				t.Fatalf("after SIGTERM: %q, want \"stats <json>\"", line)
+			}
+			if err := json.Unmarshal([]byte(js), &st); err != nil {
+				t.Fatalf("stats %s: %v", js, err)
+			}
+			if err := s.wait(); err != nil {
+				t.Errorf("exit: %v; stderr: %s", err, s.stderr.String())
+			}
+			t.Logf("%+v", st)
+			// 8 + 5 reset + resetMidStream's check. Every connection whose EOF the
+			// client saw is closed; a reset one may still be on its way out.
+			if st.Workers != w || st.Accepted != 14 || st.Closed < 9 || int64(st.Closed)+st.OpenConns != 14 {
+				t.Errorf("stats %+v: want %d workers, 14 accepted, at least 9 closed and the rest open", st, w)
 			}
 		})
 	}

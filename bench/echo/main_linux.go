@@ -18,6 +18,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"maps"
@@ -33,6 +34,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/zokio/zokio/bench/echo/cref"
+	"github.com/zokio/zokio/bench/echo/tokio"
 )
 
 type options struct {
@@ -114,11 +116,14 @@ func run(o options) error {
 	if cfg.Contenders, err = parseContenders(o.contenders, o.altServer != ""); err != nil {
 		return err
 	}
-	for _, c := range cfg.Contenders {
-		cfg.ServerArgs = append(cfg.ServerArgs, serverArgs(c, o.uringArgs))
-	}
 	if err := buildCRefs(cfg.Contenders); err != nil {
 		return err
+	}
+	if cfg.Contenders, err = buildTokio(cfg.Contenders); err != nil {
+		return err
+	}
+	for _, c := range cfg.Contenders {
+		cfg.ServerArgs = append(cfg.ServerArgs, serverArgs(c, o.uringArgs))
 	}
 	if err := checkCPUs(o.serverCPU, o.loadCPU); err != nil {
 		return err
@@ -158,6 +163,7 @@ func run(o options) error {
 		o.warmup, o.duration, m.LoadAvgStart, m.LoadAvgEnd)
 	writeTables(os.Stdout, sums, rats, cfg.Reps)
 	writeVerdicts(os.Stdout, rats, targets)
+	writeGoals(os.Stdout, rats, goals)
 
 	if o.jsonPath == "" {
 		return nil
@@ -229,6 +235,11 @@ var contenderArgs = map[string][]string{
 	// The C references (package cref), compiled with gcc at their first run.
 	"c-uring": {"-impl=c-uring"},
 	"c-epoll": {"-impl=c-epoll"},
+	// Tokio 1.24 (package tokio, built with cargo at the first run): a task per
+	// connection, a 64 KiB buffer; the current-thread runtime, and the
+	// multi-thread one with 2 workers for runs that give the server 2 CPUs.
+	"tokio":     {"-impl=tokio"},
+	"tokio-mt2": {"-impl=tokio", "-tokio-workers=2"},
 	// znet's echo sending the received buffers themselves (Conn.WriteRetained)
 	// instead of copying them into the send buffer.
 	"znet-uring-fwd": {"-impl=znet", "-driver=uring", "-znet-forward"},
@@ -237,6 +248,10 @@ var contenderArgs = map[string][]string{
 	// 16): with incremental consumption small messages share a buffer, so a few large
 	// ones serve 1000 connections.
 	"znet-uring-fwd-64k": {"-impl=znet", "-driver=uring", "-znet-forward", "-buffers=32", "-bufsize=65536"},
+	// Forwarding from a group as large as 1000 connections' 16 pipelined 4 KiB
+	// messages need in flight at once (512 × 64 KiB, 32 MiB; issue 20): the
+	// default 64 × 64 KiB group runs dry on the buffers held by sends.
+	"znet-uring-fwd-g512": {"-impl=znet", "-driver=uring", "-znet-forward", "-buffers=512", "-bufsize=65536"},
 	// Registered vs plain send buffers (issue 7): zero-copy sends of every size to
 	// the loopback peer, from Go-heap buffers (-zc) or from a registered send arena
 	// as fixed buffers (-zcreg); -arena takes the output buffers from the arena but
@@ -353,6 +368,29 @@ func buildCRefs(contenders []string) error {
 		}
 	}
 	return nil
+}
+
+// buildTokio builds the Tokio server (package tokio) if a Tokio contender is
+// among contenders, before any run: the first build takes cargo minutes. Where
+// cargo or Tokio's packaged crates are missing it drops the Tokio contenders with
+// a message that says what to install, and fails only when none is left.
+func buildTokio(contenders []string) ([]string, error) {
+	isTokio := func(c string) bool { return strings.HasPrefix(strings.TrimSuffix(c, altSuffix), "tokio") }
+	if !slices.ContainsFunc(contenders, isTokio) {
+		return contenders, nil
+	}
+	fmt.Fprintln(os.Stderr, "echo: building the Tokio server (cargo, offline; cached after the first build)")
+	_, err := tokio.Build()
+	var m *tokio.MissingError
+	if errors.As(err, &m) {
+		rest := slices.DeleteFunc(slices.Clone(contenders), isTokio)
+		fmt.Fprintf(os.Stderr, "echo: skipping the Tokio contenders: %v\n", err)
+		if len(rest) == 0 {
+			return nil, err
+		}
+		return rest, nil
+	}
+	return contenders, err
 }
 
 // binaries are the programs build made, and the -alt-server binary if any.

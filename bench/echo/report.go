@@ -108,6 +108,7 @@ type ratio struct {
 	B          string `json:"b"`
 	Throughput spread `json:"throughput"`  // A's msgs/s ÷ B's; > 1 favours A
 	CPUPerMsg  spread `json:"cpu_per_msg"` // A's server CPU/msg ÷ B's; < 1 favours A
+	P99        spread `json:"p99"`         // A's p99 latency ÷ B's; < 1 favours A
 }
 
 func summarize(samples []sample, cfg config) []summary {
@@ -154,8 +155,8 @@ func summarize(samples []sample, cfg config) []summary {
 // ratioPairs compares every contender with gnet, uring with epoll, every Go
 // server with the C reference on its kernel interface (c-uring for the uring
 // contenders, c-epoll for the others, which all run on epoll) unless the pair
-// is already there the other way round, and each -alt-server contender with the
-// same contender on the real server.
+// is already there the other way round, every contender with Tokio, and each
+// -alt-server contender with the same contender on the real server.
 func ratioPairs(contenders []string) [][2]string {
 	var pairs [][2]string
 	if slices.Contains(contenders, "gnet") {
@@ -203,6 +204,19 @@ func ratioPairs(contenders []string) [][2]string {
 			pairs = append(pairs, [2]string{c, off})
 		}
 	}
+	// Everything else against Tokio (issue 20): its current-thread runtime, or the
+	// multi-thread one where that is the only Tokio in the run.
+	tk := ""
+	for _, t := range []string{"tokio", "tokio-mt2"} {
+		if tk == "" && slices.Contains(contenders, t) {
+			tk = t
+		}
+	}
+	for _, c := range contenders {
+		if tk != "" && c != tk && !slices.Contains(pairs, [2]string{tk, c}) && !slices.Contains(pairs, [2]string{c, tk}) {
+			pairs = append(pairs, [2]string{c, tk})
+		}
+	}
 	for _, c := range contenders {
 		if base, ok := strings.CutSuffix(c, altSuffix); ok && slices.Contains(contenders, base) {
 			pairs = append(pairs, [2]string{c, base})
@@ -223,17 +237,19 @@ func ratios(samples []sample, cfg config, pairs [][2]string) []ratio {
 	var out []ratio
 	for _, sc := range cfg.Scenarios {
 		for _, p := range pairs {
-			var tput, cpu []float64
+			var tput, cpu, p99 []float64
 			for rep := range cfg.Reps {
 				a, okA := by[key{p[0], sc.Name, rep}]
 				b, okB := by[key{p[1], sc.Name, rep}]
 				if okA && okB {
 					tput = append(tput, a.msgsPerSec()/b.msgsPerSec())
 					cpu = append(cpu, a.cpuNsPerMsg()/b.cpuNsPerMsg())
+					p99 = append(p99, a.Latency.P99/b.Latency.P99)
 				}
 			}
 			if len(tput) > 0 {
-				out = append(out, ratio{Scenario: sc.Name, A: p[0], B: p[1], Throughput: spreadOf(tput), CPUPerMsg: spreadOf(cpu)})
+				out = append(out, ratio{Scenario: sc.Name, A: p[0], B: p[1], Throughput: spreadOf(tput), CPUPerMsg: spreadOf(cpu),
+					P99: spreadOf(p99)})
 			}
 		}
 	}
@@ -261,13 +277,13 @@ func writeTables(w io.Writer, sums []summary, rats []ratio, reps int) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Ratios A ÷ B, taken per repetition (same rep, interleaved), then median (min–max).")
-	fmt.Fprintln(w, "Server CPU/msg < 1 and throughput > 1 favour A.")
+	fmt.Fprintln(w, "Server CPU/msg < 1, throughput > 1 and p99 < 1 favour A.")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| scenario | A ÷ B | server CPU/msg ratio | throughput ratio |")
-	fmt.Fprintln(w, "|---|---|---:|---:|")
+	fmt.Fprintln(w, "| scenario | A ÷ B | server CPU/msg ratio | throughput ratio | p99 ratio |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|")
 	for _, r := range rats {
-		fmt.Fprintf(w, "| %s | %s ÷ %s | %s | %s |\n", r.Scenario, r.A, r.B,
-			fmtSpread(r.CPUPerMsg, 1, "%.3f"), fmtSpread(r.Throughput, 1, "%.3f"))
+		fmt.Fprintf(w, "| %s | %s ÷ %s | %s | %s | %s |\n", r.Scenario, r.A, r.B,
+			fmtSpread(r.CPUPerMsg, 1, "%.3f"), fmtSpread(r.Throughput, 1, "%.3f"), fmtSpread(r.P99, 1, "%.3f"))
 	}
 }
 
@@ -304,6 +320,46 @@ func writeVerdicts(w io.Writer, rats []ratio, ts []target) {
 			}
 			fmt.Fprintf(w, "- target %s server CPU/msg ≤ %.2f× gnet at %s: %.3f× (range %.3f–%.3f) — %s\n",
 				t.contender, t.max, r.Scenario, r.CPUPerMsg.Median, r.CPUPerMsg.Min, r.CPUPerMsg.Max, verdict)
+		}
+	}
+}
+
+// goal is one of issue 20's bars: contender A against B in every scenario, with
+// the paired throughput ratio at least minTput, the CPU/msg ratio at most maxCPU
+// and, where maxP99 > 0, the p99 ratio at most maxP99.
+type goal struct {
+	a, b                    string
+	minTput, maxCPU, maxP99 float64
+}
+
+// goals are issue 20's: the event API on io_uring ahead of Tokio (≥ 1.1× its
+// throughput at ≤ 0.9× its CPU/msg, p99 no worse) and level with C liburing; on
+// epoll at least level with Tokio, which runs on epoll too.
+var goals = []goal{
+	{"znet-uring", "tokio", 1.1, 0.9, 1.0},
+	{"znet-uring", "c-uring", 1.0, 1.0, 0},
+	{"znet-epoll", "tokio", 1.0, 1.0, 0},
+}
+
+// writeGoals prints a verdict for each goal whose pair was measured.
+func writeGoals(w io.Writer, rats []ratio, gs []goal) {
+	for _, g := range gs {
+		for _, r := range rats {
+			if r.A != g.a || r.B != g.b {
+				continue
+			}
+			ok := r.Throughput.Median >= g.minTput && r.CPUPerMsg.Median <= g.maxCPU
+			p99 := ""
+			if g.maxP99 > 0 {
+				ok = ok && r.P99.Median <= g.maxP99
+				p99 = fmt.Sprintf(", p99 %.3f× (≤ %.2f)", r.P99.Median, g.maxP99)
+			}
+			verdict := "MET"
+			if !ok {
+				verdict = "MISSED"
+			}
+			fmt.Fprintf(w, "- goal %s vs %s at %s: throughput %.3f× (≥ %.2f), CPU/msg %.3f× (≤ %.2f)%s — %s\n",
+				g.a, g.b, r.Scenario, r.Throughput.Median, g.minTput, r.CPUPerMsg.Median, g.maxCPU, p99, verdict)
 		}
 	}
 }

@@ -53,10 +53,11 @@ var steps = []step{
 	{
 		name: "echo",
 		about: "TCP echo, server pinned to CPU 0 (one loop, GOMAXPROCS=1), load generator on CPU 1: znet's event API (znet-uring), " +
-			"gonet's goroutine-per-connection echo on znet's net.Conn adapters (znetconn-uring, znetconn-epoll), Go's net (gonet), and the C references (c-uring: liburing with a buffer ring; c-epoll).",
+			"gonet's goroutine-per-connection echo on znet's net.Conn adapters (znetconn-uring, znetconn-epoll), Go's net (gonet), Tokio 1.24's current-thread runtime (tokio: a task per connection; " +
+			"skipped where cargo or Debian's librust-tokio+full-dev is missing), and the C references (c-uring: liburing with a buffer ring; c-epoll).",
 		args: func(dir string) []string {
 			return []string{"./echo", "-reps=3", "-duration=2s", "-warmup=1s", "-scenarios=1000x64p1,1000x64p16,50x4096p16",
-				"-contenders=znet-uring,znetconn-uring,znetconn-epoll,gonet,c-uring,c-epoll", "-json=" + filepath.Join(dir, "echo.json")}
+				"-contenders=znet-uring,znetconn-uring,znetconn-epoll,gonet,tokio,c-uring,c-epoll", "-json=" + filepath.Join(dir, "echo.json")}
 		},
 		needs: []string{"gcc", "taskset"},
 		charts: []chart{

@@ -108,20 +108,33 @@ func testTimeoutCancel(t *testing.T, nd NewDriver) {
 }
 
 // testTimeoutOrder arms timers out of order and checks they fire in deadline order.
+// A deadline counts from its op's Submit, so each is known to lie between the clock
+// read before and after that Submit: on a loaded host the submissions themselves take
+// milliseconds, and a timer submitted late may rightly fire after one armed earlier
+// with a shorter timeout. Firing after a timer whose deadline is certainly later fails.
 func testTimeoutOrder(t *testing.T, nd NewDriver) {
 	h := start(t, nd)
 	ms := []int{40, 10, 30, 20, 1}
 	var order []int
 	recs := make([]poller.Op, len(ms))
+	earliest, latest := make([]time.Time, len(ms)), make([]time.Time, len(ms))
 	for i, m := range ms {
 		recs[i] = poller.Op{Code: poller.OpTimeout, Timeout: time.Duration(m) * time.Millisecond,
-			Offset: int64(m), Done: func(op *poller.Op) { order = append(order, int(op.Offset)) }}
+			Offset: int64(i), Done: func(op *poller.Op) { order = append(order, int(op.Offset)) }}
+		earliest[i] = time.Now().Add(recs[i].Timeout)
 		h.submit(&recs[i])
+		latest[i] = time.Now().Add(recs[i].Timeout)
 	}
 	h.until("five timers", func() bool { return len(order) == len(ms) })
 	for i := 1; i < len(order); i++ {
-		if order[i] < order[i-1] {
-			t.Fatalf("timers fired in order %v", order)
+		a, b := order[i-1], order[i]
+		if latest[b].Before(earliest[a]) {
+			fired := make([]int, len(order))
+			for j, k := range order {
+				fired[j] = ms[k]
+			}
+			t.Fatalf("timers (ms) fired in order %v: %d ms, due by %v, after %d ms, due from %v",
+				fired, ms[b], latest[b].Format("15:04:05.000000"), ms[a], earliest[a].Format("15:04:05.000000"))
 		}
 	}
 }

@@ -51,4 +51,6 @@ var (
 	errExist       = []error{syscall.EEXIST}
 	errIsDir       = []error{syscall.EISDIR}
 	errNotWritable = []error{syscall.EBADF}
+	errLoop        = []error{syscall.ELOOP}
+	errNotDir      = []error{syscall.ENOTDIR}
 )

@@ -218,4 +218,8 @@ var (
 	errExist       = []error{syscall.EEXIST}
 	errIsDir       = []error{syscall.EISDIR}
 	errNotWritable = []error{syscall.EBADF}
+	// ELOOP, or EMLINK (FreeBSD) or EFTYPE (NetBSD, added in errno_netbsd.go) for
+	// O_NOFOLLOW on a symbolic link.
+	errLoop   = []error{syscall.ELOOP, syscall.EMLINK}
+	errNotDir = []error{syscall.ENOTDIR}
 )

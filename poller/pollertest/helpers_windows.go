@@ -251,4 +251,6 @@ var (
 	errExist       = []error{syscall.EEXIST, windows.ERROR_ALREADY_EXISTS, windows.ERROR_FILE_EXISTS}
 	errIsDir       = []error{syscall.EISDIR, syscall.EACCES, windows.ERROR_INVALID_FUNCTION, windows.ERROR_ACCESS_DENIED}
 	errNotWritable = []error{syscall.EBADF, syscall.EACCES, windows.ERROR_ACCESS_DENIED}
+	errLoop        = []error{syscall.ELOOP}
+	errNotDir      = []error{syscall.ENOTDIR, windows.ERROR_DIRECTORY}
 )

@@ -16,6 +16,7 @@ func init() {
 	register("PipeReadWrite", testPipeReadWrite)
 	register("RecvWaitsForData", testRecvWaits)
 	register("RecvEOF", testRecvEOF)
+	register("MsgDontWait", testMsgDontWait)
 	register("BadFd", testBadFd)
 	register("AcceptConnect", testAcceptConnect)
 	register("ConnectRefused", testConnectRefused)
@@ -59,6 +60,28 @@ func testRecvWaits(t *testing.T, nd NewDriver) {
 	if n := r.ok(); string(buf[:n]) != "late" {
 		t.Fatalf("recv %q, want %q", buf[:n], "late")
 	}
+}
+
+// testMsgDontWait: a recv with MsgDontWait and nothing to read completes at once with
+// EAGAIN instead of waiting; with data ready it takes the data.
+func testMsgDontWait(t *testing.T, nd NewDriver) {
+	h, fds := start(t, nd), newFDs(t)
+	a, b := fds.streamPair()
+	buf := make([]byte, 16)
+	r := h.run(newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Buf: buf, Arg: poller.MsgDontWait}))
+	wantErrno(t, "recv MsgDontWait with nothing to read", r.only(), syscall.EAGAIN)
+	m := h.run(newRec(t, poller.Op{Code: poller.OpRecvmsg, Fd: a, Bufs: [][]byte{buf}, Arg: poller.MsgDontWait}))
+	wantErrno(t, "recvmsg MsgDontWait with nothing to read", m.only(), syscall.EAGAIN)
+	write(t, b, []byte("now"))
+	h.run(newRec(t, poller.Op{Code: poller.OpPoll, Fd: a, Arg: poller.PollIn})).ok()
+	r = h.run(newRec(t, poller.Op{Code: poller.OpRecv, Fd: a, Buf: buf, Arg: poller.MsgDontWait}))
+	if n := r.ok(); string(buf[:n]) != "now" {
+		t.Fatalf("recv MsgDontWait with data: %q, want %q", buf[:n], "now")
+	}
+	if n := h.run(newRec(t, poller.Op{Code: poller.OpSend, Fd: b, Buf: []byte("x"), Arg: poller.MsgDontWait})).ok(); n != 1 {
+		t.Fatalf("send MsgDontWait with room sent %d", n)
+	}
+	readNow(t, a, buf)
 }
 
 func testRecvEOF(t *testing.T, nd NewDriver) {

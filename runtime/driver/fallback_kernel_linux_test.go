@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/zokio/zokio/internal/iouringblock"
+	"github.com/zokio/zokio/kqueue"
 	"github.com/zokio/zokio/runtime/driver"
 )
 
@@ -140,7 +141,25 @@ func TestForcingUnavailableKinds(t *testing.T) {
 	for _, k := range []driver.Kind{driver.Kqueue, driver.IOCP} {
 		dec, err := driver.Choose(k)
 		if k == driver.Kqueue && err == nil && dec.Kind == driver.Kqueue {
-			continue // a build with the libkqueue tag
+			// A build with the libkqueue tag: kqueue is there, on libkqueue, and
+			// forcing it probes nothing.
+			d, dec, err := driver.Open(k, driver.Config{})
+			if err != nil {
+				t.Fatalf("Open(kqueue) in a libkqueue build: %v", err)
+			}
+			name := d.Info().Name
+			d.Close()
+			if name != "kqueue" || dec.Kind != driver.Kqueue || dec.Probed || !strings.Contains(dec.Reason, "libkqueue") {
+				t.Errorf("Open(kqueue) in a libkqueue build: %s, %+v", name, dec)
+			}
+			// The kqueue driver's own refusal of a bad config comes back as is.
+			if d, _, err := driver.Open(k, driver.Config{Kqueue: kqueue.Config{Workers: -1}}); err == nil || d != nil {
+				if d != nil {
+					d.Close()
+				}
+				t.Errorf("Open(kqueue, Workers: -1) = %v, want an error", err)
+			}
+			continue
 		}
 		if !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), string(k)) {
 			t.Errorf("Choose(%s): %+v, %v; want ErrUnsupported naming %s", k, dec, err, k)

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/zokio/zokio/internal/testhook"
 	"github.com/zokio/zokio/kqueue"
 	"github.com/zokio/zokio/poller"
@@ -106,7 +108,7 @@ type unavailableErr struct {
 }
 
 func (e *unavailableErr) Error() string {
-	return fmt.Sprintf("io_uring unavailable (%s: %v): %s", errnoName(e.errno), e.errno, e.reason)
+	return fmt.Sprintf("io_uring unavailable (%s: %v): %s", unix.ErrnoName(e.errno), e.errno, e.reason)
 }
 
 func (e *unavailableErr) Is(target error) bool {
@@ -137,30 +139,21 @@ func classify(err error) error {
 
 // epermReason tells the sysctl apart from a seccomp filter where it can.
 func epermReason() string {
-	b, err := os.ReadFile("/proc/sys/kernel/io_uring_disabled")
-	switch v := strings.TrimSpace(string(b)); {
-	case err == nil && v == "2":
+	// No such sysctl (before Linux 6.6) or an unreadable one reads as "": seccomp.
+	b, _ := os.ReadFile("/proc/sys/kernel/io_uring_disabled")
+	return epermReasonFor(string(b))
+}
+
+// epermReasonFor explains EPERM from io_uring_setup given the contents of
+// kernel.io_uring_disabled ("" when it cannot be read).
+func epermReasonFor(sysctl string) string {
+	switch strings.TrimSpace(sysctl) {
+	case "2":
 		return "kernel.io_uring_disabled=2 forbids io_uring for every process"
-	case err == nil && v == "1":
+	case "1":
 		return "kernel.io_uring_disabled=1 allows io_uring only to members of kernel.io_uring_group"
 	}
 	return "a seccomp filter forbids io_uring_setup (Docker's and containerd's default profiles do since 2023)"
-}
-
-func errnoName(e syscall.Errno) string {
-	switch e {
-	case syscall.ENOSYS:
-		return "ENOSYS"
-	case syscall.EPERM:
-		return "EPERM"
-	case syscall.EACCES:
-		return "EACCES"
-	case syscall.ENOMEM:
-		return "ENOMEM"
-	case syscall.EINVAL:
-		return "EINVAL"
-	}
-	return fmt.Sprintf("errno %d", int(e))
 }
 
 var probeOnce = sync.OnceValue(probeUring)

@@ -78,6 +78,21 @@ func TestForcing(t *testing.T) {
 	}
 }
 
+// TestOpenEpollConfigError: Open returns the epoll driver's own refusal of a bad
+// config, and no driver.
+func TestOpenEpollConfigError(t *testing.T) {
+	if _, ok := sandbox.Mode(); ok {
+		t.Skip("runs in the parent only")
+	}
+	d, dec, err := driver.Open(driver.Epoll, driver.Config{Epoll: poller.EpollConfig{Workers: -1}})
+	if err == nil {
+		d.Close()
+	}
+	if d != nil || !errors.Is(err, syscall.EINVAL) || dec.Kind != driver.Epoll {
+		t.Fatalf("Open(epoll, Workers: -1) = %v, %+v, %v; want no driver and EINVAL", d, dec, err)
+	}
+}
+
 // TestFallbackUnderSeccomp is the proof that the fallback is real: a child process in
 // which io_uring_setup, _enter and _register fail with EPERM (Docker's default profile,
 // kernel.io_uring_disabled) or ENOSYS (a kernel without io_uring) must choose epoll,

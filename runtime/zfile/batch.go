@@ -423,9 +423,7 @@ func (b *Batch) Wait(ctx context.Context) error {
 		return serr
 	}
 	for b.left > 0 {
-		if _, err := b.Next(ctx); err != nil {
-			break
-		}
+		_, _ = b.Next(ctx) // fails only once nothing is left (io.EOF)
 	}
 	for i := range b.sent {
 		if _, err := b.Result(i); err != nil {

@@ -28,7 +28,7 @@ const childEnv = "ZFILE_TEST_CHILD"
 func runChild(t *testing.T, name string, attr *syscall.SysProcAttr, env ...string) {
 	t.Helper()
 	cmd := exec.CommandContext(ctxT(t), os.Args[0], "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), childEnv+"="+name), env...)
+	cmd.Env = append(append(append(os.Environ(), childEnv+"="+name), env...), childCoverEnv()...)
 	cmd.SysProcAttr = attr
 	out, err := cmd.CombinedOutput()
 	if s := string(out); strings.HasPrefix(s, "skip: ") {
@@ -41,7 +41,7 @@ func runChild(t *testing.T, name string, attr *syscall.SysProcAttr, env ...strin
 
 func runChildScenario(name string) int {
 	scenarios := map[string]func() error{
-		"fsize": childFsize, "enospc": childENOSPC, "memlock": childMemlock,
+		"fsize": childFsize, "enospc": childENOSPC, "memlock": childMemlock, "nofile": childNofile,
 	}
 	fn, ok := scenarios[name]
 	if !ok {

@@ -2,7 +2,6 @@ package zfile
 
 import (
 	"os"
-	goruntime "runtime"
 	"testing"
 
 	"github.com/zokio/zokio/poller"
@@ -81,10 +80,8 @@ func TestEagerSubmitAPIs(t *testing.T) {
 			t.Fatal(err)
 		}
 		bl := e.rt.Loops()[1] // another loop than the file's, too
-		if goruntime.GOOS == "windows" {
-			// A handle belongs to one completion port, its loop's: ops on it from
-			// another loop's driver would complete on the wrong port.
-			bl = f.loop
+		if bl == f.loop {
+			bl = e.rt.Loops()[0]
 		}
 		b := NewBatch(bl)
 		b.WriteAt(f, pattern(8192, 4096), 8192)

@@ -2,7 +2,9 @@ package zfile_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -146,7 +148,9 @@ func ExampleArena() {
 	// Output: 4096 <nil> block zero
 }
 
-// Stat returns an fs.FileInfo computed as os.Stat computes it.
+// Stat returns an fs.FileInfo computed as os.Stat computes it, and its errors are
+// os's too: an *fs.PathError that errors.Is matches with fs.ErrNotExist. (The text
+// is the system's: "stat /no/such/file: no such file or directory" on Linux.)
 func ExampleStat() {
 	rt, err := runtime.New(runtime.Options{Loops: 1})
 	if err != nil {
@@ -154,9 +158,26 @@ func ExampleStat() {
 		return
 	}
 	defer rt.Close(context.Background())
-	_, err = zfile.Stat(context.Background(), rt, "/no/such/file")
-	fmt.Println(err)
-	// Output: stat /no/such/file: no such file or directory
+	dir, _ := os.MkdirTemp("", "zfile-example")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	if err := os.WriteFile(filepath.Join(dir, "data"), []byte("twelve bytes"), 0o644); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fi, err := zfile.Stat(ctx, rt, filepath.Join(dir, "data"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(fi.Name(), fi.Size(), fi.Mode().IsRegular())
+
+	_, err = zfile.Stat(ctx, rt, filepath.Join(dir, "missing"))
+	var pe *fs.PathError
+	fmt.Println(errors.As(err, &pe), errors.Is(err, fs.ErrNotExist), filepath.Base(pe.Path))
+	// Output:
+	// data 12 true
+	// true true missing
 }
 
 // WriteBehind streams a log the way a storage engine does: several writes in flight,

@@ -90,7 +90,8 @@ var (
 // OpenOptions tune OpenFileWith. The zero value is what OpenFile uses.
 type OpenOptions struct {
 	// Loop is the file's home loop, which runs its ops from goroutines. It must belong
-	// to the runtime. Default: the loop the descriptor number hashes to.
+	// to the runtime. Default: the loop the descriptor number hashes to (on Windows,
+	// the loop that opened the file, whose completion port then holds its handle).
 	Loop *runtime.Loop
 	// Fixed installs the descriptor in the home loop's registered file table, so that
 	// ring ops skip the kernel's descriptor lookup. When the table is full, the ring's
@@ -156,7 +157,7 @@ func OpenFileWith(ctx context.Context, rt *runtime.Runtime, name string, flag in
 	if opener == nil {
 		opener = loops[int(nextOpen.Add(1))%len(loops)]
 	}
-	op := &poller.Op{Code: poller.OpOpenat, Fd: atFdCwd, Path: name,
+	op := &poller.Op{Code: poller.OpOpenat, Fd: poller.AtFDCWD, Path: name,
 		Arg: uint32(flag | syscall.O_CLOEXEC), Mode: syscallMode(perm)}
 	res, err := opener.Do(ctx, op)
 	if err != nil {
@@ -164,7 +165,7 @@ func OpenFileWith(ctx context.Context, rt *runtime.Runtime, name string, flag in
 	}
 	l := o.Loop
 	if l == nil {
-		l = loops[int(res)%len(loops)]
+		l = homeLoop(loops, opener, int(res))
 	}
 	f := newFile(rt, l, int(res), name, flag, o)
 	if o.Fixed {

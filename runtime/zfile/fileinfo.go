@@ -5,7 +5,29 @@ package zfile
 import (
 	"io/fs"
 	"time"
+
+	"github.com/zokio/zokio/poller"
 )
+
+// statBuf is the memory an OpStatx fills: a poller.Statx, Linux's struct statx
+// layout, which io_uring's kernel writes directly and the other drivers fill.
+type statBuf struct{ sx poller.Statx }
+
+// bytes returns the buffer OpStatx writes into; it keeps b reachable, so the op holds
+// b until it completes.
+func (b *statBuf) bytes() []byte { return b.sx.Bytes() }
+
+// fileInfo converts a statx result into the os package's view: Mode, ModTime and Size
+// as os.Stat computes them on this system, and Sys returning the system's record.
+func (b *statBuf) fileInfo(name string) fs.FileInfo {
+	sx := &b.sx
+	fi := &fileInfo{name: name, size: int64(sx.Size), mode: fileMode(uint32(sx.Mode)), modTime: statxTime(sx.Mtime)}
+	fillSys(&fi.sys, sx)
+	return fi
+}
+
+// statxTime converts a statx timestamp.
+func statxTime(ts poller.StatxTimestamp) time.Time { return time.Unix(ts.Sec, int64(ts.Nsec)) }
 
 // fileInfo implements fs.FileInfo as os's does; its Sys is the system's own stat
 // record (fileSys, per system).

@@ -20,7 +20,9 @@ import (
 // allocates nothing in steady state.
 //
 // l may be any loop of the runtime; on the file's home loop the op uses the file's
-// registered slot. ReadAtOn returns an error, and cb is never called, when the read
+// registered slot. On Windows a handle belongs to one completion port for its life,
+// the home loop's (the loop that opened it): there, another loop's driver runs the
+// read on its worker threads, which costs a thread handoff, so prefer the home loop. ReadAtOn returns an error, and cb is never called, when the read
 // cannot start (closed file, negative offset); otherwise cb is called exactly once.
 // p belongs to the kernel until cb runs. On io_uring a read of cached data completes
 // at submission, in the kernel; on epoll, whose file ops run on worker threads,

@@ -84,7 +84,7 @@ func (f *File) Stat() (fs.FileInfo, error) {
 		return nil, os.ErrInvalid
 	}
 	if !f.incref() {
-		return nil, f.wrapErr(opFstat, os.ErrClosed)
+		return nil, f.wrapErr(opFstat, errStatClosed)
 	}
 	defer f.decref()
 	b := new(statBuf)
@@ -112,7 +112,7 @@ func statPath(ctx context.Context, rt *runtime.Runtime, opName, name string, nof
 	}
 	b := new(statBuf)
 	op := new(poller.Op)
-	statxOp(op, atFdCwd, name, nofollow, b)
+	statxOp(op, poller.AtFDCWD, name, nofollow, b)
 	if _, err := pathOp(ctx, rt, op); err != nil {
 		return nil, &os.PathError{Op: opName, Path: name, Err: hostErr(opName, name, err)}
 	}
@@ -122,11 +122,11 @@ func statPath(ctx context.Context, rt *runtime.Runtime, opName, name string, nof
 // Remove removes the named file or empty directory, as os.Remove does (unlinkat, then
 // unlinkat with AT_REMOVEDIR).
 func Remove(ctx context.Context, rt *runtime.Runtime, name string) error {
-	_, err := pathOp(ctx, rt, &poller.Op{Code: poller.OpUnlinkat, Fd: atFdCwd, Path: name})
+	_, err := pathOp(ctx, rt, &poller.Op{Code: poller.OpUnlinkat, Fd: poller.AtFDCWD, Path: name})
 	if err == nil {
 		return nil
 	}
-	_, err1 := pathOp(ctx, rt, &poller.Op{Code: poller.OpUnlinkat, Fd: atFdCwd, Path: name, Arg: atRemoveDir})
+	_, err1 := pathOp(ctx, rt, &poller.Op{Code: poller.OpUnlinkat, Fd: poller.AtFDCWD, Path: name, Arg: poller.AtRemoveDir})
 	if err1 == nil {
 		return nil
 	}
@@ -156,7 +156,7 @@ func Rename(ctx context.Context, rt *runtime.Runtime, oldpath, newpath string) e
 			return lerr(syscall.EEXIST)
 		}
 	}
-	_, err := pathOp(ctx, rt, &poller.Op{Code: poller.OpRenameat, Fd: atFdCwd, Path: oldpath, Fd2: atFdCwd, Path2: newpath})
+	_, err := pathOp(ctx, rt, &poller.Op{Code: poller.OpRenameat, Fd: poller.AtFDCWD, Path: oldpath, Fd2: poller.AtFDCWD, Path2: newpath})
 	if err != nil {
 		return lerr(err)
 	}
@@ -165,7 +165,7 @@ func Rename(ctx context.Context, rt *runtime.Runtime, oldpath, newpath string) e
 
 // Mkdir creates a directory, as os.Mkdir does (mkdirat with perm before umask).
 func Mkdir(ctx context.Context, rt *runtime.Runtime, name string, perm fs.FileMode) error {
-	_, err := pathOp(ctx, rt, &poller.Op{Code: poller.OpMkdirat, Fd: atFdCwd, Path: name, Mode: syscallMode(perm)})
+	_, err := pathOp(ctx, rt, &poller.Op{Code: poller.OpMkdirat, Fd: poller.AtFDCWD, Path: name, Mode: syscallMode(perm)})
 	if err != nil {
 		return &os.PathError{Op: "mkdir", Path: name, Err: hostErr("mkdir", name, err)}
 	}

@@ -108,7 +108,7 @@ func (f *File) read(ctx context.Context, p []byte) (int, error) {
 	f.rmu.Lock()
 	defer f.rmu.Unlock()
 	if len(p) == 0 {
-		return 0, nil
+		return 0, f.wrapErr("read", zeroRead(f.fd)) // os makes the call on Windows
 	}
 	if !f.stream {
 		f.pmu.Lock()

@@ -1,4 +1,4 @@
-//go:build dragonfly || openbsd
+//go:build linux || dragonfly || openbsd
 
 package zfile
 

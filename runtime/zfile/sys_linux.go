@@ -4,10 +4,8 @@ package zfile
 // the page cache first (preadv2 with RWF_NOWAIT), and statx.
 
 import (
-	"io/fs"
 	"math/bits"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -102,64 +100,17 @@ func (f *File) nowait(iov *unix.Iovec, n, size int, off int64) (int, error) {
 	}
 }
 
-// statxMask asks for what os.Stat reports.
-const statxMask = unix.STATX_BASIC_STATS
-
-// statBuf is the memory an OpStatx fills: a unix.Statx_t, which is exactly
-// poller.StatxSize bytes and 8-byte aligned.
-type statBuf struct{ st unix.Statx_t }
-
-var _ [poller.StatxSize - unsafe.Sizeof(unix.Statx_t{})]byte
-
-// bytes returns the buffer OpStatx writes into.
-func (b *statBuf) bytes() []byte {
-	// SAFETY: b is a heap object referenced by the op (through this slice) until the
-	// op completes; the slice covers exactly its Statx_t.
-	return unsafe.Slice((*byte)(unsafe.Pointer(&b.st)), unsafe.Sizeof(b.st))
-}
-
 // statxOp fills op to stat path relative to dirfd. Path "" with a descriptor stats
 // the descriptor itself (AT_EMPTY_PATH, File.Stat); with AT_FDCWD it names no file
 // and fails with ENOENT, as os.Stat("") does: AT_EMPTY_PATH there would stat the
 // current directory.
 func statxOp(op *poller.Op, dirfd int, path string, nofollow bool, b *statBuf) {
 	flags := uint32(unix.AT_STATX_SYNC_AS_STAT)
-	if path == "" && dirfd != atFdCwd {
-		flags |= unix.AT_EMPTY_PATH
+	if path == "" && dirfd != poller.AtFDCWD {
+		flags |= poller.AtEmptyPath
 	}
 	if nofollow {
-		flags |= unix.AT_SYMLINK_NOFOLLOW
+		flags |= poller.AtSymlinkNoFollow
 	}
-	*op = poller.Op{Code: poller.OpStatx, Fd: dirfd, Path: path, Arg: flags, Mode: statxMask, Buf: b.bytes()}
-}
-
-// fileInfo converts a statx result into the os package's view: Mode, ModTime and Size
-// as os.Stat computes them, and Sys returning a *syscall.Stat_t.
-func (b *statBuf) fileInfo(name string) fs.FileInfo {
-	sx := &b.st
-	fi := &fileInfo{name: name, size: int64(sx.Size)}
-	st := &fi.sys
-	setInt(&st.Dev, unix.Mkdev(sx.Dev_major, sx.Dev_minor))
-	setInt(&st.Ino, sx.Ino)
-	setInt(&st.Nlink, uint64(sx.Nlink))
-	setInt(&st.Mode, uint64(sx.Mode))
-	setInt(&st.Uid, uint64(sx.Uid))
-	setInt(&st.Gid, uint64(sx.Gid))
-	setInt(&st.Rdev, unix.Mkdev(sx.Rdev_major, sx.Rdev_minor))
-	st.Size = int64(sx.Size)
-	setInt(&st.Blksize, uint64(sx.Blksize))
-	st.Blocks = int64(sx.Blocks)
-	st.Atim = timespec(sx.Atime)
-	st.Mtim = timespec(sx.Mtime)
-	st.Ctim = timespec(sx.Ctime)
-	fi.modTime = time.Unix(int64(sx.Mtime.Sec), int64(sx.Mtime.Nsec))
-	fi.mode = fileMode(uint32(sx.Mode))
-	return fi
-}
-
-func timespec(t unix.StatxTimestamp) syscall.Timespec {
-	var ts syscall.Timespec
-	setInt(&ts.Sec, uint64(t.Sec))
-	setInt(&ts.Nsec, uint64(t.Nsec))
-	return ts
+	*op = poller.Op{Code: poller.OpStatx, Fd: dirfd, Path: path, Arg: flags, Mode: poller.StatxBasicStats, Buf: b.bytes()}
 }

@@ -12,11 +12,7 @@ import (
 	"github.com/zokio/zokio/runtime"
 )
 
-const (
-	atFdCwd     = -100
-	oDirect     = 0
-	atRemoveDir = 0x200
-)
+const oDirect = 0
 
 // errNoPlatform is what every file operation reports where Zokio has no driver yet.
 var errNoPlatform = fmt.Errorf("zfile: no file I/O driver on %s yet: %w", goruntime.GOOS, errors.ErrUnsupported)

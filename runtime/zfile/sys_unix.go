@@ -13,17 +13,14 @@ import (
 
 // The system layer that Linux, macOS and the BSDs share. What differs is in
 // sys_linux.go (reads that try the page cache first with preadv2 and RWF_NOWAIT;
-// statx) and sys_bsd.go (every read goes to the driver's worker pool; stat through
-// fstatat, which the kqueue driver decodes into poller's Statx).
+// statx), sys_bsd.go (every read goes to the driver's worker pool; stat through
+// fstatat, which the kqueue driver decodes into poller's Statx) and stattime_*.go
+// (the names of a Stat_t's times).
 
-const (
-	atFdCwd     = unix.AT_FDCWD
-	atRemoveDir = unix.AT_REMOVEDIR
-	// oDirect bypasses the page cache: O_DIRECT on Linux, FreeBSD, NetBSD and
-	// DragonFly; 0 on macOS and OpenBSD, whose open(2) has no such flag (macOS has
-	// fcntl's F_NOCACHE for an open file instead).
-	oDirect = poller.OpenDirect
-)
+// oDirect bypasses the page cache: O_DIRECT on Linux, FreeBSD, NetBSD and DragonFly;
+// 0 on macOS and OpenBSD, whose open(2) has no such flag (macOS has fcntl's F_NOCACHE
+// for an open file instead).
+const oDirect = poller.OpenDirect
 
 // platformErr reports whether this platform can run files at all.
 func platformErr() error { return nil }
@@ -42,21 +39,44 @@ func zeroWrite(fd int) error {
 // setInt stores v in an integer field whose width differs between architectures.
 func setInt[T ~uint16 | ~int32 | ~int64 | ~uint32 | ~uint64](dst *T, v uint64) { *dst = T(v) }
 
+// fillSys fills the *syscall.Stat_t a fileInfo's Sys returns, as os's does, from the
+// Statx the driver filled (io_uring's kernel, or the kqueue driver from fstatat).
+func fillSys(st *syscall.Stat_t, sx *poller.Statx) {
+	setInt(&st.Dev, unix.Mkdev(sx.DevMajor, sx.DevMinor))
+	setInt(&st.Ino, sx.Ino)
+	setInt(&st.Nlink, uint64(sx.Nlink))
+	setInt(&st.Mode, uint64(sx.Mode))
+	setInt(&st.Uid, uint64(sx.Uid))
+	setInt(&st.Gid, uint64(sx.Gid))
+	setInt(&st.Rdev, unix.Mkdev(sx.RdevMajor, sx.RdevMinor))
+	st.Size = int64(sx.Size)
+	setInt(&st.Blksize, uint64(sx.Blksize))
+	st.Blocks = int64(sx.Blocks)
+	setStatTimes(st, timespec(sx.Atime), timespec(sx.Mtime), timespec(sx.Ctime))
+}
+
+func timespec(t poller.StatxTimestamp) syscall.Timespec {
+	var ts syscall.Timespec
+	setInt(&ts.Sec, uint64(t.Sec))
+	setInt(&ts.Nsec, uint64(t.Nsec))
+	return ts
+}
+
 // fileMode is os's conversion of st_mode.
 func fileMode(m uint32) fs.FileMode {
 	mode := fs.FileMode(m & 0o777)
-	switch m & syscall.S_IFMT {
-	case syscall.S_IFBLK:
+	switch m & poller.ModeTypeMask {
+	case poller.ModeBlock:
 		mode |= fs.ModeDevice
-	case syscall.S_IFCHR:
+	case poller.ModeChar:
 		mode |= fs.ModeDevice | fs.ModeCharDevice
-	case syscall.S_IFDIR:
+	case poller.ModeDir:
 		mode |= fs.ModeDir
-	case syscall.S_IFIFO:
+	case poller.ModeFIFO:
 		mode |= fs.ModeNamedPipe
-	case syscall.S_IFLNK:
+	case poller.ModeSymlink:
 		mode |= fs.ModeSymlink
-	case syscall.S_IFSOCK:
+	case poller.ModeSocket:
 		mode |= fs.ModeSocket
 	}
 	if m&syscall.S_ISGID != 0 {

@@ -1,7 +1,6 @@
 package zfile
 
 import (
-	"encoding/binary"
 	"errors"
 	"io"
 	"io/fs"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/windows"
 
@@ -23,14 +21,7 @@ import (
 // A descriptor here is the file handle's value. The ops' arguments keep the encodings
 // the driver reads: syscall's O_ flags, Linux's AT_ values, a negative directory for
 // the current one, and Linux's struct statx layout for OpStatx's result.
-const (
-	atFdCwd     = -100
-	oDirect     = 0 // no O_DIRECT: FILE_FLAG_NO_BUFFERING is not offered
-	atRemoveDir = 0x200
-	atEmptyPath = 0x1000
-	// statxBasicStats asks for what os.Stat reports (STATX_BASIC_STATS).
-	statxBasicStats = 0x7ff
-)
+const oDirect = 0 // no O_DIRECT: FILE_FLAG_NO_BUFFERING is not offered
 
 // platformErr reports whether this platform can run files at all: it can.
 func platformErr() error { return nil }
@@ -50,67 +41,77 @@ func seekFd(fd int, off int64, whence int) (int64, error) {
 
 func closeFd(fd int) error { return windows.CloseHandle(windows.Handle(fd)) }
 
-// zeroWrite stands for the zero-length write os.File.Write makes for an empty buffer:
-// an overlapped handle takes no synchronous WriteFile, so it reports nothing.
-func zeroWrite(fd int) error { return nil }
+// zeroWrite makes the zero-length WriteFile os.File.Write makes for an empty buffer:
+// a handle not opened for writing says ERROR_ACCESS_DENIED. See zeroIO.
+func zeroWrite(fd int) error { return zeroIO(fd, false) }
 
-// statBuf is the memory an OpStatx fills: Linux's struct statx layout, which the IOCP
-// driver writes (the fields Windows has: size, mode, link count, times).
-type statBuf struct {
-	_ [0]uint64 // 8-byte aligned, as OpStatx requires
-	b [poller.StatxSize]byte
+// zeroRead makes the zero-length ReadFile os.File.Read makes for an empty buffer: a
+// handle not opened for reading says ERROR_ACCESS_DENIED, a directory
+// ERROR_INVALID_FUNCTION.
+func zeroRead(fd int) error { return zeroIO(fd, true) }
+
+// zeroIO makes a zero-length ReadFile or WriteFile on an overlapped handle and waits
+// for it. Its OVERLAPPED names an event whose low-order bit is set, so that no packet
+// reaches the completion port the handle may be associated with: the driver never
+// sees the call. It moves no data and, under Wine, pends only for a moment.
+func zeroIO(fd int, read bool) error {
+	ev, err := windows.CreateEvent(nil, 1, 0, nil)
+	if err != nil {
+		return err
+	}
+	defer windows.CloseHandle(ev)
+	h := windows.Handle(fd)
+	ov := &windows.Overlapped{HEvent: ev | 1} // on the heap: the system holds it while pending
+	n := new(uint32)                          // never nil: -race's ReadFile reads it
+	if read {
+		err = windows.ReadFile(h, nil, n, ov)
+	} else {
+		err = windows.WriteFile(h, nil, n, ov)
+	}
+	if err == windows.ERROR_IO_PENDING {
+		err = windows.GetOverlappedResult(h, ov, n, true)
+	}
+	if err == windows.ERROR_HANDLE_EOF || err == windows.ERROR_BROKEN_PIPE {
+		err = nil // what a read of nothing at the end is
+	}
+	return err
 }
 
-func (b *statBuf) bytes() []byte { return b.b[:] }
+// errStatClosed is what Stat on a closed File reports, as os.File.Stat does on
+// Windows: os asks GetFileType about the handle it has closed, which answers
+// ERROR_INVALID_HANDLE (the op name is opFstat's).
+var errStatClosed error = windows.ERROR_INVALID_HANDLE
 
 // statxOp fills op to stat path relative to dirfd. Path "" with a descriptor stats
-// the handle itself (File.Stat); with atFdCwd it names no file and fails with ENOENT,
-// as os.Stat("") does.
+// the handle itself (File.Stat); with AtFDCWD it names no file and fails with ENOENT,
+// as os.Stat("") does. nofollow (Lstat) stats a symbolic link or junction itself.
 func statxOp(op *poller.Op, dirfd int, path string, nofollow bool, b *statBuf) {
 	var flags uint32
-	if path == "" && dirfd != atFdCwd {
-		flags |= atEmptyPath
+	if path == "" && dirfd != poller.AtFDCWD {
+		flags |= poller.AtEmptyPath
 	}
-	*op = poller.Op{Code: poller.OpStatx, Fd: dirfd, Path: path, Arg: flags, Mode: statxBasicStats, Buf: b.bytes()}
+	if nofollow {
+		flags |= poller.AtSymlinkNoFollow
+	}
+	*op = poller.Op{Code: poller.OpStatx, Fd: dirfd, Path: path, Arg: flags, Mode: poller.StatxBasicStats, Buf: b.bytes()}
 }
 
-// Offsets in struct statx (include/uapi/linux/stat.h).
-const (
-	stxMode  = 28
-	stxSize  = 40
-	stxAtime = 64
-	stxBtime = 80
-	stxMtime = 112
-)
-
-// fileInfo converts the result into the os package's view on Windows: Mode, ModTime
-// and Size as os.Stat computes them, and Sys returning a *syscall.Win32FileAttributeData.
-func (b *statBuf) fileInfo(name string) fs.FileInfo {
-	le := binary.LittleEndian
-	m := uint32(le.Uint16(b.b[stxMode:]))
-	size := le.Uint64(b.b[stxSize:])
-	fi := &fileInfo{name: name, size: int64(size), mode: fileMode(m), modTime: b.time(stxMtime)}
-	d := &fi.sys
-	d.FileSizeHigh, d.FileSizeLow = uint32(size>>32), uint32(size)
-	d.CreationTime = syscall.NsecToFiletime(b.time(stxBtime).UnixNano())
-	d.LastAccessTime = syscall.NsecToFiletime(b.time(stxAtime).UnixNano())
-	d.LastWriteTime = syscall.NsecToFiletime(fi.modTime.UnixNano())
-	if fi.mode.IsDir() {
+// fillSys fills the *syscall.Win32FileAttributeData a fileInfo's Sys returns, as
+// os's does, from what the IOCP driver writes (size, mode, link count, times).
+func fillSys(d *syscall.Win32FileAttributeData, sx *poller.Statx) {
+	d.FileSizeHigh, d.FileSizeLow = uint32(sx.Size>>32), uint32(sx.Size)
+	d.CreationTime = syscall.NsecToFiletime(statxTime(sx.Btime).UnixNano())
+	d.LastAccessTime = syscall.NsecToFiletime(statxTime(sx.Atime).UnixNano())
+	d.LastWriteTime = syscall.NsecToFiletime(statxTime(sx.Mtime).UnixNano())
+	if sx.Mode&poller.ModeTypeMask == poller.ModeDir {
 		d.FileAttributes |= windows.FILE_ATTRIBUTE_DIRECTORY
 	}
-	if m&0o222 == 0 {
+	if sx.Mode&0o222 == 0 {
 		d.FileAttributes |= windows.FILE_ATTRIBUTE_READONLY
 	}
 	if d.FileAttributes == 0 {
 		d.FileAttributes = windows.FILE_ATTRIBUTE_ARCHIVE // what a new file has
 	}
-	return fi
-}
-
-// time decodes a struct statx_timestamp at off.
-func (b *statBuf) time(off int) time.Time {
-	le := binary.LittleEndian
-	return time.Unix(int64(le.Uint64(b.b[off:])), int64(le.Uint32(b.b[off+8:])))
 }
 
 // fileMode converts a statx mode (Linux's S_IF values, which the driver writes) as os
@@ -118,10 +119,10 @@ func (b *statBuf) time(off int) time.Time {
 // bits (0666 or 0444 for files, 0777 or 0555 for directories).
 func fileMode(m uint32) fs.FileMode {
 	mode := fs.FileMode(m & 0o777)
-	switch m & 0o170000 {
-	case 0o040000:
+	switch m & poller.ModeTypeMask {
+	case poller.ModeDir:
 		mode |= fs.ModeDir
-	case 0o120000:
+	case poller.ModeSymlink:
 		mode |= fs.ModeSymlink
 	}
 	return mode
@@ -130,9 +131,9 @@ func fileMode(m uint32) fs.FileMode {
 // fileSys is what a fileInfo's Sys returns a pointer to, as os's FileInfo does on Windows.
 type fileSys = syscall.Win32FileAttributeData
 
-// sameFile cannot tell: the driver's stat has no file index (Windows' inode), so two
-// results are never known to name one file, and Rename onto an existing directory is
-// refused, as Windows refuses it.
+// sameFile is never asked here (renameChecksDir is false: Windows itself refuses to
+// replace a directory), and says no. The driver's stat has the file index (Ino) and
+// volume serial (DevMinor), but fileInfo keeps only what os's Windows FileInfo shows.
 func sameFile(a, b fs.FileInfo) bool { return false }
 
 // fixedTable is empty where there is no io_uring: files use plain handles.
@@ -220,3 +221,9 @@ func emptyStatOp(op string, nofollow bool) string {
 	}
 	return "Stat"
 }
+
+// homeLoop is the loop that opened the file: the IOCP driver associates the handle an
+// OpOpenat opens with its own completion port, which holds the handle for its life, so
+// the opener's driver completes the file's reads and writes directly (another loop's
+// driver runs them on its workers instead; see package iocp).
+func homeLoop(loops []*runtime.Loop, opener *runtime.Loop, fd int) *runtime.Loop { return opener }

@@ -114,12 +114,30 @@ func checkDeadline(d *deadline) error {
 }
 
 // loopFor picks the loop a new adapter's ops run on, in turn across rt's loops.
+//
+// Callers check rt with runtimeErr first.
 func loopFor(rt *runtime.Runtime) *runtime.Loop {
 	loops := rt.Loops()
 	return loops[int(nextLoop.Add(1)-1)%len(loops)]
 }
 
 var nextLoop atomic.Uint32
+
+var errNilRuntime = errors.New("znet: nil runtime")
+
+// runtimeErr is why Listen or ListenPacket cannot use rt: there is none, or it is
+// closed (runtime.ErrClosed, which matches net.ErrClosed), so that no socket is opened
+// whose ops could never run. (Dial and Serve check only for nil: their first op, the
+// connect or the set-up on the loops, fails on a closed runtime, and undoes itself.)
+func runtimeErr(rt *runtime.Runtime) error {
+	switch {
+	case rt == nil:
+		return errNilRuntime
+	case rt.Closed():
+		return runtime.ErrClosed
+	}
+	return nil
+}
 
 // opSlot is the op an adapter reuses for one kind of blocking call. runtime.Loop.Do,
 // when the call's context ends, posts a task that cancels the op, and returns as soon

@@ -130,7 +130,7 @@ func newConn(l *runtime.Loop, g *recvGroup, fd int, sh *connShared, owner connOw
 	k, cfg := sh.kind, &sh.cfg
 	c.recv = poller.Op{Code: poller.OpRecv, Flags: poller.FlagMultishot | poller.FlagBufferSelect,
 		Group: g.id, Fd: fd, Done: c.onRecv}
-	c.send = poller.Op{Code: poller.OpSend, Fd: fd, Arg: msgNoSignal, Done: c.onSend}
+	c.send = poller.Op{Code: poller.OpSend, Fd: fd, Arg: poller.MsgNoSignal, Done: c.onSend}
 	if k.family != afUnix && !cfg.Nagle {
 		setNoDelay(fd)
 	}

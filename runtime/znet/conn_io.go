@@ -22,6 +22,7 @@ func (c *Conn) armRecv() {
 	if c.state != stOpen || c.recv.InFlight() || c.flags&(flagPaused|flagEOF|flagStarved) != 0 {
 		return
 	}
+	c.g.stats.Arms++
 	if err := c.l.Submit(&c.recv); err != nil {
 		c.submitFailed("read")
 	}
@@ -58,6 +59,10 @@ func (c *Conn) onRecv(op *poller.Op) {
 // drops what arrives.
 func (c *Conn) deliver(id uint16, off uint32, n int32) {
 	g := c.g
+	g.stats.Pieces++
+	if n > 0 {
+		g.stats.Bytes += uint64(n)
+	}
 	if n <= 0 || c.state != stOpen {
 		g.release(id)
 		return
@@ -90,6 +95,7 @@ func (c *Conn) deliver(id uint16, off uint32, n int32) {
 func (c *Conn) recvEnded(res int32) {
 	cancelled := c.flags&flagRecvCancel != 0
 	c.flags &^= flagRecvCancel
+	c.g.stats.Ends++
 	switch {
 	case c.state != stOpen:
 		c.progressClose()
@@ -98,9 +104,14 @@ func (c *Conn) recvEnded(res int32) {
 	case res > 0:
 		c.armRecv()
 	case isErrno(res, eNoBufs):
+		if g := c.g.ranDry(c.l); g != c.g {
+			c.g = g // re-armed on the group this one grew into
+			c.recv.Group = g.id
+		}
 		if c.g.hasFree() {
 			c.armRecv()
 		} else {
+			c.g.stats.Starved++
 			c.g.starve(c)
 		}
 	case isErrno(res, eCanceled) && cancelled:
@@ -404,6 +415,58 @@ type recvGroup struct {
 	bufRet  []uint32    // bufRet[id]: retained pieces of buffer id
 	starved []*Conn     // connections waiting for buffers, oldest first
 	waking  bool        // wake is running: a re-arm that starves again waits for later
+	stats   RecvStats   // its receives' counters (LoopRecvStats)
+	// Growth under pressure (ranDry): dry counts the receives that ended with
+	// ENOBUFS; next is the larger group this one grew into, which connections move
+	// to as they re-arm; noGrow is set once growing is out (the caps, or the driver
+	// refused a group).
+	dry    int
+	next   *recvGroup
+	noGrow bool
+}
+
+// A group whose receives keep ending with ENOBUFS grows: once as many receives ran
+// dry as it has buffers, the loop makes a group of the same buffer size with twice
+// the buffers, and connections move to it as they re-arm (buffer groups cannot grow
+// in place, and cannot be unregistered: the old one stays with the driver, idle).
+// It doubles again under pressure, up to these caps.
+const (
+	growMaxBuffers = 32768    // a group's buffer IDs are 16-bit; Config rounds to this too
+	growMaxBytes   = 64 << 20 // per group: 1000 connections × 16 pipelined 4 KiB messages
+)
+
+// newest returns the group g grew into last, or g itself.
+func (g *recvGroup) newest() *recvGroup {
+	for g.next != nil {
+		g = g.next
+	}
+	return g
+}
+
+// ranDry counts a receive that ended with ENOBUFS and returns the group the
+// connection should re-arm on: g, or the larger group g grew into (now, or
+// before). On l, the group's loop.
+func (g *recvGroup) ranDry(l *runtime.Loop) *recvGroup {
+	g.stats.NoBufs++
+	if g.next != nil {
+		return g.newest()
+	}
+	if g.dry++; g.dry < g.count || g.noGrow {
+		return g
+	}
+	n := 2 * g.count
+	if n > growMaxBuffers || n*g.size > growMaxBytes {
+		g.noGrow = true
+		return g
+	}
+	ng, err := g.ln.group(l, n, g.size)
+	if err != nil {
+		g.noGrow = true // the driver's limits (memory, the kernel's): keep serving from g
+		return g
+	}
+	g.next = ng
+	g.stats.Grows++
+	return ng.newest()
 }
 
 // release gives buffer id back to the kernel (or the readiness driver) and re-arms

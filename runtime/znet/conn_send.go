@@ -51,7 +51,7 @@ func (c *Conn) startSend() {
 	op.Code = poller.OpSend
 	if c.zcOK && len(b) >= c.sh.cfg.SendZCThreshold && !inFlight(c.zsend) {
 		if c.zsend == nil {
-			c.zsend = &poller.Op{Code: poller.OpSendZC, Fd: c.fd, Arg: msgNoSignal, Done: c.onZSend}
+			c.zsend = &poller.Op{Code: poller.OpSendZC, Fd: c.fd, Arg: poller.MsgNoSignal, Done: c.onZSend}
 		}
 		op = c.zsend
 		op.Flags &^= poller.FlagFixedBuffer
@@ -213,7 +213,7 @@ func (c *Conn) progressShut() {
 	}
 	c.flags |= flagShutSent
 	ctl := c.ctlOp()
-	ctl.Code, ctl.Arg = poller.OpShutdown, shutWr
+	ctl.Code, ctl.Arg = poller.OpShutdown, poller.ShutWr
 	if err := c.l.Submit(ctl); err != nil {
 		c.submitFailed("shutdown")
 	}

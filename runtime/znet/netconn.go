@@ -76,6 +76,9 @@ func Dial(ctx context.Context, rt *runtime.Runtime, network, address string) (*N
 	if !supported {
 		return nil, unsupportedErr("dial", network)
 	}
+	if rt == nil {
+		return nil, opError("dial", network, nil, nil, errNilRuntime)
+	}
 	k, err := parseNetwork(network, false)
 	if err != nil {
 		return nil, opError("dial", network, nil, nil, err)
@@ -220,7 +223,7 @@ func (c *NetConn) Write(p []byte) (int, error) {
 		// MSG_WAITALL: the kernel keeps sending until all of it is gone, so a large
 		// write is one op per maxRW bytes; a cancelled one reports what it sent.
 		chunk := p[n:min(len(p), n+maxRW)]
-		res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSend, Fd: c.fd, Buf: chunk, Arg: msgNoSignal | msgWaitAll})
+		res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSend, Fd: c.fd, Buf: chunk, Arg: streamSendFlags})
 		if err != nil {
 			return n, c.opErr("write", mapErr(&c.wd, sysWrite, err))
 		}
@@ -253,10 +256,10 @@ func (c *NetConn) Close() error {
 }
 
 // CloseWrite shuts down the sending side: the peer reads EOF, and Read still works.
-func (c *NetConn) CloseWrite() error { return c.shutdown(shutWr) }
+func (c *NetConn) CloseWrite() error { return c.shutdown(poller.ShutWr) }
 
 // CloseRead shuts down the receiving side.
-func (c *NetConn) CloseRead() error { return c.shutdown(shutRd) }
+func (c *NetConn) CloseRead() error { return c.shutdown(poller.ShutRd) }
 
 func (c *NetConn) shutdown(how int) error {
 	if !c.ref.incref() {
@@ -336,6 +339,9 @@ var _ net.Listener = (*Listener)(nil)
 func Listen(ctx context.Context, rt *runtime.Runtime, network, address string) (*Listener, error) {
 	if !supported {
 		return nil, unsupportedErr("listen", network)
+	}
+	if err := runtimeErr(rt); err != nil {
+		return nil, opError("listen", network, nil, nil, err)
 	}
 	k, err := parseNetwork(network, false)
 	if err != nil {

@@ -57,6 +57,9 @@ func ListenPacket(ctx context.Context, rt *runtime.Runtime, network, address str
 	if !supported {
 		return nil, unsupportedErr("listen", network)
 	}
+	if err := runtimeErr(rt); err != nil {
+		return nil, opError("listen", network, nil, nil, err)
+	}
 	k, err := parseNetwork(network, true)
 	if err != nil {
 		return nil, opError("listen", network, nil, nil, err)
@@ -172,7 +175,7 @@ func (c *PacketConn) writeTo(p []byte, ap netip.AddrPort, addr net.Addr) (int, e
 	}
 	putInet(&c.wsa, ap, family)
 	c.wbuf[0] = p
-	res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSendmsg, Fd: c.fd, Bufs: c.wbuf[:], Addr: &c.wsa, Arg: msgNoSignal})
+	res, err := c.wop.do(c.l, &c.wd, poller.Op{Code: poller.OpSendmsg, Fd: c.fd, Bufs: c.wbuf[:], Addr: &c.wsa, Arg: poller.MsgNoSignal})
 	c.wbuf[0] = nil
 	if err != nil {
 		return 0, c.opErr("write", addr, mapErr(&c.wd, sysSendmsg, err))

@@ -70,6 +70,9 @@ func Serve(ctx context.Context, rt *runtime.Runtime, network, address string, cf
 	if !supported {
 		return nil, unsupportedErr("listen", network)
 	}
+	if rt == nil {
+		return nil, opError("listen", network, nil, nil, errNilRuntime)
+	}
 	if cfg.Handler == nil {
 		return nil, opError("listen", network, nil, nil, errors.New("znet: Config.Handler is nil"))
 	}
@@ -339,7 +342,7 @@ func (sl *srvLoop) open(fd int) {
 		s.release()
 		return
 	}
-	c := newConn(sl.l, sl.g, fd, &s.sh, sl)
+	c := newConn(sl.l, sl.g.newest(), fd, &s.sh, sl)
 	c.sa = sl.sa
 	c.next = sl.conns
 	if sl.conns != nil {

@@ -28,17 +28,16 @@ const (
 )
 
 const (
-	msgNoSignal = 0
-	msgWaitAll  = 0
-	shutWr      = 1
-	shutRd      = 0
-	sockFlags   = 0
-	sockStream  = 1
-	sockDgram   = 2
-	afInet      = 2
-	afInet6     = 10
-	afUnix      = 1
+	sockFlags  = 0
+	sockStream = 1
+	sockDgram  = 2
+	afInet     = 2
+	afInet6    = 10
+	afUnix     = 1
 )
+
+// streamSendFlags are NetConn.Write's send flags (never used here).
+const streamSendFlags = 0
 
 const (
 	haveReusePort = false

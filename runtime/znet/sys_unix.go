@@ -38,15 +38,13 @@ const (
 	eOpNotSupp = unix.EOPNOTSUPP
 )
 
-const (
-	msgWaitAll = unix.MSG_WAITALL
-	shutWr     = unix.SHUT_WR
-	shutRd     = unix.SHUT_RD
-	// sockFlags are OpAccept's flags: the accepted socket is non-blocking and
-	// close-on-exec (the kqueue driver applies them with fcntl where accept4 is
-	// missing).
-	sockFlags = poller.SockNonblock | poller.SockCloexec
-)
+// streamSendFlags are NetConn.Write's send flags: EPIPE instead of SIGPIPE, and the
+// whole chunk or an error.
+const streamSendFlags = poller.MsgNoSignal | poller.MsgWaitAll
+
+// sockFlags are OpAccept's flags: the accepted socket is non-blocking and
+// close-on-exec (the kqueue driver applies them with fcntl where accept4 is missing).
+const sockFlags = poller.SockNonblock | poller.SockCloexec
 
 // family and type of a socket, as the kernel names them.
 const (

@@ -35,15 +35,12 @@ const (
 	eOpNotSupp = syscall.EOPNOTSUPP
 )
 
-// Winsock has no MSG_NOSIGNAL (it raises no SIGPIPE) and completes an overlapped send
-// only when all of it is sent, so neither flag is needed; Go's net passes none either.
-const (
-	msgNoSignal = 0
-	msgWaitAll  = 0
-	shutWr      = windows.SHUT_WR // SD_SEND
-	shutRd      = windows.SHUT_RD // SD_RECEIVE
-	sockFlags   = 0
-)
+// streamSendFlags are NetConn.Write's send flags: none. Winsock raises no SIGPIPE and
+// completes an overlapped send only when all of it is sent, and WSASend takes no
+// MSG_WAITALL; Go's net passes no flag either.
+const streamSendFlags = 0
+
+const sockFlags = 0
 
 const (
 	sockStream = windows.SOCK_STREAM

@@ -10,6 +10,7 @@
 //	server -impl=netpoll                      cloudwego/netpoll v0.7.2, its echo idiom
 //	server -impl=c-uring                      C reference: liburing, provided buffer ring (package cref)
 //	server -impl=c-epoll                      C reference: level-triggered epoll (package cref)
+//	server -impl=tokio [-tokio-workers=N]     Tokio 1.24: a task per connection (package tokio)
 //
 // It prints "ready <addr>" on stdout once it listens. It reads commands from
 // stdin, one per line: "mark" answers "mark <mallocs>" (the process's
@@ -17,9 +18,9 @@
 // measured window; with -cpuprofile the first mark starts the CPU profile and the
 // second stops it. SIGTERM or SIGINT stop it; it prints "stats <json>" and exits.
 //
-// The C references compile (once, cached) and exec the C program in place of
-// this one, which then speaks the same protocol; its "mark" answers 0 for the
-// allocations it does not count.
+// The C references and Tokio compile (once, cached) and exec their program in
+// place of this one, which then speaks the same protocol; its "mark" answers 0
+// for the allocations it does not count.
 package main
 
 import (
@@ -48,7 +49,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.impl, "impl", "driver", "implementation: driver, gnet, gonet, znet (Zokio's runtime/znet event API), znetconn (its net.Conn adapters), netpoll (cloudwego/netpoll), c-uring or c-epoll (the C references)")
+	flag.StringVar(&o.impl, "impl", "driver", "implementation: driver, gnet, gonet, znet (Zokio's runtime/znet event API), znetconn (its net.Conn adapters), netpoll (cloudwego/netpoll), c-uring or c-epoll (the C references), tokio (Rust's Tokio)")
 	flag.StringVar(&o.driver, "driver", "uring", "Zokio driver for -impl=driver and -impl=znet: uring or epoll")
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen address, numeric host:port (port 0: any free port)")
 	flag.IntVar(&o.buffers, "buffers", 0, "-impl=driver and c-uring: receive buffers in the group (0: the server's default, driverecho 4096, c-uring 2048)")
@@ -76,8 +77,10 @@ func main() {
 		err = runNetpoll(o)
 	case "c-uring", "c-epoll":
 		err = runCRef(o) // returns only on failure
+	case "tokio":
+		err = runTokio(o) // returns only on failure
 	default:
-		err = fmt.Errorf("-impl=%q: want driver, gnet, gonet, znet, znetconn, netpoll, c-uring or c-epoll", o.impl)
+		err = fmt.Errorf("-impl=%q: want driver, gnet, gonet, znet, znetconn, netpoll, c-uring, c-epoll or tokio", o.impl)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)

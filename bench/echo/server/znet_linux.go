@@ -110,12 +110,37 @@ func runZnet(o options) error {
 	serveCommands(o.cpuprofile)
 	ready(srv.Addr().String())
 	<-stop
+	recv := recvStats(rt)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err = srv.Close(ctx)
 	if cerr := rt.Close(ctx); err == nil {
 		err = cerr
 	}
-	exitStats(map[string]any{"impl": "znet", "driver": string(rt.Driver().Kind), "sqpoll": rt.SQPoll(), "loops": rt.Stats()})
+	exitStats(map[string]any{"impl": "znet", "driver": string(rt.Driver().Kind), "sqpoll": rt.SQPoll(), "loops": rt.Stats(), "recv": recv})
 	return err
+}
+
+// recvStats sums the event API's receive counters over rt's loops, each read on
+// its own loop (znet.LoopRecvStats); a loop that does not answer within a second
+// is left out.
+func recvStats(rt *runtime.Runtime) znet.RecvStats {
+	var sum znet.RecvStats
+	for _, l := range rt.Loops() {
+		ch := make(chan znet.RecvStats, 1)
+		if l.Post(func() { ch <- znet.LoopRecvStats(l) }) != nil {
+			continue
+		}
+		select {
+		case s := <-ch:
+			sum.Pieces += s.Pieces
+			sum.Bytes += s.Bytes
+			sum.Arms += s.Arms
+			sum.Ends += s.Ends
+			sum.NoBufs += s.NoBufs
+			sum.Starved += s.Starved
+		case <-time.After(time.Second):
+		}
+	}
+	return sum
 }
