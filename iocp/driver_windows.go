@@ -138,7 +138,7 @@ func (d *Driver) Submit(op *poller.Op) error {
 // ignored: every op is issued inside Submit already.
 func supported(op *poller.Op) error {
 	switch {
-	case op.Code == poller.OpSendZC:
+	case op.Code == poller.OpSendZC, op.Code == poller.OpSplice:
 		return &poller.UnsupportedError{Driver: "iocp", Code: op.Code}
 	case op.Flags&poller.FlagFixedFile != 0:
 		return &poller.UnsupportedError{Driver: "iocp", Code: op.Code, What: "FlagFixedFile"}

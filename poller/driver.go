@@ -109,12 +109,15 @@ const (
 	// receives and Op.BufOff says where a completion's piece starts. Without it every
 	// completion takes a whole buffer.
 	FeatIncrementalBuffers
+	// FeatSplice: OpSplice moves bytes between a pipe and another descriptor in the
+	// kernel (Linux's splice: io_uring and epoll). Elsewhere callers copy in user space.
+	FeatSplice
 	featEnd
 )
 
 var featureNames = [...]string{
 	"native-completion", "async-file-io", "fixed-files", "fixed-buffers",
-	"send-zc", "buffer-ring", "sqpoll", "msg-ring", "incremental-buffers",
+	"send-zc", "buffer-ring", "sqpoll", "msg-ring", "incremental-buffers", "splice",
 }
 
 // Has reports whether every feature in want is present in f.

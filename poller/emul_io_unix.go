@@ -69,6 +69,8 @@ func (e *emul) attempt(idx int32, s *slot, budget *int) tryResult {
 		return e.tryRecvSelect(idx, op, budget)
 	case op.Code == OpConnect:
 		return e.tryConnect(idx, s, op, budget)
+	case op.Code == OpSplice:
+		return e.trySplice(idx, op, budget)
 	}
 	waitAll := (op.Code == OpSend || op.Code == OpRecv) && op.Arg&MsgWaitAll != 0
 	for {

@@ -57,6 +57,7 @@ type emul struct {
 	base   time.Time // origin of the monotonic deadlines in the timer heap
 	inWait bool
 	closed bool
+	splice bool // the driver offers OpSplice (FeatSplice): epoll on Linux
 	sc     scratch
 }
 
@@ -199,7 +200,7 @@ func (e *emul) submit(op *Op) error {
 // at its last op), which is all that FlagSubmitNow asks.
 func (e *emul) supported(op *Op) error {
 	switch {
-	case op.Code == OpSendZC:
+	case op.Code == OpSendZC, op.Code == OpSplice && !e.splice:
 		return &UnsupportedError{Driver: e.name, Code: op.Code}
 	case op.Flags&FlagFixedFile != 0:
 		return &UnsupportedError{Driver: e.name, Code: op.Code, What: "FlagFixedFile"}
@@ -253,6 +254,8 @@ func (e *emul) start(idx int32) {
 		e.finish(idx, res, 0, 0)
 	case op.Code == OpPoll:
 		e.startPoll(idx, s, op)
+	case op.Code == OpSplice:
+		e.startSplice(idx, s, op)
 	case op.Code.IsFileOp():
 		e.startFile(idx, s, op)
 	default:
@@ -342,6 +345,8 @@ func linkOK(op *Op, res int32) bool {
 		if op.Arg&MsgWaitAll != 0 {
 			return int(res) == len(op.Buf)
 		}
+	case OpSplice:
+		return int64(res) == op.Len // io_uring fails the link of a short splice too
 	}
 	return true
 }

@@ -135,6 +135,7 @@ func NewEpoll(cfg EpollConfig) (*Epoll, error) {
 	d := &Epoll{epfd: epfd, wakefd: wakefd, mode: cfg.mode, events: make([]unix.EpollEvent, n)}
 	d.wakeup.Init(d.postWake)
 	d.emul.init((*epollBackend)(d), "epoll", core)
+	d.emul.splice = true
 	return d, nil
 }
 
@@ -171,10 +172,11 @@ func (d *Epoll) NewBufferGroup(count, size int) (BufferGroup, error) {
 	return d.emul.newBufferGroup(count, size)
 }
 
-// Info reports the name "epoll" and no optional features: completions are emulated,
-// file I/O occupies a worker thread per running op, and there are no fixed files,
-// fixed buffers, zero-copy sends, buffer rings, SQ polling or MSG_RING.
-func (d *Epoll) Info() Info { return Info{Name: "epoll"} }
+// Info reports the name "epoll" and one optional feature, FeatSplice (splice on
+// readiness): completions are emulated, file I/O occupies a worker thread per running
+// op, and there are no fixed files, fixed buffers, zero-copy sends, buffer rings, SQ
+// polling or MSG_RING.
+func (d *Epoll) Info() Info { return Info{Name: "epoll", Features: FeatSplice} }
 
 // Stats implements StatsReporter: ops submitted, completions delivered, epoll waits
 // (Enters) and Wake signals consumed. Overflows, Rearms and Stale stay zero: nothing

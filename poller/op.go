@@ -43,6 +43,7 @@ const (
 	OpShutdown                    // Fd, Arg (ShutRd, ShutWr or ShutRdWr)
 	OpPoll                        // Fd, Arg (Poll* events) → revents; FlagMultishot repeats
 	OpTimeout                     // Timeout; completes with ETIME when it expires
+	OpSplice                      // Fd (from), Fd2 (to), Offset (Fd's offset; -1: none), Len (1..MaxRW), Arg (SpliceMore or 0) → bytes moved; see below
 	opcodeEnd
 )
 
@@ -52,8 +53,26 @@ var opcodeNames = [...]string{
 	OpClose: "close", OpStatx: "statx", OpUnlinkat: "unlinkat", OpRenameat: "renameat",
 	OpMkdirat: "mkdirat", OpAccept: "accept", OpConnect: "connect", OpRecv: "recv",
 	OpSend: "send", OpSendZC: "send_zc", OpSendmsg: "sendmsg", OpRecvmsg: "recvmsg",
-	OpShutdown: "shutdown", OpPoll: "poll", OpTimeout: "timeout",
+	OpShutdown: "shutdown", OpPoll: "poll", OpTimeout: "timeout", OpSplice: "splice",
 }
+
+// OpSplice moves up to Len bytes from Fd to Fd2 inside the kernel, as splice(2): one
+// of the two must be a pipe, the other may be a socket, a pipe or (as the source) a
+// regular file read at Offset (-1: at and advancing its file position; a pipe or
+// socket takes -1). It completes with the bytes moved, 0 at the end of Fd's data, or
+// an error; like a read it may move fewer bytes than asked. Only drivers with
+// FeatSplice take it; the others refuse it with an *UnsupportedError.
+//
+// On io_uring the kernel waits for whichever end is not ready. A readiness driver
+// waits for the end that is not a pipe (Fd readable when Fd2 is a pipe, otherwise Fd2
+// writable), so the caller keeps the pipe end ready: it splices into a pipe with room
+// for Len bytes, and out of a pipe that holds data. An op whose pipe end is not ready
+// there fails with EAGAIN instead of waiting. A regular file end makes the op a file
+// op (the worker pool), as OpRead of a file is.
+
+// SpliceMore in OpSplice's Arg says more data will follow (SPLICE_F_MORE), as MSG_MORE
+// does for a send.
+const SpliceMore = 4
 
 // String returns the opcode's lower-case name, as the syscall it stands for.
 func (c Opcode) String() string {

@@ -110,6 +110,17 @@ func validateArgs(op *Op) error {
 		if op.Flags&(FlagLink|FlagMultishot) != 0 {
 			return invalid(op, "timeout takes no flags")
 		}
+	case OpSplice:
+		switch {
+		case op.Len <= 0 || op.Len > MaxRW:
+			return invalid(op, "splice Len not in 1..MaxRW")
+		case op.Flags&FlagFixedFile != 0:
+			return invalid(op, "FlagFixedFile is not for splice")
+		case op.Arg&^SpliceMore != 0:
+			return invalid(op, "unknown splice flags")
+		case op.Timeout > 0:
+			return invalid(op, "Timeout is not for splice")
+		}
 	}
 	if op.Offset < -1 {
 		return invalid(op, "negative offset")

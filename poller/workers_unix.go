@@ -200,6 +200,13 @@ func runFileOp(op *Op, iov *[]unix.Iovec) int32 {
 }
 
 func fileOp(op *Op, iov *[]unix.Iovec) int32 {
+	if op.Code == OpSplice { // a splice with a regular file at one end
+		n, errno := ioSplice(op)
+		if errno != 0 {
+			return -int32(errno)
+		}
+		return int32(n)
+	}
 	switch op.Code {
 	case OpRead:
 		if op.Offset == -1 {

@@ -54,6 +54,10 @@ type Driver struct {
 	fdRefs     []int32
 	highFdRefs map[int]int32
 	closers    map[int]int32
+	// splices holds the slots of OpSplice ops in flight. The kernel files a splice
+	// under its destination (the SQE's fd), so cancelling by descriptor does not find
+	// it when its source is closed: deferClose cancels those one by one.
+	splices map[int32]struct{}
 
 	// eager is set when an op of the open link chain has FlagSubmitNow: the chain
 	// goes to the kernel at the Submit of its last op.
@@ -188,6 +192,9 @@ func (d *Driver) init() error {
 	d.probe = probe
 	d.feat = poller.FeatNativeCompletion | poller.FeatAsyncFileIO | poller.FeatFixedFiles |
 		poller.FeatFixedBuffers | poller.FeatBufferRing
+	if probe.Supports(OpSplice) {
+		d.feat |= poller.FeatSplice
+	}
 	if probe.Supports(OpSendZC) {
 		d.feat |= poller.FeatSendZC
 	}
@@ -299,6 +306,12 @@ func (d *Driver) submit(op *poller.Op) error {
 		d.ref(fd)
 		d.slots.at(idx).flags |= slotFdRef
 	}
+	if op.Code == poller.OpSplice {
+		if d.splices == nil {
+			d.splices = map[int32]struct{}{}
+		}
+		d.splices[idx] = struct{}{}
+	}
 	if op.Code == poller.OpClose && op.Flags&poller.FlagFixedFile == 0 && d.refsOf(op.Fd) > 0 {
 		return d.deferClose(idx)
 	}
@@ -317,6 +330,9 @@ func (d *Driver) submit(op *poller.Op) error {
 
 // check refuses what this driver cannot do; Validate has already run.
 func (d *Driver) check(op *poller.Op) error {
+	if op.Code == poller.OpSplice && !d.feat.Has(poller.FeatSplice) {
+		return &poller.UnsupportedError{Driver: "uring", Code: op.Code}
+	}
 	if op.Code == poller.OpSendZC && !d.feat.Has(poller.FeatSendZC) {
 		return &poller.UnsupportedError{Driver: "uring", Code: op.Code}
 	}
@@ -347,6 +363,11 @@ func (d *Driver) Cancel(op *poller.Op) error {
 		// An OpClose waiting for its descriptor's ops; it will run once they are done.
 	case stateSubmitted:
 		d.cancelKernel(op.Ref)
+		if op.Code == poller.OpSplice {
+			// It may still wait behind its poll, where a cancel of its own user_data
+			// does not find it; the poll's cancel fails the link.
+			d.cancelKernel(userData(tagSplicePoll, s.gen, idx))
+		}
 	}
 	return nil
 }

@@ -10,10 +10,10 @@ import (
 )
 
 // sqesFor is the number of SQEs op takes: one, plus a LINK_TIMEOUT when it has a
-// deadline.
+// deadline, or the POLL_ADD linked before a splice.
 func sqesFor(op *poller.Op) uint32 {
-	if op.Timeout > 0 && op.Code != poller.OpTimeout {
-		return 2
+	if op.Code == poller.OpSplice || op.Timeout > 0 && op.Code != poller.OpTimeout {
+		return 2 // Validate refuses Timeout with OpSplice
 	}
 	return 1
 }
@@ -129,6 +129,9 @@ func (d *Driver) placeChain(chain []int32) {
 // prep fills the op's SQE (and its LINK_TIMEOUT) and marks the slot submitted.
 func (d *Driver) prep(idx int32, op *poller.Op, link bool) {
 	s := d.slots.at(idx)
+	if op.Code == poller.OpSplice {
+		d.prepSplicePoll(idx, op)
+	}
 	sqe := d.ring.NextSQE()
 	d.fill(sqe, idx, op)
 	sqe.SetUserData(op.Ref)
@@ -153,6 +156,25 @@ func (d *Driver) prep(idx int32, op *poller.Op, link bool) {
 		sqe.SetFlags(flags)
 	}
 	s.state = stateSubmitted
+}
+
+// prepSplicePoll puts a POLL_ADD on the splice's end that is not a pipe (Fd readable
+// when Fd2 is a pipe, else Fd2 writable) before its SQE, linked to it. The kernel does
+// not poll for a splice itself: on a non-blocking socket, which the runtime's are, a
+// splice with nothing to move fails with EAGAIN at once. After the poll it runs when
+// that end is ready, as the readiness drivers run it (see poller.OpSplice). A regular
+// file polls ready at once.
+func (d *Driver) prepSplicePoll(idx int32, op *poller.Op) {
+	fd, events := op.Fd, uint32(poller.PollIn)
+	var st unix.Stat_t
+	if unix.Fstat(op.Fd2, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		fd, events = op.Fd2, poller.PollOut
+	}
+	d.slots.scratchOf(idx).pollRes = 0
+	p := d.ring.NextSQE()
+	p.PrepPollAdd(fd, events)
+	p.SetUserData(userData(tagSplicePoll, d.slots.at(idx).gen, idx))
+	p.SetFlags(SQEIOLink)
 }
 
 func sqeFlags(op *poller.Op) SQEFlags {
@@ -288,6 +310,9 @@ func (d *Driver) fillNet(sqe *SQE, idx int32, op *poller.Op) {
 		} else {
 			sqe.PrepPollAdd(op.Fd, op.Arg)
 		}
+	case poller.OpSplice:
+		// Validate keeps Len within MaxRW and refuses FlagFixedFile for splice.
+		sqe.PrepSplice(op.Fd, op.Offset, op.Fd2, -1, uint32(op.Len), op.Arg)
 	}
 }
 

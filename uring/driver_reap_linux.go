@@ -52,6 +52,9 @@ func (d *Driver) dispatch(c *CQE) bool {
 		d.onWake()
 		return false
 	case tagOp:
+	case tagSplicePoll:
+		d.splicePolled(gen, idx, c.Res)
+		return false
 	default:
 		return false // cancel requests, linked timeouts
 	}
@@ -67,6 +70,9 @@ func (d *Driver) dispatch(c *CQE) bool {
 	res := c.Res
 	if res == -int32(unix.ECANCELED) && s.flags&(slotTimeout|slotCancelled) == slotTimeout {
 		res = -int32(unix.ETIME) // its LINK_TIMEOUT fired, nobody called Cancel
+	}
+	if res == -int32(unix.ECANCELED) && s.op.Code == poller.OpSplice && s.sc != nil && s.sc.pollRes < 0 {
+		res = s.sc.pollRes // its poll failed (EBADF ...), which cancelled it
 	}
 	var flags poller.ResultFlags
 	if c.Flags.More() {
@@ -125,6 +131,9 @@ func (d *Driver) finish(idx int32, op *poller.Op) {
 		op.Len, op.MsgFlags = int64(s.sc.msg.Controllen), s.sc.msg.Flags
 	}
 	counted := s.flags&slotFdRef != 0
+	if op.Code == poller.OpSplice {
+		delete(d.splices, idx)
+	}
 	d.slots.release(idx)
 	if counted {
 		d.unref(op.Fd)
@@ -288,5 +297,21 @@ func (d *Driver) deferClose(idx int32) error {
 	sqe := d.nextSQE()
 	sqe.PrepCancelFd(fd, CancelAll)
 	sqe.SetUserData(userData(tagInternal, 0, 0))
+	for sidx := range d.splices {
+		if op := d.slots.at(sidx).op; op != nil && op.Fd == fd {
+			_ = d.Cancel(op) // filed under its destination: not found by descriptor
+		}
+	}
 	return nil
+}
+
+// splicePolled records the result of the POLL_ADD linked before a splice, when it
+// failed with something other than a cancellation.
+func (d *Driver) splicePolled(gen uint32, idx int32, res int32) {
+	if res >= 0 || res == -int32(unix.ECANCELED) || idx < 0 || int(idx) >= len(d.slots.s) {
+		return
+	}
+	if s := d.slots.at(idx); s.gen == gen && s.state == stateSubmitted && s.sc != nil {
+		s.sc.pollRes = res
+	}
 }

@@ -22,6 +22,9 @@ const (
 	tagOp       = 1
 	tagWake     = 2
 	tagInternal = 3
+	// tagSplicePoll marks the POLL_ADD linked before an OpSplice (see prepSplicePoll);
+	// its completion is ignored, and Cancel of the splice cancels it by this user_data.
+	tagSplicePoll = 4
 
 	tagShift = 56
 	genShift = 32
@@ -73,6 +76,9 @@ type scratch struct {
 	ts    Timespec
 	path  []byte
 	path2 []byte
+	// pollRes is the result of the POLL_ADD linked before an OpSplice, when it
+	// failed: the splice behind it then completes with ECANCELED, and reports this.
+	pollRes int32
 }
 
 // slotTable is the driver's in-flight table: slots reached by index, a stack of free

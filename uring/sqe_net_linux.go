@@ -175,3 +175,16 @@ func (s *SQE) PrepMsgRing(ringFd int, res int32, userData uint64, f MsgRingFlags
 	s.prep(OpMsgRing, ringFd, msgRingData, uint32(res), userData)
 	s.OpFlags = uint32(f)
 }
+
+// PrepSplice prepares splice(2) of n bytes from fdIn at offIn to fdOut at offOut
+// (an offset of -1: none, for a pipe or socket, or the file position), with
+// SPLICE_F_* flags (SpliceFdInFixed says fdIn is a registered file index).
+func (s *SQE) PrepSplice(fdIn int, offIn int64, fdOut int, offOut int64, n uint32, flags uint32) {
+	s.prep(OpSplice, fdOut, uint64(offIn), n, uint64(offOut)) // Addr is splice_off_in
+	s.FileIndex = uint32(int32(fdIn))                         // splice_fd_in
+	s.OpFlags = flags                                         // splice_flags
+}
+
+// SpliceFdInFixed in PrepSplice's flags says fdIn is a registered file index
+// (SPLICE_F_FD_IN_FIXED).
+const SpliceFdInFixed = 1 << 31

@@ -225,7 +225,7 @@ func (echo) OnClose(*znet.Conn, error) {}
 // echoOnce dials, sends a seeded frame stream of random length while reading the
 // echo back through the oracle, and closes: churn plus a checksummed round trip.
 func echoOnce(ctx context.Context, rt *runtime.Runtime, addr string, seed uint64, c *counts) error {
-	conn, err := znet.Dial(ctx, rt, "tcp", addr)
+	conn, err := znet.DialNetConn(ctx, rt, "tcp", addr)
 	if err != nil {
 		return ignoreEnd(ctx, err)
 	}

@@ -125,10 +125,10 @@ var nextLoop atomic.Uint32
 
 var errNilRuntime = errors.New("znet: nil runtime")
 
-// runtimeErr is why Listen or ListenPacket cannot use rt: there is none, or it is
-// closed (runtime.ErrClosed, which matches net.ErrClosed), so that no socket is opened
-// whose ops could never run. (Dial and Serve check only for nil: their first op, the
-// connect or the set-up on the loops, fails on a closed runtime, and undoes itself.)
+// runtimeErr is why Listen, ListenPacket or Dial cannot use rt: there is none, or it
+// is closed (runtime.ErrClosed, which matches net.ErrClosed), so that no socket is
+// opened whose ops could never run. (Serve checks only for nil: its set-up on the
+// loops fails on a closed runtime, and undoes itself.)
 func runtimeErr(rt *runtime.Runtime) error {
 	switch {
 	case rt == nil:

@@ -177,6 +177,18 @@ type Config struct {
 	// Nagle keeps Nagle's algorithm on. By default TCP_NODELAY is set, as Go's net
 	// package does.
 	Nagle bool
+	// KeepAlive is the keep-alive idle time of accepted TCP connections, as
+	// ListenConfig.KeepAlive: 0 means DefaultKeepAliveIdle (15 s) with Go's default
+	// interval and count, as Go's net gives accepted connections; negative turns
+	// probes off. Ignored when KeepAliveConfig.Enable is true. Backends: all.
+	KeepAlive time.Duration
+	// KeepAliveConfig, when Enable is true, is the keep-alive of accepted TCP
+	// connections (see NetConn.SetKeepAliveConfig). Backends: all.
+	KeepAliveConfig net.KeepAliveConfig
+	// Control, if not nil, is called with every listening socket the server makes
+	// (one per loop with AcceptReusePort) after the package's own options and before
+	// bind, as ListenConfig.Control; an error fails Serve. Backends: all.
+	Control func(network, address string, c syscall.RawConn) error
 }
 
 func (c *Config) setDefaults() {

@@ -79,6 +79,8 @@ type connShared struct {
 	h    Handler
 	hk   hooks
 	kind netKind
+	ka   net.KeepAliveConfig // keep-alive of accepted TCP connections, if kaOn
+	kaOn bool
 }
 
 // connOwner is what a connection belongs to: a server loop, which counts it.
@@ -133,6 +135,9 @@ func newConn(l *runtime.Loop, g *recvGroup, fd int, sh *connShared, owner connOw
 	c.send = poller.Op{Code: poller.OpSend, Fd: fd, Arg: poller.MsgNoSignal, Done: c.onSend}
 	if k.family != afUnix && !cfg.Nagle {
 		setNoDelay(fd)
+	}
+	if k.family != afUnix && sh.kaOn {
+		_ = applyKeepAlive(fd, sh.ka) // as Go's net: a refusal leaves it usable
 	}
 	if cfg.SendZCThreshold > 0 && !k.isUnix() && l.Driver().Info().Features.Has(poller.FeatSendZC) {
 		var sa poller.Sockaddr

@@ -408,7 +408,7 @@ func TestListenErrors(t *testing.T) {
 			{"ListenPacket bad network", func() error { _, err := ListenPacket(ctx, rt, "tcp", "127.0.0.1:0"); return err }, nil},
 			{"ListenPacket bad address", func() error { _, err := ListenPacket(ctx, rt, "udp", "127.0.0.1:x"); return err }, nil},
 			{"ListenPacket in use", func() error { _, err := ListenPacket(ctx, rt, "udp4", busyUDP.LocalAddr().String()); return err }, syscall.EADDRINUSE},
-			{"Dial bad network", func() error { _, err := Dial(ctx, rt, "udp", "127.0.0.1:1"); return err }, nil},
+			{"Dial bad network", func() error { _, err := Dial(ctx, rt, "ip4", "127.0.0.1:1"); return err }, nil},
 			{"Serve nil handler", func() error { _, err := Serve(ctx, rt, "tcp", "127.0.0.1:0", Config{}); return err }, nil},
 			{"Serve bad network", func() error { _, err := Serve(ctx, rt, "udp", "127.0.0.1:0", Config{Handler: h}); return err }, nil},
 		}
@@ -709,7 +709,7 @@ func TestRuntimeCloseUnderLiveOps(t *testing.T) {
 		}
 		defer std.Close()
 		acc := acceptT(t, std)
-		c, err := Dial(ctxT(t), rt, "tcp", std.Addr().String())
+		c, err := DialNetConn(ctxT(t), rt, "tcp", std.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -112,4 +112,14 @@
 // SO_REUSEPORT, so Serve on an address in use fails with EADDRINUSE as Listen does,
 // and takes the option once bound so that the others join it. Config.ReusePort shares
 // the port with other servers that ask for it too.
+//
+// # Options and zero-copy copies
+//
+// Dialer and ListenConfig take net.Dialer's and net.ListenConfig's options (a Control
+// hook, keep-alive, a local address, timeouts), and Config the same for Serve. As in
+// Go's net, TCP connections get TCP_NODELAY and keep-alive probes after 15 s idle
+// unless told otherwise. NetConn has net.TCPConn's option setters and SyscallConn. Its
+// ReadFrom and WriteTo splice where the driver has poller.FeatSplice, so io.Copy
+// between a connection and a file or another connection (http.FileServer, a proxy)
+// moves no byte through user space. Dial of "udp" returns a connected UDPConn.
 package znet

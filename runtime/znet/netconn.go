@@ -67,64 +67,6 @@ func newNetConn(l *runtime.Loop, fd int, k netKind, raddr net.Addr) *NetConn {
 	return c
 }
 
-// Dial connects to address on network ("tcp", "tcp4", "tcp6" or "unix"), trying the
-// resolved addresses in order, and returns the connection with its ops on one of rt's
-// loops (in turn). ctx bounds resolution and connecting; when it ends, the connect in
-// flight is cancelled. A refused connection fails with a *net.OpError whose error
-// matches syscall.ECONNREFUSED.
-func Dial(ctx context.Context, rt *runtime.Runtime, network, address string) (*NetConn, error) {
-	if !supported {
-		return nil, unsupportedErr("dial", network)
-	}
-	if rt == nil {
-		return nil, opError("dial", network, nil, nil, errNilRuntime)
-	}
-	k, err := parseNetwork(network, false)
-	if err != nil {
-		return nil, opError("dial", network, nil, nil, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, opError("dial", network, nil, nil, ctxError(err))
-	}
-	addrs, err := resolveDial(ctx, k, address)
-	if err != nil {
-		return nil, opError("dial", network, nil, nil, err)
-	}
-	var first error
-	for i := range addrs {
-		c, err := dialOne(ctx, loopFor(rt), k, &addrs[i])
-		if err == nil {
-			return c, nil
-		}
-		if first == nil {
-			first = err
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, first
-}
-
-func dialOne(ctx context.Context, l *runtime.Loop, k netKind, sa *poller.Sockaddr) (*NetConn, error) {
-	raddr := netAddr(k, sa)
-	fd, err := newSocket(int(rawFamily(sa)), sockStream)
-	if err != nil {
-		return nil, opError("dial", k.name, nil, raddr, err)
-	}
-	op := poller.Op{Code: poller.OpConnect, Fd: fd, Addr: sa}
-	if _, err := l.Do(ctx, &op); err != nil {
-		_ = closeThrough(l, fd)
-		if ctx.Err() != nil {
-			err = ctxError(ctx.Err()) // as Go's Dial reports a context that ended
-		} else {
-			err = mapErr(&deadline{}, sysConnect, err)
-		}
-		return nil, opError("dial", k.name, nil, raddr, err)
-	}
-	return newNetConn(l, fd, k, raddr), nil
-}
-
 func (c *NetConn) opErr(op string, err error) error {
 	return opError(op, c.kind.name, c.laddr, c.raddr, err)
 }
@@ -321,7 +263,9 @@ type Listener struct {
 	fd   int
 	kind netKind
 	addr net.Addr
-	path string // a Unix socket's file, removed by Close
+	path string              // a Unix socket's file, removed by Close
+	ka   net.KeepAliveConfig // for accepted TCP connections, if kaOn
+	kaOn bool
 	ref  fdRef
 	gone chan struct{} // closed once the socket is closed
 
@@ -333,38 +277,14 @@ type Listener struct {
 
 var _ net.Listener = (*Listener)(nil)
 
-// Listen listens on address (network "tcp", "tcp4", "tcp6" or "unix"). As with Go's
-// net.Listen, a host-less TCP address listens on every address, IPv4 and IPv6, and
-// port 0 picks a free port (see Addr). ctx bounds name resolution.
+// Listen listens on address (network "tcp", "tcp4", "tcp6" or "unix"), as a
+// ListenConfig's zero value does: accepted TCP connections get Go's keep-alive
+// defaults. As with Go's net.Listen, a host-less TCP address listens on every
+// address, IPv4 and IPv6, and port 0 picks a free port (see Addr). ctx bounds name
+// resolution.
 func Listen(ctx context.Context, rt *runtime.Runtime, network, address string) (*Listener, error) {
-	if !supported {
-		return nil, unsupportedErr("listen", network)
-	}
-	if err := runtimeErr(rt); err != nil {
-		return nil, opError("listen", network, nil, nil, err)
-	}
-	k, err := parseNetwork(network, false)
-	if err != nil {
-		return nil, opError("listen", network, nil, nil, err)
-	}
-	sa, v6only, err := resolveListen(ctx, k, address)
-	if err != nil {
-		return nil, opError("listen", network, nil, nil, err)
-	}
-	fd, err := bindSocket(sockStream, &sa, listenerOptions{v6only: v6only})
-	if err != nil {
-		return nil, opError("listen", network, nil, netAddr(k, &sa), err)
-	}
-	if err := sockname(fd, &sa); err != nil {
-		_ = closeFd(fd)
-		return nil, opError("listen", network, nil, nil, err)
-	}
-	ln := &Listener{rt: rt, l: loopFor(rt), fd: fd, kind: k, addr: netAddr(k, &sa), gone: make(chan struct{})}
-	if k.isUnix() && address[0] != '@' {
-		ln.path = address
-	}
-	ln.dl.init()
-	return ln, nil
+	var lc ListenConfig
+	return lc.Listen(ctx, rt, network, address)
 }
 
 // Accept waits for the next connection. After Close it returns an error wrapping
@@ -394,7 +314,11 @@ func (ln *Listener) AcceptNetConn() (*NetConn, error) {
 		ln.sa = poller.Sockaddr{Len: uint32(len(ln.sa.Raw))}
 		res, err := ln.op.do(ln.l, &ln.dl, poller.Op{Code: poller.OpAccept, Fd: ln.fd, Arg: sockFlags, Addr: &ln.sa})
 		if err == nil {
-			return newNetConn(loopFor(ln.rt), int(res), ln.kind, netAddr(ln.kind, &ln.sa)), nil
+			c := newNetConn(loopFor(ln.rt), int(res), ln.kind, netAddr(ln.kind, &ln.sa))
+			if ln.kaOn {
+				_ = applyKeepAlive(c.fd, ln.ka) // as Go's net: a refusal leaves it usable
+			}
+			return c, nil
 		}
 		if errors.Is(err, syscall.ECONNABORTED) {
 			continue // the peer gave up before we took it; Go's Accept retries too

@@ -42,6 +42,10 @@ type netReader struct {
 	paused    bool        // on the loop: stopped for read-ahead; resume re-arms
 	cancelled bool        // on the loop: we cancelled op; its ECANCELED is ours
 	closing   atomic.Bool // the descriptor is being closed: never re-arm
+	handed    bool        // on the loop: handoff ends the receive; never re-arm
+
+	handOnce sync.Once     // handoff's start
+	handCh   chan struct{} // closed once the receive has ended after handoff
 
 	mu       sync.Mutex
 	buf      []byte        // received, unread: buf[off:]
@@ -99,7 +103,7 @@ func (r *netReader) start() {
 // arm submits the receive unless it is running, paused or the connection is closing.
 // On the loop.
 func (r *netReader) arm() {
-	if r.armed || r.paused || r.closing.Load() {
+	if r.armed || r.paused || r.handed || r.closing.Load() {
 		return
 	}
 	if err := r.l.Submit(&r.op); err != nil {
@@ -121,6 +125,10 @@ func (r *netReader) onRecv(op *poller.Op) {
 	ours := r.cancelled
 	r.cancelled = false
 	res := op.Res
+	if r.handed {
+		r.handedEnd(res)
+		return
+	}
 	switch {
 	case r.closing.Load():
 	case res == 0:
@@ -184,6 +192,46 @@ func (r *netReader) stop(err error) {
 	}
 	r.signal()
 	r.mu.Unlock()
+}
+
+// handoff ends the multishot receive for good, so that the socket's next bytes go to
+// whoever reads the descriptor itself (a raw Read, a splice), and returns once it has
+// ended: what it received before stays buffered for Read, which then receives with
+// single ops. Called by a goroutine other than the loop; safe to call many times.
+func (r *netReader) handoff() {
+	r.handOnce.Do(func() {
+		r.handCh = make(chan struct{})
+		if err := r.l.Post(r.handStart); err != nil {
+			r.stop(nil) // the runtime is closing: no receive runs any more
+			close(r.handCh)
+		}
+	})
+	<-r.handCh
+}
+
+// handStart runs on the loop: cancel the receive, or end at once if none runs.
+func (r *netReader) handStart() {
+	r.handed = true
+	if r.armed {
+		r.cancelled = true
+		_ = r.l.Cancel(&r.op)
+		return
+	}
+	r.handedEnd(-int32(eCanceled))
+}
+
+// handedEnd ends the reader after handoff with the receive's final result. On the
+// loop.
+func (r *netReader) handedEnd(res int32) {
+	switch {
+	case res == 0:
+		r.stop(io.EOF)
+	case res < 0 && !isErrno(res, eCanceled) && !isErrno(res, eNoBufs):
+		r.stop(resErr("read", res))
+	default:
+		r.stop(nil)
+	}
+	close(r.handCh)
 }
 
 // signal wakes a waiting Read. With r.mu held, on the loop.

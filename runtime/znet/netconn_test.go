@@ -38,7 +38,7 @@ func listenT(t *testing.T, rt *runtime.Runtime, network, addr string) *Listener 
 
 func dialT(t *testing.T, rt *runtime.Runtime, network, addr string) *NetConn {
 	t.Helper()
-	c, err := Dial(ctxT(t), rt, network, addr)
+	c, err := DialNetConn(ctxT(t), rt, network, addr)
 	if err != nil {
 		t.Fatalf("Dial(%s, %s): %v", network, addr, err)
 	}

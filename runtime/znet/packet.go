@@ -54,6 +54,10 @@ var _ net.PacketConn = (*PacketConn)(nil)
 // ListenPacket opens a UDP socket bound to address (network "udp", "udp4" or "udp6";
 // port 0 picks a free port). ctx bounds name resolution.
 func ListenPacket(ctx context.Context, rt *runtime.Runtime, network, address string) (*PacketConn, error) {
+	return listenPacket(ctx, rt, network, address, &ListenConfig{})
+}
+
+func listenPacket(ctx context.Context, rt *runtime.Runtime, network, address string, lc *ListenConfig) (*PacketConn, error) {
 	if !supported {
 		return nil, unsupportedErr("listen", network)
 	}
@@ -64,11 +68,11 @@ func ListenPacket(ctx context.Context, rt *runtime.Runtime, network, address str
 	if err != nil {
 		return nil, opError("listen", network, nil, nil, err)
 	}
-	sa, v6only, err := resolveListen(ctx, k, address)
+	sa, v6only, err := resolveListen(orBackground(ctx), k, address)
 	if err != nil {
 		return nil, opError("listen", network, nil, nil, err)
 	}
-	fd, err := bindSocket(sockDgram, &sa, listenerOptions{v6only: v6only})
+	fd, err := bindSocket(sockDgram, &sa, listenerOptions{v6only: v6only, control: lc.control(k, &sa)})
 	if err != nil {
 		return nil, opError("listen", network, nil, netAddr(k, &sa), err)
 	}

@@ -48,7 +48,9 @@ func (h *crossForwarder) OnData(c *Conn, b []byte) {
 func TestWriteRetainedOtherLoop(t *testing.T) {
 	forEachDriver(t, 2, func(t *testing.T, rt *runtime.Runtime) {
 		h := &crossForwarder{echoHandler: *newEcho()}
-		s := serveEcho(t, rt, h, Config{Accept: AcceptHandoff, RecvBuffers: 16, RecvBufferSize: 4096})
+		// The limit holds the whole stream: the receive group may grow while buffers are
+		// retained, so reads can run ahead of the forwarding; backpressure is not tested here.
+		s := serveEcho(t, rt, h, Config{Accept: AcceptHandoff, RecvBuffers: 16, RecvBufferSize: 4096, WriteBufferLimit: 8 << 20})
 		src := dialStd(t, s)
 		defer src.Close()
 		ca := <-h.opened

@@ -87,6 +87,7 @@ func Serve(ctx context.Context, rt *runtime.Runtime, network, address string, cf
 	s := &Server{rt: rt, sh: connShared{cfg: cfg, h: cfg.Handler, hk: hooksOf(cfg.Handler), kind: k},
 		kind: k, mode: cfg.Accept, done: make(chan struct{})}
 	s.cfg = &s.sh.cfg
+	s.sh.ka, s.sh.kaOn = keepAliveFor(cfg.KeepAlive, cfg.KeepAliveConfig)
 	if s.mode == AcceptAuto && haveReusePort {
 		s.mode = AcceptReusePort
 	}
@@ -126,9 +127,10 @@ func (s *Server) listen(ctx context.Context, address string) ([]int, error) {
 		n = len(s.rt.Loops())
 	}
 	share := s.cfg.ReusePort && !s.kind.isUnix()
+	lc := ListenConfig{Control: s.cfg.Control}
 	var fds []int
 	for i := 0; i < n; i++ {
-		o := listenerOptions{v6only: v6only, reusePort: share || i > 0}
+		o := listenerOptions{v6only: v6only, reusePort: share || i > 0, control: lc.control(s.kind, &sa)}
 		if i == 0 && !share && n > 1 {
 			o.reusePortBound = true
 		}

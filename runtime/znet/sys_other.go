@@ -60,6 +60,7 @@ type listenerOptions struct {
 	reusePort      bool
 	reusePortBound bool
 	v6only         bool
+	control        func(fd int) error
 }
 
 func newSocket(family, sotype int) (int, error) { return -1, errUnsupported }

@@ -82,6 +82,9 @@ type listenerOptions struct {
 	// next binds, and forms the group at listen).
 	reusePortBound bool
 	v6only         bool // for AF_INET6: refuse IPv4-mapped peers ("tcp6", "udp6")
+	// control, if set, runs on the socket after its options, before bind (a
+	// ListenConfig's or a Config's Control hook).
+	control func(fd int) error
 }
 
 // bindSocket creates a socket of the family of sa, sets its options, binds it and,
@@ -95,6 +98,12 @@ func bindSocket(sotype int, sa *poller.Sockaddr, o listenerOptions) (int, error)
 	if err := setListenerOptions(fd, family, sotype, o); err != nil {
 		unix.Close(fd)
 		return -1, err
+	}
+	if o.control != nil {
+		if err := o.control(fd); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
 	}
 	if err := rawBind(fd, sa); err != nil {
 		unix.Close(fd)

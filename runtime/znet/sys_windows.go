@@ -142,6 +142,9 @@ type listenerOptions struct {
 	reusePort      bool // refused: see haveReusePort
 	reusePortBound bool // refused likewise
 	v6only         bool // for AF_INET6: refuse IPv4-mapped peers ("tcp6", "udp6")
+	// control, if set, runs on the socket after its options, before bind (a
+	// ListenConfig's or a Config's Control hook).
+	control func(fd int) error
 }
 
 // bindSocket creates a socket of the family of sa, sets its options, binds it and,
@@ -159,6 +162,12 @@ func bindSocket(sotype int, sa *poller.Sockaddr, o listenerOptions) (int, error)
 	if err := setListenerOptions(h, family, sotype, o); err != nil {
 		windows.Closesocket(h)
 		return -1, err
+	}
+	if o.control != nil {
+		if err := o.control(fd); err != nil {
+			windows.Closesocket(h)
+			return -1, err
+		}
 	}
 	if err := rawBind(h, sa); err != nil {
 		windows.Closesocket(h)
