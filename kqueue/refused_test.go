@@ -24,7 +24,7 @@ func TestRefusedRegistrationFailsOps(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fds, err := nonblockPair()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestRefusedRegistrationFailsOps(t *testing.T) {
 		t.Fatalf("after the refused registration: recv %v, poll %v; want one %d each", r, p, ebadf)
 	}
 	// The descriptor's record was reset: a new socket that gets the same number works.
-	fds2, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fds2, err := nonblockPair()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,4 +79,21 @@ func TestRefusedRegistrationFailsOps(t *testing.T) {
 	if r := res[poller.OpRecv]; len(r) != 2 || r[1] != 2 {
 		t.Fatalf("recv on the new socket: %v, want 2 bytes", r)
 	}
+}
+
+// nonblockPair is a non-blocking Unix stream socket pair, made with socketpair(2) and
+// fcntl (macOS has no SOCK_NONBLOCK for socketpair).
+func nonblockPair() ([2]int, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return fds, err
+	}
+	for _, fd := range fds {
+		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(fds[0])
+			unix.Close(fds[1])
+			return fds, err
+		}
+	}
+	return fds, nil
 }
