@@ -24,7 +24,7 @@ func TestRefusedRegistrationFailsOps(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	fds, err := nonblockPair()
+	fds, err := socketpair()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestRefusedRegistrationFailsOps(t *testing.T) {
 		t.Fatalf("after the refused registration: recv %v, poll %v; want one %d each", r, p, ebadf)
 	}
 	// The descriptor's record was reset: a new socket that gets the same number works.
-	fds2, err := nonblockPair()
+	fds2, err := socketpair()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,14 +81,14 @@ func TestRefusedRegistrationFailsOps(t *testing.T) {
 	}
 }
 
-// nonblockPair is a non-blocking Unix stream socket pair, made with socketpair(2) and
-// fcntl (macOS has no SOCK_NONBLOCK for socketpair).
-func nonblockPair() ([2]int, error) {
+// socketpair returns a connected non-blocking stream pair (darwin has no SOCK_NONBLOCK).
+func socketpair() ([2]int, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return fds, err
 	}
 	for _, fd := range fds {
+		unix.CloseOnExec(fd)
 		if err := unix.SetNonblock(fd, true); err != nil {
 			unix.Close(fds[0])
 			unix.Close(fds[1])

@@ -204,3 +204,30 @@ func TestEpollConnectErrors(t *testing.T) {
 		t.Fatalf("second connect = %d, want EISCONN", res)
 	}
 }
+
+// TestEpollLinkAfterStreamOps: a chain goes on after a complete writev and a
+// MSG_WAITALL send, and breaks after a short readv (its successor gets ECANCELED),
+// as io_uring's links do.
+func TestEpollLinkAfterStreamOps(t *testing.T) {
+	d := newTestEpoll(t, EpollConfig{})
+	a, b := socketpair(t)
+	wv := newRecord(Op{Code: OpWritev, Fd: a, Bufs: [][]byte{[]byte("ab"), []byte("cd")}, Offset: -1, Flags: FlagLink})
+	afterWritev := newRecord(Op{Code: OpNop})
+	send := newRecord(Op{Code: OpSend, Fd: a, Buf: []byte("ef"), Arg: MsgWaitAll, Flags: FlagLink})
+	afterSend := newRecord(Op{Code: OpNop})
+	for _, r := range []*record{wv, afterWritev, send, afterSend} {
+		submit(t, d, &r.op)
+	}
+	waitUntil(t, d, "the writes' chains", func() bool { return afterWritev.final() && afterSend.final() })
+	if wv.res(t) != 4 || afterWritev.res(t) != 0 || send.res(t) != 2 || afterSend.res(t) != 0 {
+		t.Fatalf("writev %d then nop %d; send %d then nop %d", wv.res(t), afterWritev.res(t), send.res(t), afterSend.res(t))
+	}
+	rv := newRecord(Op{Code: OpReadv, Fd: b, Bufs: [][]byte{make([]byte, 4), make([]byte, 8)}, Offset: -1, Flags: FlagLink})
+	afterReadv := newRecord(Op{Code: OpNop})
+	submit(t, d, &rv.op)
+	submit(t, d, &afterReadv.op)
+	waitUntil(t, d, "the readv's chain", afterReadv.final)
+	if rv.res(t) != 6 || afterReadv.res(t) != -int32(unix.ECANCELED) {
+		t.Fatalf("short readv %d then nop %d, want 6 then ECANCELED", rv.res(t), afterReadv.res(t))
+	}
+}

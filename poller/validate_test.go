@@ -30,7 +30,6 @@ func TestValidateReasons(t *testing.T) {
 		{Op{Code: OpSend, Flags: FlagFixedBuffer, Buf: buf}, "FlagFixedBuffer is only for read, write and send_zc"},
 		{Op{Code: OpRecv, Buf: buf, Timeout: -1}, "negative Timeout"},
 		{Op{Code: OpRecv, Flags: FlagLink, Buf: buf, Timeout: 1}, "Timeout cannot be combined with FlagLink or FlagMultishot"},
-		{Op{Code: OpRecv, Fd: math.MaxInt, Buf: buf}, "descriptor out of range"},
 		{Op{Code: OpRead}, "nil or empty buffer"},
 		{Op{Code: OpReadv, Bufs: [][]byte{nil, {}}}, "nil or empty buffers"},
 		{Op{Code: OpRecvmsg, Bufs: [][]byte{{}}}, "no buffers"},
@@ -44,10 +43,11 @@ func TestValidateReasons(t *testing.T) {
 		{Op{Code: OpWrite, Buf: buf, Offset: -2}, "negative offset"},
 		{Op{Code: OpWritev, Bufs: make([][]byte, MaxBufs+1)}, "more than MaxBufs buffers"},
 		{Op{Code: OpSendmsg, Bufs: [][]byte{buf}, Addr: &Sockaddr{Len: 1 << 20}}, "Addr.Len larger than Addr.Raw"},
+		{Op{Code: OpSplice, Len: 0}, "splice Len not in 1..MaxRW"},
+		{Op{Code: OpSplice, Len: 1, Flags: FlagFixedFile}, "FlagFixedFile is not for splice"},
+		{Op{Code: OpSplice, Len: 1, Arg: 1 << 30}, "unknown splice flags"},
+		{Op{Code: OpSplice, Len: 1, Timeout: 1}, "Timeout is not for splice"},
 	} {
-		if c.reason == "descriptor out of range" && math.MaxInt == math.MaxInt32 {
-			continue // a 32-bit int holds no descriptor out of range
-		}
 		op := c.op
 		op.Done = nop
 		err := Validate(&op)
@@ -61,6 +61,15 @@ func TestValidateReasons(t *testing.T) {
 		}
 		if want := "poller: invalid " + op.Code.String() + " op: " + c.reason; err.Error() != want {
 			t.Errorf("error text %q, want %q", err.Error(), want)
+		}
+	}
+	if math.MaxInt > math.MaxInt32 { // an int wider than a descriptor (C int)
+		for _, op := range []Op{{Fd: math.MaxInt}, {Fd2: math.MinInt}} {
+			op.Code, op.Buf, op.Done = OpRecv, buf, nop
+			var inv *InvalidOpError
+			if err := Validate(&op); !errors.As(err, &inv) || inv.Reason != "descriptor out of range" {
+				t.Errorf("Validate(Fd %d, Fd2 %d) = %v, want descriptor out of range", op.Fd, op.Fd2, err)
+			}
 		}
 	}
 }

@@ -152,10 +152,10 @@ func (l *Loop) bindArena(mem []byte) error {
 	return l.rt.plan.BindArena(l.id, mem)
 }
 
-// runOn runs fn on l and waits for it: at once when the caller is l itself (its
-// goroutine is locked to its thread, so the thread names it), else through Call.
+// runOn runs fn on l and waits for it: at once when the caller is l itself (a locked
+// loop's thread names it; an unlocked loop's goroutine does), else through Call.
 func (l *Loop) runOn(fn func()) error {
-	if l.tid != 0 && gettid() == l.tid {
+	if l.tid != 0 && gettid() == l.tid || l.goid != 0 && curGoroutine() == l.goid {
 		fn()
 		return nil
 	}

@@ -1,6 +1,7 @@
 // Package runtime is Zokio's event-driven runtime: one event loop per core, each a
-// goroutine locked to its OS thread (pinned to its CPU where allowed) that owns one I/O
-// driver — io_uring, or epoll where io_uring is unavailable (see package driver).
+// goroutine locked to its OS thread (pinned to its CPU where allowed; Options.UnlockedLoops
+// leaves it free to change threads) that owns one I/O driver — io_uring, or epoll where
+// io_uring is unavailable (see package driver).
 //
 // A loop's turn runs ready tasks under a budget, fires due timers, hands submissions to
 // the kernel and delivers completions, then blocks in the kernel until the next timer

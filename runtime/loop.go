@@ -12,9 +12,9 @@ import (
 )
 
 // Loop is one event loop: a goroutine locked to an OS thread (pinned to a CPU where
-// allowed) that owns one I/O driver, a run queue, an inbox for other goroutines and a
-// timer heap. Everything a loop runs — tasks, timer callbacks, op completions — runs on
-// that goroutine, one at a time.
+// allowed; neither with Options.UnlockedLoops) that owns one I/O driver, a run queue,
+// an inbox for other goroutines and a timer heap. Everything a loop runs — tasks,
+// timer callbacks, op completions — runs on that goroutine, one at a time.
 //
 // Methods documented "on the loop" may be called only from code the loop is running
 // (a task, a timer or completion callback); the others are safe for concurrent use by
@@ -22,8 +22,9 @@ import (
 type Loop struct {
 	rt       *Runtime
 	id       int
-	cpu      int // pinned CPU, or -1
-	tid      int // the loop's OS thread, where the platform names threads
+	cpu      int    // pinned CPU, or -1
+	tid      int    // the loop's OS thread, where the platform names threads (locked loops)
+	goid     uint64 // the loop's goroutine (unlocked loops, which no thread names)
 	place    numa.Placement
 	d        poller.Driver
 	decision driver.Decision
@@ -79,11 +80,16 @@ func (l *Loop) Driver() poller.Driver { return l.d }
 
 // run is the loop's goroutine: set up on a locked thread, tick until stopped, tear
 // down. It never unlocks the thread: when it returns, Go ends the thread, so a thread
-// whose CPU mask we changed is never reused for other goroutines.
+// whose CPU mask we changed is never reused for other goroutines. An unlocked loop
+// (Options.UnlockedLoops) locks nothing and pins nothing.
 func (l *Loop) run(ready chan<- error) {
 	defer l.rt.stopped.Done()
-	goruntime.LockOSThread()
-	l.tid = gettid()
+	if l.rt.opts.UnlockedLoops {
+		l.goid = curGoroutine()
+	} else {
+		goruntime.LockOSThread()
+		l.tid = gettid()
+	}
 	if l.cpu >= 0 {
 		if err := numa.PinThread(l.cpu); err != nil {
 			l.cpu = -1 // not allowed here (a container's cpuset, say): run unpinned

@@ -19,6 +19,9 @@ func setDriverConfig(c *driver.Config, l *Loop) {
 	o := &l.rt.opts
 	c.Uring = uring.DriverConfig{Entries: o.RingEntries, Flags: uring.SetupSingleIssuer | uring.SetupDeferTaskrun,
 		BatchWait: o.BatchWait}
+	if o.UnlockedLoops {
+		c.Uring.Flags = 0 // the defaults: COOP_TASKRUN|TASKRUN_FLAG, any thread may enter
+	}
 	var first *uring.Driver
 	if l.id > 0 && l.rt.sq.AttachesToFirst() {
 		// Loop 0 finished starting before this loop began when rings share an SQ

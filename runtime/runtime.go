@@ -65,6 +65,17 @@ type Options struct {
 	// other values. Zero (the default) wakes on the first completion. Backends:
 	// uring on Linux ≥ 6.12 (the kernel's min-wait); ignored elsewhere.
 	BatchWait time.Duration
+	// UnlockedLoops runs each loop's goroutine without locking it to an OS thread, so
+	// that waking a goroutine and giving it the P costs no switch between threads
+	// (with a locked loop, every tick that wakes goroutines hands the P to another
+	// thread and back). Loops are then not pinned (as with NoPin), and io_uring rings
+	// are made without SINGLE_ISSUER and DEFER_TASKRUN, which need a fixed thread.
+	// It pays where goroutines do the serving, through znet's net.Conn adapters with
+	// request/response traffic (net/http: 0.86× the CPU per request on epoll, 0.93× on
+	// io_uring), and costs where the loop does (pipelined streams on io_uring, which
+	// lose DEFER_TASKRUN's batching); see bench/README.md, issue 18. Off by default.
+	// Backends: all.
+	UnlockedLoops bool
 }
 
 // MaxBatchWait is the largest Options.BatchWait. The wait is latency added to every
@@ -148,7 +159,7 @@ func New(opts Options) (*Runtime, error) {
 	// Every Loop exists before any starts: a running loop scans rt.loops to steal.
 	for i, p := range rt.plan.Loops {
 		cpu := p.CPU
-		if opts.NoPin {
+		if opts.NoPin || opts.UnlockedLoops {
 			cpu = -1
 		}
 		rt.loops = append(rt.loops, newLoop(rt, i, cpu, p))

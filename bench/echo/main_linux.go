@@ -196,9 +196,9 @@ func collect(cfg config, bins binaries, o options) ([]sample, error) {
 				}
 				s.Contender, s.Scenario, s.Rep, s.Position = c, sc.Name, rep, pos
 				samples = append(samples, s)
-				fmt.Fprintf(os.Stderr, "rep %d %-11s %-6s %8.0f msg/s  server %6.0f ns/msg (%3.0f%% CPU)  load %3.0f%% CPU  p50 %7.0f µs  p99 %7.0f µs  allocs/msg %.2g  behind %d\n",
+				fmt.Fprintf(os.Stderr, "rep %d %-11s %-6s %8.0f msg/s  server %6.0f ns/msg (%3.0f%% CPU)  load %3.0f%% CPU  p50 %7.0f µs  p99 %7.0f µs  allocs/msg %.2g  switches/msg %.3f  behind %d\n",
 					rep, sc.Name, c, s.msgsPerSec(), s.cpuNsPerMsg(), 100*s.serverUtil(), 100*s.loadUtil(),
-					s.Latency.P50/1e3, s.Latency.P99/1e3, s.allocsPerMsg(), s.Behind)
+					s.Latency.P50/1e3, s.Latency.P99/1e3, s.allocsPerMsg(), float64(s.ServerSwitches)/float64(s.Msgs), s.Behind)
 			}
 		}
 	}
@@ -218,6 +218,10 @@ var contenderArgs = map[string][]string{
 	// gonet's goroutine-per-connection echo on znet's net.Conn adapters (issue 18).
 	"znetconn-uring": {"-impl=znetconn", "-driver=uring"},
 	"znetconn-epoll": {"-impl=znetconn", "-driver=epoll"},
+	// The same on loops not locked to their threads (runtime.Options.UnlockedLoops).
+	"znetconn-uring-unl": {"-impl=znetconn", "-driver=uring", "-znet-unlocked"},
+	"znetconn-epoll-unl": {"-impl=znetconn", "-driver=epoll", "-znet-unlocked"},
+	"znet-uring-unl":     {"-impl=znet", "-driver=uring", "-znet-unlocked"},
 	// znet whose loop waits for batches of completions (runtime.Options.BatchWait).
 	"znet-uring-bw20":  {"-impl=znet", "-driver=uring", "-znet-batchwait=20us"},
 	"znet-uring-bw100": {"-impl=znet", "-driver=uring", "-znet-batchwait=100us"},
@@ -270,7 +274,7 @@ var contenderArgs = map[string][]string{
 	"znet-sq-shared-2l": {"-impl=znet", "-driver=uring", "-znet-sqpoll=shared", "-znet-loops=2"},
 }
 
-var defaultContenders = []string{"uring", "epoll", "gnet", "gonet"}
+var defaultContenders = []string{"uring", "epoll", "gnet", "gonet", "tokio"}
 
 // altSuffix marks a contender run with the -alt-server binary: "epoll-alt" is
 // "epoll" on that binary, so a patched driver can be measured beside the real one.

@@ -48,6 +48,7 @@ type loadResult struct {
 		TicksNs     int64 `json:"ticks_ns"`
 		Tasks       int   `json:"tasks"`
 		TasksExited int   `json:"tasks_exited"`
+		Switches    int64 `json:"switches"`
 	} `json:"server"`
 	LoadCPUNs     int64 `json:"load_cpu_ns"`
 	LoadPreempted int64 `json:"load_preempted"`
@@ -143,6 +144,7 @@ func runOne(r runSpec) (sample, error) {
 	s.MinConnMsgs, s.MaxConnMsgs, s.Rate, s.Behind = res.MinConnMsgs, res.MaxConnMsgs, sc.Rate, res.Behind
 	s.ServerCPUNs, s.ServerTicksNs = res.Server.CPUNs, res.Server.TicksNs
 	s.ServerTasks, s.ServerTasksExited = res.Server.Tasks, res.Server.TasksExited
+	s.ServerSwitches = res.Server.Switches
 	s.LoadCPUNs, s.LoadPreempted = res.LoadCPUNs, res.LoadPreempted
 	return s, nil
 }

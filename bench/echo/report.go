@@ -38,7 +38,8 @@ type sample struct {
 	ServerTicksNs     int64 `json:"server_ticks_ns"`
 	ServerTasks       int   `json:"server_tasks"`
 	ServerTasksExited int   `json:"server_tasks_exited"`
-	ServerMallocs     int64 `json:"server_mallocs"` // in the window; -1 if unknown
+	ServerSwitches    int64 `json:"server_switches"` // the server's threads switched onto a CPU in the window
+	ServerMallocs     int64 `json:"server_mallocs"`  // in the window; -1 if unknown
 	// ServerEnters is the server's kernel enters (io_uring_enter or epoll_wait) in
 	// the window, from its runtime's stats; -1 where the server does not count them.
 	ServerEnters  int64 `json:"server_enters"`

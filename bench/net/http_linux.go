@@ -37,6 +37,9 @@ var httpContenders = map[string]httpContender{
 	// net/http on znet's net.Listener (issue 18); loops: -loops (default 1).
 	"nethttp-znet-uring": {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-net=znet", "-driver=uring"}},
 	"nethttp-znet-epoll": {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-net=znet", "-driver=epoll"}},
+	// The same on loops not locked to their threads (runtime.Options.UnlockedLoops).
+	"nethttp-znet-uring-unl": {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-net=znet", "-driver=uring", "-unlocked"}},
+	"nethttp-znet-epoll-unl": {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-net=znet", "-driver=epoll", "-unlocked"}},
 	// The same over crypto/tls (HTTPS, a self-signed P-256 certificate).
 	"nethttp-tls":            {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-tls"}},
 	"nethttp-tls-znet-uring": {func(b bins) string { return b.httpserver }, []string{"-impl=nethttp", "-tls", "-net=znet", "-driver=uring"}},
@@ -66,6 +69,7 @@ type httpSample struct {
 	Rep       int     `json:"rep"`
 	ReqPerSec float64 `json:"req_per_sec"`
 	CPUNs     float64 `json:"server_cpu_ns_per_req"`
+	Switches  float64 `json:"server_switches_per_req"` // the server's threads switched onto a CPU
 	P50Ms     float64 `json:"p50_ms"`
 	P99Ms     float64 `json:"p99_ms"`
 	Errors    string  `json:"errors,omitempty"`
@@ -118,8 +122,8 @@ func runHTTP(args []string) error {
 				}
 				s.Rep = rep
 				samples = append(samples, s)
-				fmt.Fprintf(os.Stderr, "rep %d %-7s %-12s %9.0f req/s  server %6.0f ns/req  p50 %6.2f ms  p99 %6.2f ms %s\n",
-					rep, sc, k, s.ReqPerSec, s.CPUNs, s.P50Ms, s.P99Ms, s.Errors)
+				fmt.Fprintf(os.Stderr, "rep %d %-7s %-12s %9.0f req/s  server %6.0f ns/req  %.3f switches/req  p50 %6.2f ms  p99 %6.2f ms %s\n",
+					rep, sc, k, s.ReqPerSec, s.CPUNs, s.Switches, s.P50Ms, s.P99Ms, s.Errors)
 			}
 		}
 	}
@@ -195,9 +199,9 @@ func httpOne(b bins, c common, k, sc, lua string, d time.Duration, procs, loops 
 	if _, err := wrk(time.Second); err != nil {
 		return s, fmt.Errorf("wrk warm-up: %w", err)
 	}
-	cpu0 := proc.CPU(srv.pid())
+	cpu0, sw0 := proc.CPU(srv.pid()), proc.Switches(srv.pid())
 	out, err := wrk(d)
-	cpu1 := proc.CPU(srv.pid())
+	cpu1, sw1 := proc.CPU(srv.pid()), proc.Switches(srv.pid())
 	if err != nil {
 		return s, fmt.Errorf("wrk: %w: %s", err, out)
 	}
@@ -205,7 +209,7 @@ func httpOne(b bins, c common, k, sc, lua string, d time.Duration, procs, loops 
 	if reqs == 0 {
 		return s, fmt.Errorf("wrk counted no requests: %s", out)
 	}
-	s.ReqPerSec, s.CPUNs = reqs/secs, float64(cpu1-cpu0)/reqs
+	s.ReqPerSec, s.CPUNs, s.Switches = reqs/secs, float64(cpu1-cpu0)/reqs, float64(sw1-sw0)/reqs
 	s.P50Ms, s.P99Ms, s.Errors = p50, p99, errs
 	return s, nil
 }

@@ -34,3 +34,6 @@ func FDCount(tb testing.TB) int {
 	}
 	return n
 }
+
+// Wine reports whether the process runs under Wine: never, off Windows.
+func Wine() bool { return false }

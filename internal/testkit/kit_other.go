@@ -22,3 +22,6 @@ func FDCount(tb testing.TB) int {
 	}
 	return len(ents)
 }
+
+// Wine reports whether the process runs under Wine: never, off Windows.
+func Wine() bool { return false }

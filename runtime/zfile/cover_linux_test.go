@@ -758,3 +758,37 @@ func childNofile() error {
 	}
 	return nil
 }
+
+// TestReadWriteOnlyLikeOS: reading a file opened write-only fails with EBADF through
+// ReadAt and ReadAtOn (whose inline page-cache attempt on epoll meets the error
+// first), as os.File.ReadAt fails.
+func TestReadWriteOnlyLikeOS(t *testing.T) {
+	forEachDriver(t, 1, func(t *testing.T, e *env) {
+		name := e.path("wo")
+		writeFile(t, name, 64)
+		f := mustOpen(t, e, name, os.O_WRONLY, OpenOptions{})
+		defer f.Close()
+		of, err := os.OpenFile(name, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer of.Close()
+		done := make(chan error, 1)
+		started := make(chan error, 1)
+		f.Loop().Post(func() {
+			started <- f.ReadAtOn(f.Loop(), make([]byte, 16), 0, func(_ int, err error) { done <- err })
+		})
+		if err := waitFor(t, started, "ReadAtOn"); err != nil {
+			t.Fatal(err)
+		}
+		p := make([]byte, 16)
+		for name, errs := range map[string][2]error{
+			"ReadAt":   {second(f.ReadAt(p, 0)), second(of.ReadAt(p, 0))},
+			"ReadAtOn": {waitFor(t, done, "ReadAtOn's callback"), syscall.EBADF},
+		} {
+			if !errors.Is(errs[0], syscall.EBADF) || !errors.Is(errs[1], syscall.EBADF) {
+				t.Errorf("%s of a write-only file: ours %v, os %v; want EBADF", name, errs[0], errs[1])
+			}
+		}
+	})
+}

@@ -39,11 +39,10 @@ func WriteBehind(ctx context.Context, f *File, chunks, size, inFlight, syncEvery
 		bufs[b], free[b] = make([]byte, size), b
 	}
 	owner := make([]int, 0, min(syncEvery, chunks)) // a write's index in the batch → its buffer
-	reap := func() error {                          // waits for one write and frees its buffer
-		j, err := writes.Next(ctx)
-		if err != nil {
-			return err
-		}
+	// reap waits for one write and frees its buffer. It runs only while writes are
+	// outstanding, so Next, which fails only when none is, returns one.
+	reap := func() error {
+		j, _ := writes.Next(ctx)
 		free = append(free, owner[j])
 		switch n, err := writes.Result(j); {
 		case err != nil:
@@ -75,16 +74,12 @@ func WriteBehind(ctx context.Context, f *File, chunks, size, inFlight, syncEvery
 				return err
 			}
 		}
-		if err := writes.Reset(); err != nil {
-			return err
-		}
+		_ = writes.Reset() // cannot fail: every write was reaped above
 		owner = owner[:0]
 		if err := syncs.Wait(ctx); err != nil { // the previous fsync, long done as a rule
 			return err
 		}
-		if err := syncs.Reset(); err != nil {
-			return err
-		}
+		_ = syncs.Reset() // cannot fail: Wait returned with nothing outstanding
 		syncs.Sync(f)
 		if err := syncs.Submit(ctx); err != nil {
 			return err

@@ -150,7 +150,10 @@ type Config struct {
 	// poller.FeatIncrementalBuffers, else DefaultRecvBuffers ×
 	// DefaultRecvBufferSize, which is also what a zero field takes when the other
 	// is set. A handler that retains many received buffers at once (Conn.Retain)
-	// may want more than 64: a piece it holds keeps its whole buffer out.
+	// may want more than 64: a piece it holds keeps its whole buffer out. A group
+	// whose receives run dry (ENOBUFS) as many times as it has buffers grows: the
+	// loop makes one with twice the buffers, up to 64 MiB, and connections move to
+	// it as they re-arm; the old group stays with the driver (see LoopRecvStats).
 	RecvBufferSize int
 	RecvBuffers    int
 	// SendZCThreshold is the send size from which a connection sends with

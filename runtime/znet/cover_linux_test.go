@@ -409,6 +409,8 @@ func TestListenErrors(t *testing.T) {
 			{"ListenPacket bad address", func() error { _, err := ListenPacket(ctx, rt, "udp", "127.0.0.1:x"); return err }, nil},
 			{"ListenPacket in use", func() error { _, err := ListenPacket(ctx, rt, "udp4", busyUDP.LocalAddr().String()); return err }, syscall.EADDRINUSE},
 			{"Dial bad network", func() error { _, err := Dial(ctx, rt, "ip4", "127.0.0.1:1"); return err }, nil},
+			{"DialUDP stream network", func() error { _, err := DialUDP(ctx, rt, "tcp", "127.0.0.1:1"); return err }, nil},
+			{"DialNetConn datagram network", func() error { _, err := DialNetConn(ctx, rt, "udp", "127.0.0.1:1"); return err }, nil},
 			{"Serve nil handler", func() error { _, err := Serve(ctx, rt, "tcp", "127.0.0.1:0", Config{}); return err }, nil},
 			{"Serve bad network", func() error { _, err := Serve(ctx, rt, "udp", "127.0.0.1:0", Config{Handler: h}); return err }, nil},
 		}

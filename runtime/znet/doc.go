@@ -66,8 +66,12 @@
 // of 16 KiB where every receive takes a whole buffer (see Config.RecvBuffers). A
 // multishot receive that ends quietly (CQ overflow, a completion without F_MORE) is
 // re-armed; one that ends with ENOBUFS because handlers retained every buffer waits
-// on a per-group list and is re-armed when a buffer comes back. Bytes the kernel has
-// not delivered stay in the socket, so no path loses any.
+// on a per-group list and is re-armed when a buffer comes back. A group that runs dry
+// as often as it has buffers grows (a handler forwarding with WriteRetained holds a
+// buffer per connection until its send completes): the loop makes one with twice the
+// buffers, up to 64 MiB, and connections move to it as they re-arm; LoopRecvStats
+// counts receives, ENOBUFS endings and growths. Bytes the kernel has not delivered
+// stay in the socket, so no path loses any.
 //
 // A connection has at most one send whose byte count is outstanding: what is written
 // meanwhile accumulates and leaves in the next send, so writes coalesce under load

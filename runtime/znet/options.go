@@ -149,3 +149,27 @@ func (c *NetConn) File() (*os.File, error) {
 
 // errNotTCP is the errno for a TCP option asked of a Unix socket.
 var errNotTCP error = hostErrno(eOpNotSupp)
+
+// SetReadBuffer sets the size of the socket's receive buffer (SO_RCVBUF), as
+// net.UDPConn.SetReadBuffer does: the kernel may round or double it.
+func (c *PacketConn) SetReadBuffer(bytes int) error {
+	return c.sockopt(func(fd int) error { return setSockoptInt(fd, solSocket, soRcvBuf, bytes) })
+}
+
+// SetWriteBuffer sets the size of the socket's send buffer (SO_SNDBUF), as
+// net.UDPConn.SetWriteBuffer does.
+func (c *PacketConn) SetWriteBuffer(bytes int) error {
+	return c.sockopt(func(fd int) error { return setSockoptInt(fd, solSocket, soSndBuf, bytes) })
+}
+
+// sockopt runs set on the descriptor while it is held open.
+func (c *PacketConn) sockopt(set func(fd int) error) error {
+	if !c.ref.incref() {
+		return c.opErr("set", nil, net.ErrClosed)
+	}
+	defer c.release()
+	if err := set(c.fd); err != nil {
+		return c.opErr("set", nil, err)
+	}
+	return nil
+}

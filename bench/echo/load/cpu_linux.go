@@ -14,6 +14,7 @@ import (
 // have exited).
 type cpuSnap struct {
 	tasks map[int]int64
+	sw    map[int]int64 // times each thread was switched in (schedstat's third field)
 	ticks int64
 }
 
@@ -26,6 +27,9 @@ type cpuWindow struct {
 	TicksNs     int64 `json:"ticks_ns"` // utime+stime delta, at clock-tick resolution, as a cross-check
 	Tasks       int   `json:"tasks"`    // threads at the end of the window
 	TasksExited int   `json:"tasks_exited"`
+	// Switches is how often the threads were switched onto a CPU over the window
+	// (schedstat's timeslice count): the context switches the process paid.
+	Switches int64 `json:"switches"`
 }
 
 // clockTick is USER_HZ, the unit of /proc/<pid>/stat's times: 100 per second on
@@ -41,7 +45,7 @@ func readCPU(pid int) (cpuSnap, error) {
 	if err != nil {
 		return cpuSnap{}, err
 	}
-	s := cpuSnap{tasks: make(map[int]int64, len(ents))}
+	s := cpuSnap{tasks: make(map[int]int64, len(ents)), sw: make(map[int]int64, len(ents))}
 	for _, e := range ents {
 		tid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -60,6 +64,9 @@ func readCPU(pid int) (cpuSnap, error) {
 			return cpuSnap{}, fmt.Errorf("%s/%d/schedstat: %q", dir, tid, b)
 		}
 		s.tasks[tid] = ns
+		if len(f) >= 3 {
+			s.sw[tid], _ = strconv.ParseInt(f[2], 10, 64)
+		}
 	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -85,6 +92,7 @@ func (s cpuSnap) since(prev cpuSnap) cpuWindow {
 	w := cpuWindow{Tasks: len(s.tasks), TicksNs: (s.ticks - prev.ticks) * clockTick}
 	for tid, ns := range s.tasks {
 		w.CPUNs += ns - prev.tasks[tid]
+		w.Switches += s.sw[tid] - prev.sw[tid]
 	}
 	for tid := range prev.tasks {
 		if _, ok := s.tasks[tid]; !ok {

@@ -52,6 +52,7 @@ var (
 	znetZC     = flag.Int("znet-zc", 0, "-impl=znet: Config.SendZCThreshold (0: znet's default)")
 	znetZCLoc  = flag.Bool("znet-zclocal", false, "-impl=znet: Config.SendZCLocal")
 	znetArena  = flag.Int("znet-sendarena", 0, "-impl=znet: Config.SendArena (64 KiB send buffers per loop)")
+	znetUnlock = flag.Bool("znet-unlocked", false, "-impl=znet and znetconn: runtime.Options.UnlockedLoops")
 )
 
 // runZnet serves with Zokio's runtime and its event API (package runtime/znet): one
@@ -75,7 +76,7 @@ func runZnet(o options) error {
 		return err
 	}
 	rt, err := runtime.New(runtime.Options{Loops: *znetLoops, Driver: kind, RingEntries: uint32(o.entries),
-		SpinBeforePark: *znetSpin, BatchWait: *znetBatch, SQPoll: sqpoll.Config{Mode: sqm, Idle: *znetSQIdle}})
+		SpinBeforePark: *znetSpin, BatchWait: *znetBatch, UnlockedLoops: *znetUnlock, SQPoll: sqpoll.Config{Mode: sqm, Idle: *znetSQIdle}})
 	if err != nil {
 		return err
 	}
@@ -139,6 +140,7 @@ func recvStats(rt *runtime.Runtime) znet.RecvStats {
 			sum.Ends += s.Ends
 			sum.NoBufs += s.NoBufs
 			sum.Starved += s.Starved
+			sum.Grows += s.Grows
 		case <-time.After(time.Second):
 		}
 	}

@@ -21,7 +21,7 @@ func runZnetConn(o options) error {
 	if err != nil {
 		return err
 	}
-	rt, err := runtime.New(runtime.Options{Loops: *znetLoops, Driver: kind, RingEntries: uint32(o.entries)})
+	rt, err := runtime.New(runtime.Options{Loops: *znetLoops, Driver: kind, RingEntries: uint32(o.entries), UnlockedLoops: *znetUnlock})
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,7 @@ func main() {
 	drv := flag.String("driver", "uring", "-net=znet: uring or epoll")
 	loops := flag.Int("loops", 0, "-net=znet: loops (0: one per CPU)")
 	useTLS := flag.Bool("tls", false, "serve HTTPS (crypto/tls) with a self-signed certificate")
+	flag.BoolVar(&unlocked, "unlocked", false, "-net=znet: runtime.Options.UnlockedLoops")
 	flag.DurationVar(&batchWait, "batchwait", batchWait, "-net=znet: runtime.Options.BatchWait (0: off)")
 	flag.Parse()
 	ln, err := listen(*netw, *addr, *drv, *loops)
@@ -94,6 +95,9 @@ func main() {
 // batchWait is -batchwait: how long a loop may wait for a batch of completions.
 var batchWait time.Duration
 
+// unlocked is -unlocked: runtime.Options.UnlockedLoops.
+var unlocked bool
+
 // listen opens the listener -net names.
 func listen(netw, addr, drv string, loops int) (net.Listener, error) {
 	switch netw {
@@ -104,7 +108,7 @@ func listen(netw, addr, drv string, loops int) (net.Listener, error) {
 		if err != nil {
 			return nil, err
 		}
-		rt, err := runtime.New(runtime.Options{Loops: loops, Driver: kind, BatchWait: batchWait})
+		rt, err := runtime.New(runtime.Options{Loops: loops, Driver: kind, BatchWait: batchWait, UnlockedLoops: unlocked})
 		if err != nil {
 			return nil, err
 		}

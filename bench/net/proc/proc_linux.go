@@ -8,7 +8,14 @@ import (
 
 // CPU returns the time pid's threads have run, in nanoseconds (0 for pid 0). Threads
 // that exited are missing: the servers measured keep theirs.
-func CPU(pid int) int64 {
+func CPU(pid int) int64 { return schedstat(pid, 0) }
+
+// Switches returns how often pid's threads were switched onto a CPU (schedstat's
+// timeslice count): the context switches the process paid, exited threads missing.
+func Switches(pid int) int64 { return schedstat(pid, 2) }
+
+// schedstat sums field i of /proc/pid/task/*/schedstat.
+func schedstat(pid, i int) int64 {
 	if pid <= 0 {
 		return 0
 	}
@@ -24,8 +31,8 @@ func CPU(pid int) int64 {
 			continue
 		}
 		f := strings.Fields(string(b))
-		if len(f) > 0 {
-			n, _ := strconv.ParseInt(f[0], 10, 64)
+		if len(f) > i {
+			n, _ := strconv.ParseInt(f[i], 10, 64)
 			sum += n
 		}
 	}
