@@ -34,7 +34,7 @@ type serverFlags struct {
 func (f *serverFlags) register(fs *flag.FlagSet, defAddr string) {
 	fs.StringVar(&f.addr, "addr", defAddr, "address to listen on, host:port (port 0: any free port)")
 	fs.IntVar(&f.loops, "loops", 0, "event loops (default: one per CPU in the affinity mask)")
-	fs.StringVar(&f.driver, "driver", "auto", "I/O driver: auto, uring, epoll or kqueue")
+	fs.StringVar(&f.driver, "driver", "auto", "I/O driver: auto, uring, epoll, kqueue or iocp")
 	fs.StringVar(&f.accept, "accept", "auto", "how connections spread across loops: auto, reuseport or handoff")
 	fs.BoolVar(&f.share, "reuseport", false, "share the port with other servers that ask for it too (SO_REUSEPORT); without it an address in use is an error")
 }

@@ -8,7 +8,11 @@
 //	zokio info [--json] [--loops N] [--strategy spread|pack]
 //	                         which driver this machine gets, and why
 //
-// The environment variable ZOKIO_DRIVER=uring|epoll|kqueue forces a driver; with epoll, info
+// The demo servers `zokio echo` and `zokio http` (see `zokio -h`) run wherever the
+// runtime has a driver: Linux (io_uring or epoll), macOS and the BSDs (kqueue) and
+// Windows (IOCP).
+//
+// The environment variable ZOKIO_DRIVER=uring|epoll|kqueue|iocp forces a driver; with epoll, info
 // does not call io_uring_setup at all (some sandboxes kill a process that does).
 // ZOKIO_SQPOLL=off|per-ring|shared chooses the SQPOLL mode (package sqpoll).
 package main

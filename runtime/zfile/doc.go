@@ -19,7 +19,7 @@
 // # The fast path
 //
 // A read of data that is already in the page cache is a memory copy: a ring round trip
-// costs more than the read. So ReadAt, Read and their variants first try the read
+// costs more than the read. So on Linux ReadAt, Read and their variants first try the read
 // from the calling goroutine with preadv2(RWF_NOWAIT), which succeeds only if it does
 // not have to wait for the device, and go to the ring only when the kernel answers
 // EAGAIN. Since that call cannot wait for the device, it is made (up to 64 KiB) as a
@@ -75,8 +75,26 @@
 //
 // # Platforms
 //
-// The package builds everywhere; it does real work where the runtime has a driver
-// (Linux). Elsewhere runtime.New fails, and every function here that gets a runtime
+// The package builds everywhere; it does real work where the runtime has a driver:
+// Linux, macOS, FreeBSD, NetBSD, OpenBSD, DragonFly (one Unix system layer) and
+// Windows. Elsewhere runtime.New fails, and every function here that gets a runtime
 // or loop anyway reports an error wrapping errors.ErrUnsupported (AlignedBuffer
 // works everywhere).
+//
+// What differs on macOS and the BSDs, where the kqueue driver runs file operations on
+// its worker pool:
+//
+//   - No page-cache fast path: they have no read that fails instead of waiting for
+//     the device (RWF_NOWAIT), so every read goes to the driver.
+//   - O_DIRECT exists on FreeBSD, NetBSD and DragonFly; macOS and OpenBSD have no
+//     such open flag (macOS has fcntl's F_NOCACHE, which a caller can set on Fd).
+//   - Sync is os.File.Sync's: F_FULLFSYNC on macOS (the drive's cache too), fsync
+//     elsewhere.
+//   - Allocate and Fallocate fail with a *os.PathError around EOPNOTSUPP, which
+//     matches errors.ErrUnsupported: these systems have no fallocate with Linux's
+//     modes.
+//   - Stat is fstatat decoded by the driver; the result's Sys is the system's
+//     *syscall.Stat_t, as os gives it, without the birth time.
+//   - Registered files (OpenOptions.Fixed) are io_uring's: files keep their plain
+//     descriptor and Fixed reports false.
 package zfile

@@ -29,7 +29,8 @@ func (f *File) Datasync() error {
 }
 
 // Allocate reserves disk space for n bytes at off, extending the file if needed
-// (fallocate with mode 0).
+// (fallocate with mode 0). On macOS and the BSDs, which have no fallocate, it fails
+// with EOPNOTSUPP, matching errors.ErrUnsupported.
 func (f *File) Allocate(off, n int64) error { return f.Fallocate(0, off, n) }
 
 // Fallocate is fallocate(2) with mode (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, ... from

@@ -1,7 +1,9 @@
 package zfile
 
+// Linux's part of the system layer (the shared part is sys_unix.go): reads that try
+// the page cache first (preadv2 with RWF_NOWAIT), and statx.
+
 import (
-	"io/fs"
 	"math/bits"
 	"syscall"
 	"unsafe"
@@ -13,14 +15,10 @@ import (
 )
 
 const (
-	oDirect = unix.O_DIRECT
 	// maxFastIov is the most buffers a vectored read tries without blocking; longer
 	// lists go to the ring (the iovec array lives on the stack).
 	maxFastIov = 8
 )
-
-// platformErr reports whether this platform can run files at all.
-func platformErr() error { return nil }
 
 // offsets splits off into the two words preadv2 takes, low then high (the high word is
 // 0 on 64-bit systems; the shift is done in two steps so that it is legal there).
@@ -102,17 +100,6 @@ func (f *File) nowait(iov *unix.Iovec, n, size int, off int64) (int, error) {
 	}
 }
 
-func seekFd(fd int, off int64, whence int) (int64, error) { return unix.Seek(fd, off, whence) }
-
-func closeFd(fd int) error { return unix.Close(fd) }
-
-// zeroWrite makes the zero-length write os.File.Write makes for an empty buffer: it
-// never blocks, and reports EBADF for a file not open for writing.
-func zeroWrite(fd int) error {
-	_, err := unix.Write(fd, nil)
-	return err
-}
-
 // statxOp fills op to stat path relative to dirfd. Path "" with a descriptor stats
 // the descriptor itself (AT_EMPTY_PATH, File.Stat); with AT_FDCWD it names no file
 // and fails with ENOENT, as os.Stat("") does: AT_EMPTY_PATH there would stat the
@@ -127,88 +114,3 @@ func statxOp(op *poller.Op, dirfd int, path string, nofollow bool, b *statBuf) {
 	}
 	*op = poller.Op{Code: poller.OpStatx, Fd: dirfd, Path: path, Arg: flags, Mode: poller.StatxBasicStats, Buf: b.bytes()}
 }
-
-// fillSys fills the *syscall.Stat_t a fileInfo's Sys returns, as os's does.
-func fillSys(st *syscall.Stat_t, sx *poller.Statx) {
-	setInt(&st.Dev, unix.Mkdev(sx.DevMajor, sx.DevMinor))
-	setInt(&st.Ino, sx.Ino)
-	setInt(&st.Nlink, uint64(sx.Nlink))
-	setInt(&st.Mode, uint64(sx.Mode))
-	setInt(&st.Uid, uint64(sx.Uid))
-	setInt(&st.Gid, uint64(sx.Gid))
-	setInt(&st.Rdev, unix.Mkdev(sx.RdevMajor, sx.RdevMinor))
-	st.Size = int64(sx.Size)
-	setInt(&st.Blksize, uint64(sx.Blksize))
-	st.Blocks = int64(sx.Blocks)
-	st.Atim = timespec(sx.Atime)
-	st.Mtim = timespec(sx.Mtime)
-	st.Ctim = timespec(sx.Ctime)
-}
-
-// setInt stores v in an integer field whose width differs between architectures.
-func setInt[T ~int32 | ~int64 | ~uint32 | ~uint64](dst *T, v uint64) { *dst = T(v) }
-
-func timespec(t poller.StatxTimestamp) syscall.Timespec {
-	var ts syscall.Timespec
-	setInt(&ts.Sec, uint64(t.Sec))
-	setInt(&ts.Nsec, uint64(t.Nsec))
-	return ts
-}
-
-// fileMode is os's conversion of st_mode.
-func fileMode(m uint32) fs.FileMode {
-	mode := fs.FileMode(m & 0o777)
-	switch m & poller.ModeTypeMask {
-	case poller.ModeBlock:
-		mode |= fs.ModeDevice
-	case poller.ModeChar:
-		mode |= fs.ModeDevice | fs.ModeCharDevice
-	case poller.ModeDir:
-		mode |= fs.ModeDir
-	case poller.ModeFIFO:
-		mode |= fs.ModeNamedPipe
-	case poller.ModeSymlink:
-		mode |= fs.ModeSymlink
-	case poller.ModeSocket:
-		mode |= fs.ModeSocket
-	}
-	if m&syscall.S_ISGID != 0 {
-		mode |= fs.ModeSetgid
-	}
-	if m&syscall.S_ISUID != 0 {
-		mode |= fs.ModeSetuid
-	}
-	if m&syscall.S_ISVTX != 0 {
-		mode |= fs.ModeSticky
-	}
-	return mode
-}
-
-// fileSys is what a fileInfo's Sys returns a pointer to, as os's FileInfo does on Linux.
-type fileSys = syscall.Stat_t
-
-// sameFile reports whether two results of statBuf.fileInfo describe the same file.
-func sameFile(a, b fs.FileInfo) bool {
-	sa, sb := a.Sys().(*syscall.Stat_t), b.Sys().(*syscall.Stat_t)
-	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
-}
-
-// Op names in errors, as os names them here.
-const (
-	opStat  = "stat"
-	opLstat = "lstat"
-	opFstat = "stat"
-)
-
-// renameChecksDir: Rename refuses to replace a directory itself (EEXIST), as os does
-// on this system.
-const renameChecksDir = true
-
-// hostErr is err as os reports it here: the kernel's errno unchanged.
-func hostErr(op, path string, err error) error { return err }
-
-// afterAppend moves nothing: the kernel leaves an O_APPEND file's position at its end.
-func afterAppend(fd int) {}
-
-// emptyStatOp is the op name of Stat("") and Lstat(""): the usual one.
-func emptyStatOp(op string, nofollow bool) string { return op }

@@ -49,18 +49,22 @@ type WritableHandler interface {
 type AcceptMode uint8
 
 const (
-	// AcceptAuto is the default: AcceptReusePort for TCP, AcceptHandoff for Unix
-	// sockets (the kernel has no SO_REUSEPORT for them) and on Windows (which has
-	// none at all).
+	// AcceptAuto is the default: AcceptReusePort for TCP where the kernel spreads a
+	// port's connections over the sockets sharing it (Linux, FreeBSD, DragonFly),
+	// AcceptHandoff for Unix sockets (the kernel has no SO_REUSEPORT for them), on
+	// macOS, NetBSD and OpenBSD (whose SO_REUSEPORT does not spread connections)
+	// and on Windows (which has none at all).
 	AcceptAuto AcceptMode = iota
 	// AcceptReusePort gives every loop its own listening socket, bound to the same
 	// address with SO_REUSEPORT, and its own multishot accept: the kernel spreads
 	// connections by hashing their addresses, and a connection lives on the loop that
 	// accepted it, so accepting costs no cross-thread handoff. The port is shared
 	// with no other server unless Config.ReusePort says so. See the package
-	// documentation for the measurements behind the default. Windows has no
-	// SO_REUSEPORT: there Serve refuses it with an error wrapping
-	// errors.ErrUnsupported.
+	// documentation for the measurements behind the default. FreeBSD's option
+	// for this is SO_REUSEPORT_LB. On macOS, NetBSD and OpenBSD the sockets share
+	// the port but the kernel picks which of them gets a connection, without
+	// spreading them. Windows has no SO_REUSEPORT: there Serve refuses it with an
+	// error wrapping errors.ErrUnsupported.
 	AcceptReusePort
 	// AcceptHandoff has one listening socket and one multishot accept on the first
 	// loop, which hands connections to the loops in turn (a post to the target
@@ -99,7 +103,8 @@ type Config struct {
 	// Accept chooses how connections spread across loops (default AcceptAuto).
 	Accept AcceptMode
 	// ReusePort lets the server share its port with other listening sockets that
-	// ask for sharing too (SO_REUSEPORT, Linux: those of the same user), such as
+	// ask for sharing too (SO_REUSEPORT, SO_REUSEPORT_LB on FreeBSD; on Linux
+	// those of the same user), such as
 	// another Server with ReusePort, another process of it, or a program started to
 	// replace it: the kernel then spreads connections across all of them. Off by
 	// default: Serve fails with an error matching syscall.EADDRINUSE when the address

@@ -1,6 +1,6 @@
 // Package znet is networking on Zokio's runtime: TCP, Unix and UDP sockets whose I/O
-// runs on the runtime's loops, through the same poller.Driver contract on io_uring
-// and on epoll. (The name keeps it from shadowing the standard library's net in code
+// runs on the runtime's loops, through the same poller.Driver contract on io_uring,
+// epoll, kqueue and IOCP. (The name keeps it from shadowing the standard library's net in code
 // that uses both.)
 //
 // It offers two APIs over one engine:
@@ -19,8 +19,36 @@
 // Errors read like the net package's: *net.OpError around net.ErrClosed after Close,
 // os.ErrDeadlineExceeded after a deadline, *os.SyscallError for the kernel's errors
 // (ECONNRESET, ECONNREFUSED, EADDRINUSE ...), and a bare io.EOF on orderly shutdown.
-// On platforms without a driver yet, Serve, Listen, Dial and ListenPacket return an
-// error wrapping errors.ErrUnsupported.
+// On a system Zokio has no driver for (other than Linux, macOS, the BSDs and
+// Windows), Serve, Listen, Dial and ListenPacket return an error wrapping
+// errors.ErrUnsupported.
+//
+// # Platforms
+//
+// Linux, macOS, FreeBSD, NetBSD, OpenBSD and DragonFly run the same code (one Unix
+// system layer); what differs per system is the kernel's:
+//
+//   - macOS has no SOCK_NONBLOCK or SOCK_CLOEXEC for socket(2) and no accept4: a
+//     socket is made, then set close-on-exec (under syscall.ForkLock, as Go's net
+//     does) and non-blocking. It has no MSG_NOSIGNAL: every socket gets
+//     SO_NOSIGPIPE, so a write to a closed peer fails with EPIPE there too.
+//   - SO_REUSEPORT spreads a port's connections over the sockets sharing it on
+//     Linux and DragonFly; FreeBSD does that with SO_REUSEPORT_LB, which znet uses
+//     there. On macOS, NetBSD and OpenBSD sockets can share a port
+//     (Config.ReusePort works) but the kernel does not spread connections over
+//     them, so AcceptAuto means AcceptHandoff there.
+//   - Unix socket paths hold up to 103 bytes on the BSDs (107 on Linux), and only
+//     Linux has abstract names: elsewhere a leading '@' is part of the file name. An
+//     unnamed socket's address is "" on the BSDs and "@" on Linux, as Go's net
+//     prints them.
+//   - OpenBSD has no dual-stack sockets: a wildcard "tcp" or "udp" listener (":80")
+//     is IPv4 there, as Go's net makes it; name "tcp6" for IPv6.
+//   - The adapters' direct reads and writes from the calling goroutine (a socket
+//     call before a trip through the loop) are raw system calls on Linux, FreeBSD,
+//     NetBSD and DragonFly, and calls through libc (x/sys) on macOS and OpenBSD,
+//     which allow no others. SEND_ZC and incremental buffers are io_uring's; the
+//     kqueue driver emulates multishot receives and buffer groups, as epoll's does
+//     (poller.Features says what a driver has).
 //
 // # The engine
 //

@@ -44,7 +44,8 @@ func parseNetwork(network string, packet bool) (netKind, error) {
 }
 
 // ipv6OK reports whether this host can make IPv6 sockets: a wildcard "tcp" listener
-// is then dual-stack ([::] with IPV6_V6ONLY off), as Go's net package makes it.
+// is then dual-stack ([::] with IPV6_V6ONLY off), as Go's net package makes it,
+// where the system has dual-stack sockets (dualStack).
 var ipv6OK = sync.OnceValue(func() bool {
 	fd, err := newSocket(afInet6, sockStream)
 	if err != nil {
@@ -73,7 +74,7 @@ func resolveListen(ctx context.Context, k netKind, address string) (poller.Socka
 			return sa, false, err
 		}
 		ip = ips[0]
-	case k.family == afInet || (k.family == 0 && !ipv6OK()):
+	case k.family == afInet || (k.family == 0 && (!dualStack || !ipv6OK())):
 		ip = netip.IPv4Unspecified()
 	default:
 		ip = netip.IPv6Unspecified() // dual-stack unless the network says tcp6/udp6

@@ -4,9 +4,7 @@ package znet
 
 import (
 	"encoding/binary"
-	"net"
 	"net/netip"
-	"strconv"
 	"syscall"
 
 	"github.com/zokio/zokio/poller"
@@ -42,13 +40,7 @@ func putInet(sa *poller.Sockaddr, ap netip.AddrPort, family int) {
 	}
 	a := ip.As16()
 	copy(sa.Raw[8:24], a[:])
-	if z := ip.Zone(); z != "" {
-		if ifi, err := net.InterfaceByName(z); err == nil {
-			binary.NativeEndian.PutUint32(sa.Raw[24:28], uint32(ifi.Index))
-		} else if n, err := strconv.Atoi(z); err == nil {
-			binary.NativeEndian.PutUint32(sa.Raw[24:28], uint32(n))
-		}
-	}
+	binary.NativeEndian.PutUint32(sa.Raw[24:28], zoneIndex(ip.Zone()))
 	sa.Len = sizeofSockaddrInet6
 }
 
@@ -84,13 +76,6 @@ func inetAddrPort(sa *poller.Sockaddr) (netip.AddrPort, bool) {
 		return netip.AddrPortFrom(ip, binary.BigEndian.Uint16(sa.Raw[2:4])), true
 	}
 	return netip.AddrPort{}, false
-}
-
-func zoneName(index int) string {
-	if ifi, err := net.InterfaceByIndex(index); err == nil {
-		return ifi.Name
-	}
-	return strconv.Itoa(index)
 }
 
 // unixPath decodes an AF_UNIX sockaddr's path ("" for an unnamed socket).

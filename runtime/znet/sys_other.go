@@ -1,4 +1,4 @@
-//go:build !linux && !windows
+//go:build !linux && !windows && !darwin && !dragonfly && !freebsd && !netbsd && !openbsd
 
 package znet
 
@@ -9,8 +9,8 @@ import (
 	"github.com/zokio/zokio/poller"
 )
 
-// Stubs for platforms without an implementation yet (the kqueue and IOCP drivers are
-// planned): every entry point (Serve, Listen, Dial, ListenPacket) returns an error
+// Stubs for platforms without an implementation (Linux, macOS, the BSDs and Windows
+// have one): every entry point (Serve, Listen, Dial, ListenPacket) returns an error
 // wrapping errors.ErrUnsupported before reaching these, which exist so that the
 // package builds everywhere.
 
@@ -39,7 +39,10 @@ const (
 // streamSendFlags are NetConn.Write's send flags (never used here).
 const streamSendFlags = 0
 
-const haveReusePort = false
+const (
+	haveReusePort = false
+	dualStack     = false
+)
 
 const (
 	sysConnect  = "connect"

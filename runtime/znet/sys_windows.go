@@ -56,6 +56,9 @@ const (
 // Server accepts on one socket and hands connections to the loops in turn.
 const haveReusePort = false
 
+// dualStack: an AF_INET6 socket with IPV6_V6ONLY off also takes IPv4 peers.
+const dualStack = true
+
 // errNoReusePort is what a Server asked for AcceptReusePort reports here.
 var errNoReusePort = fmt.Errorf("znet: no SO_REUSEPORT on Windows: %w", errors.ErrUnsupported)
 

@@ -1,3 +1,5 @@
+//go:build linux || dragonfly || freebsd || netbsd
+
 package znet
 
 import (
@@ -15,6 +17,9 @@ import (
 // data that is there costs one system call and no round trip to the loop and back.
 // With MSG_DONTWAIT a socket call never waits, so up to rawsys.MaxCopy bytes it is a
 // raw system call (package rawsys); larger copies go through the scheduler.
+//
+// This file serves the systems that allow raw system calls; macOS and OpenBSD, which
+// allow only libc, make the same calls through x/sys's functions (direct_libc.go).
 
 // directIO is true where the adapters make these calls.
 const directIO = true
@@ -48,9 +53,9 @@ func directSend(fd int, p []byte) (int, syscall.Errno) {
 		var r uintptr
 		var errno syscall.Errno
 		if len(p) <= rawsys.MaxCopy {
-			r, _, errno = unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), b, uintptr(len(p)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
+			r, _, errno = unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), b, uintptr(len(p)), unix.MSG_DONTWAIT|msgNoSignal, 0, 0)
 		} else {
-			r, _, errno = unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), b, uintptr(len(p)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
+			r, _, errno = unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), b, uintptr(len(p)), unix.MSG_DONTWAIT|msgNoSignal, 0, 0)
 		}
 		if errno != unix.EINTR {
 			return int(r), errno

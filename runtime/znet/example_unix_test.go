@@ -1,3 +1,5 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
+
 package znet_test
 
 import (
@@ -11,8 +13,9 @@ import (
 	"github.com/zokio/zokio/runtime/znet"
 )
 
-// The refused dial's text is Linux's ("connect: connection refused"); Windows words
-// it as Winsock does ("connectex: No connection could be made ...").
+// The refused dial's text is that of Linux and the BSDs ("connect: connection
+// refused"); Windows words it as Winsock does ("connectex: No connection could be
+// made ...").
 
 // Dial connects with a context; the connection is a net.Conn, and a refused
 // connection reads like the net package's error.
