@@ -76,7 +76,8 @@ wine_go_test() {
 	local log attempt
 	log=$(mktemp) || return 1
 	for attempt in 1 2; do
-		if GOOS=windows GOARCH=amd64 go test -count=1 -exec wine "$@" 2>&1 | tee "$log"; then
+		GOOS=windows GOARCH=amd64 go test -count=1 -exec wine "$@" 2>&1 | tee "$log"
+		if [ "${PIPESTATUS[0]}" = 0 ]; then # go test's status, with or without pipefail
 			rm -f "$log"
 			return 0
 		fi

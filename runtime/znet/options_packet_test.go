@@ -5,6 +5,7 @@ import (
 	"net"
 	"testing"
 
+	"github.com/zokio/zokio/internal/testkit"
 	"github.com/zokio/zokio/runtime"
 )
 
@@ -14,6 +15,11 @@ import (
 func TestPacketBuffersLikeNet(t *testing.T) {
 	forEachDriver(t, 1, func(t *testing.T, rt *runtime.Runtime) {
 		npc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil && testkit.Wine() {
+			// Go's net sets SIO_UDP_NETRESET on a UDP socket, which Wine 8 refuses
+			// (WSAEOPNOTSUPP): there is no net.UDPConn to compare with there.
+			t.Skipf("Go's net has no UDP under Wine: %v", err)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
