@@ -1,4 +1,4 @@
-//go:build libkqueue
+//go:build linux && libkqueue
 
 package znet
 
