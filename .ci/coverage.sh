@@ -66,12 +66,9 @@ run epoll ./... ZOKIO_DRIVER=epoll
 # test-only cgo build, as in the kqueue CI step, which leaves the library built): it is
 # what reaches poller.Core, the readiness core's API for drivers outside poller, and
 # runtime/driver's selection of kqueue, which only that build has on Linux.
-KQ_SRC=$(cd .. && pwd)/shared/third_party/libkqueue
-KQ_BUILD=${KQ_BUILD:-$PWD/bin/libkqueue}
-if [ ! -f "$KQ_BUILD/libkqueue.a" ]; then
-  [ -d "$KQ_SRC" ] || { echo "coverage: no libkqueue source at $KQ_SRC" >&2; exit 1; }
-  cmake -S "$KQ_SRC" -B "$KQ_BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$KQ_BUILD" -j2 >/dev/null
+if [ -z "${KQ_BUILD:-}" ] || [ ! -f "$KQ_BUILD/libkqueue.a" ]; then
+  . .ci/libkqueue.sh
+  kq_build_libkqueue || exit 1
 fi
 mkdir -p "$out/kqueue"
 rm -f "$out"/kqueue/*

@@ -19,8 +19,9 @@ import (
 )
 
 // The driver's kqueue and kevent calls on Linux under the test-only build tag
-// libkqueue: cgo into libkqueue, a user-space kqueue on epoll. Build it outside the
-// repository (see the README) and point cgo at it:
+// libkqueue: cgo into libkqueue, a user-space kqueue on epoll. Build it with
+// .ci/libkqueue.sh (it applies the patch that keeps EV_CLEAR edges a full event list
+// has no room for, as a kernel kqueue does) and point cgo at it:
 //
 //	CGO_CFLAGS=-I<build>/include CGO_LDFLAGS="<build>/libkqueue.a -lpthread" go test -tags libkqueue ./kqueue/
 //
