@@ -3,6 +3,7 @@
 package driver
 
 import (
+	"github.com/zokio/zokio/internal/testhook"
 	"github.com/zokio/zokio/kqueue"
 	"github.com/zokio/zokio/poller"
 )
@@ -15,6 +16,6 @@ func init() {
 		if err != nil {
 			return nil, dec, err
 		}
-		return d, dec, nil
+		return testhook.WrapDriver(d), dec, nil // as every driver Open returns
 	}
 }

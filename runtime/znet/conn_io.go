@@ -1,6 +1,7 @@
 package znet
 
 import (
+	"errors"
 	"io"
 	"math"
 	"net"
@@ -24,7 +25,7 @@ func (c *Conn) armRecv() {
 	}
 	c.g.stats.Arms++
 	if err := c.l.Submit(&c.recv); err != nil {
-		c.submitFailed("read")
+		c.submitFailed("read", err)
 	}
 }
 
@@ -153,10 +154,22 @@ func (c *Conn) afterCallback() {
 // fail ends the connection with err, dropping unsent output.
 func (c *Conn) fail(err error) { c.closeWith(err, true) }
 
-// submitFailed handles a driver that refused an op (op names it in the error): it
-// refuses only when it is closed (the runtime is closing), so the connection ends,
-// closing its descriptor itself once its ops are done.
-func (c *Conn) submitFailed(op string) {
+// submitFailed handles a driver that refused an op (op names it in the error). A
+// closed driver (poller.ErrClosed: the runtime is closing) runs nothing more, so the
+// connection ends closing its descriptor itself once its ops are done. A live driver
+// that refused one op (out of memory, say) still runs the others: the connection fails
+// with that error, dropping its output, and closes through the driver, which cancels
+// its receive.
+func (c *Conn) submitFailed(op string, err error) {
+	if !errors.Is(err, poller.ErrClosed) {
+		if c.state == stOpen {
+			c.closeWith(c.opErr(op, err), true)
+			return
+		}
+		c.flags |= flagAbort
+		c.progressClose()
+		return
+	}
 	c.flags |= flagDirect
 	if c.state == stOpen {
 		c.closeWith(c.opErr(op, net.ErrClosed), true)
@@ -226,6 +239,15 @@ func (c *Conn) progressClose() {
 	if err := c.l.Submit(ctl); err != nil {
 		c.flags &^= flagCloseSent
 		c.flags |= flagDirect
+		if !errors.Is(err, poller.ErrClosed) {
+			// A live driver refused the close: it still runs the receive and
+			// sends, which must end before close(2) releases the number.
+			for _, op := range []*poller.Op{&c.recv, &c.send, c.zsend} {
+				if inFlight(op) {
+					_ = c.l.Cancel(op)
+				}
+			}
+		}
 		c.progressClose()
 	}
 }

@@ -121,7 +121,7 @@ func (c *Conn) startSendPieces() {
 	if err := c.l.Submit(op); err != nil {
 		op.Buf, op.Bufs = nil, nil
 		c.flags &^= flagSending
-		c.submitFailed("write")
+		c.submitFailed("write", err)
 	}
 }
 

@@ -69,7 +69,7 @@ func (c *Conn) startSend() {
 	if err := c.l.Submit(op); err != nil {
 		op.Buf = nil
 		c.flags &^= flagSending
-		c.submitFailed("write")
+		c.submitFailed("write", err)
 	}
 }
 
@@ -215,7 +215,7 @@ func (c *Conn) progressShut() {
 	ctl := c.ctlOp()
 	ctl.Code, ctl.Arg = poller.OpShutdown, poller.ShutWr
 	if err := c.l.Submit(ctl); err != nil {
-		c.submitFailed("shutdown")
+		c.submitFailed("shutdown", err)
 	}
 }
 

@@ -1,0 +1,385 @@
+package znet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zokio/zokio/internal/testhook"
+	"github.com/zokio/zokio/internal/testkit"
+	"github.com/zokio/zokio/poller"
+	"github.com/zokio/zokio/runtime"
+	"github.com/zokio/zokio/runtime/driver"
+)
+
+// Tests of what znet does when a real driver refuses a submission (the ring full and
+// not draining, the kernel out of memory): the op never runs, so znet must end what
+// depended on it with an error, close what it holds, and lose nothing else. The
+// refusals come from refusingDriver, a wrapper around the real driver that refuses
+// the submissions a policy picks, and forwards everything else.
+
+// refusals is the policy the refusing drivers of one runtime share.
+type refusals struct {
+	submit  atomic.Pointer[func(*poller.Op) bool] // the submissions to refuse (nil: none)
+	groups  atomic.Int32                          // buffer groups allowed before refusals (-1: all)
+	refused atomic.Int64                          // submissions and groups refused
+}
+
+var errRefused = fmt.Errorf("znet test: submission refused: %w", syscall.ENOMEM)
+
+func (p *refusals) refuse(f func(*poller.Op) bool) { p.submit.Store(&f) }
+func (p *refusals) allow()                         { p.submit.Store(nil) }
+
+type refusingDriver struct {
+	poller.Driver
+	p *refusals
+}
+
+func (d *refusingDriver) Submit(op *poller.Op) error {
+	if f := d.p.submit.Load(); f != nil && (*f)(op) {
+		d.p.refused.Add(1)
+		return errRefused
+	}
+	return d.Driver.Submit(op)
+}
+
+func (d *refusingDriver) NewBufferGroup(count, size int) (poller.BufferGroup, error) {
+	for {
+		n := d.p.groups.Load()
+		if n < 0 {
+			break
+		}
+		if n == 0 {
+			d.p.refused.Add(1)
+			return nil, errRefused
+		}
+		if d.p.groups.CompareAndSwap(n, n-1) {
+			break
+		}
+	}
+	return d.Driver.NewBufferGroup(count, size)
+}
+
+// The optional interfaces the runtime looks for, forwarded.
+func (d *refusingDriver) Unwrap() poller.Driver { return d.Driver }
+func (d *refusingDriver) Stats() poller.Stats {
+	if r, ok := d.Driver.(poller.StatsReporter); ok {
+		return r.Stats()
+	}
+	return poller.Stats{}
+}
+func (d *refusingDriver) InFlight(dst []poller.InFlightOp) []poller.InFlightOp {
+	if r, ok := d.Driver.(poller.InFlightReporter); ok {
+		return r.InFlight(dst)
+	}
+	return dst
+}
+func (d *refusingDriver) CompletionsReady() bool {
+	if r, ok := d.Driver.(interface{ CompletionsReady() bool }); ok {
+		return r.CompletionsReady()
+	}
+	return false
+}
+
+// refusingRuntime starts a runtime on driver k whose loops' drivers refuse what p
+// says; cleanup closes it and checks that no descriptor leaked.
+func refusingRuntime(t *testing.T, k driver.Kind, loops int, p *refusals) *runtime.Runtime {
+	t.Helper()
+	testkit.SkipUnderFaults(t, "the driver hook is the fault schedule's")
+	if p.groups.Load() == 0 {
+		p.groups.Store(-1)
+	}
+	before := testkit.FDCount(t)
+	testhook.SetDriverWrapper(func(d poller.Driver) poller.Driver { return &refusingDriver{Driver: d, p: p} })
+	rt, err := runtime.New(runtime.Options{Loops: loops, Driver: k, NoPin: true})
+	testhook.SetDriverWrapper(nil)
+	if err != nil {
+		t.Fatalf("runtime.New(%s): %v", k, err)
+	}
+	live.Track(t, rt)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+		defer cancel()
+		if err := rt.Close(ctx); err != nil {
+			t.Errorf("runtime Close: %v", err)
+		}
+		waitFds(t, before)
+	})
+	return rt
+}
+
+func forEachRefusing(t *testing.T, loops int, fn func(t *testing.T, rt *runtime.Runtime, p *refusals)) {
+	t.Helper()
+	for _, k := range testkit.Drivers(t) {
+		t.Run(string(k), func(t *testing.T) {
+			p := &refusals{}
+			fn(t, refusingRuntime(t, k, loops, p), p)
+		})
+	}
+}
+
+func opIs(code poller.Opcode) func(*poller.Op) bool {
+	return func(op *poller.Op) bool { return op.Code == code }
+}
+
+// echoOnce checks that a server on rt still echoes a message.
+func echoOnce(t *testing.T, s *Server) {
+	t.Helper()
+	c := dialStd(t, s)
+	defer c.Close()
+	if _, err := c.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != "ping" {
+		t.Fatalf("echo: %q, %v", got, err)
+	}
+}
+
+// TestServeAcceptRefused: the accept a Server arms on each loop is refused. Serve
+// fails with that error (errors.Is finds it) as a *net.OpError naming the address,
+// and closes its listening sockets; the runtime serves again once accepts go through.
+func TestServeAcceptRefused(t *testing.T) {
+	forEachRefusing(t, 2, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
+		p.refuse(opIs(poller.OpAccept))
+		s, err := Serve(ctxT(t), rt, "tcp", "127.0.0.1:0", Config{Handler: newEcho()})
+		if err == nil {
+			s.Close(ctxT(t))
+			t.Fatal("Serve with its accepts refused succeeded")
+		}
+		var oe *net.OpError
+		if !errors.Is(err, syscall.ENOMEM) || !errors.As(err, &oe) || oe.Op != "listen" || oe.Addr == nil {
+			t.Fatalf("Serve: %v (%T), want a listen *net.OpError with the address, matching ENOMEM", err, err)
+		}
+		// The port is free again: a listener binds it without SO_REUSEPORT.
+		ln, err := net.Listen("tcp", oe.Addr.String())
+		if err != nil {
+			t.Fatalf("the refused server's port %s is still held: %v", oe.Addr, err)
+		}
+		ln.Close()
+		p.allow()
+		echoOnce(t, serveEcho(t, rt, newEcho(), Config{}))
+	})
+}
+
+// TestConnReceiveRefused: an accepted connection's receive is refused. The connection
+// fails with the refusal (OnClose's error matches it) and closes: the peer reads EOF, and
+// the server's other connections are served once receives go through again.
+func TestConnReceiveRefused(t *testing.T) {
+	forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
+		h := newEcho()
+		s := serveEcho(t, rt, h, Config{})
+		p.refuse(opIs(poller.OpRecv))
+		c := dialStd(t, s)
+		defer c.Close()
+		if err := recvErr(t, h.closed); !errors.Is(err, syscall.ENOMEM) {
+			t.Fatalf("OnClose after the refused receive: %v, want the refusal (ENOMEM)", err)
+		}
+		if n, err := c.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+			t.Fatalf("peer of the closed connection read %d, %v; want EOF", n, err)
+		}
+		p.allow()
+		echoOnce(t, s)
+	})
+}
+
+// TestConnSendRefused: a connection's send is refused, by the copy path (Write) and
+// by the path of retained buffers (WriteRetained). The connection fails with the refusal and
+// closes, dropping its output; the peer reads EOF and never a partial or reordered echo.
+func TestConnSendRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h    func() (Handler, chan error)
+	}{
+		{"Write", func() (Handler, chan error) { h := newEcho(); return h, h.closed }},
+		{"WriteRetained", func() (Handler, chan error) { h := &retainEcho{echoHandler: *newEcho()}; return h, h.closed }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
+				h, closed := tc.h()
+				s := serveEcho(t, rt, h, Config{})
+				echoOnce(t, s)
+				if err := recvErr(t, closed); err != io.EOF {
+					t.Fatalf("OnClose of the first connection: %v, want EOF", err)
+				}
+				p.refuse(func(op *poller.Op) bool {
+					return op.Code == poller.OpSend || op.Code == poller.OpSendmsg || op.Code == poller.OpSendZC
+				})
+				c := dialStd(t, s)
+				defer c.Close()
+				if _, err := c.Write([]byte("lost")); err != nil {
+					t.Fatal(err)
+				}
+				if err := recvErr(t, closed); !errors.Is(err, syscall.ENOMEM) {
+					t.Fatalf("OnClose after the refused send: %v, want the refusal (ENOMEM)", err)
+				}
+				if b, err := io.ReadAll(c); len(b) != 0 || err != nil {
+					t.Fatalf("peer read %q, %v after the refused send; want EOF and nothing", b, err)
+				}
+				if p.refused.Load() == 0 {
+					t.Fatal("no send was refused")
+				}
+			})
+		})
+	}
+}
+
+// shutHandler half-closes each connection when its first data arrives.
+type shutHandler struct{ echoHandler }
+
+func (h *shutHandler) OnData(c *Conn, b []byte) {
+	c.Write(b)
+	if err := c.CloseWrite(); err != nil {
+		h.closed <- fmt.Errorf("CloseWrite: %w", err)
+	}
+}
+
+// TestConnShutdownRefused: the shutdown(SHUT_WR) behind Conn.CloseWrite is refused.
+// The connection fails with the refusal and closes, after the bytes written
+// before CloseWrite were sent; the peer reads them, then EOF.
+func TestConnShutdownRefused(t *testing.T) {
+	forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
+		h := &shutHandler{echoHandler: *newEcho()}
+		s := serveEcho(t, rt, h, Config{})
+		p.refuse(opIs(poller.OpShutdown))
+		c := dialStd(t, s)
+		defer c.Close()
+		if _, err := c.Write([]byte("half")); err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(c)
+		if err != nil || string(b) != "half" {
+			t.Fatalf("peer read %q, %v; want the echo, then EOF", b, err)
+		}
+		if err := recvErr(t, h.closed); !errors.Is(err, syscall.ENOMEM) {
+			t.Fatalf("OnClose after the refused shutdown: %v, want the refusal (ENOMEM)", err)
+		}
+		if p.refused.Load() == 0 {
+			t.Fatal("no shutdown was refused")
+		}
+	})
+}
+
+// TestNetConnBackgroundReceiveRefused: the background multishot receive of a net.Conn
+// adapter is refused; Read falls back to the loop's single receives (or direct calls)
+// and every byte arrives, in order.
+func TestNetConnBackgroundReceiveRefused(t *testing.T) {
+	forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
+		p.refuse(func(op *poller.Op) bool { return op.Code == poller.OpRecv && op.Flags&poller.FlagMultishot != 0 })
+		ln, err := Listen(ctxT(t), rt, "tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		msg := make([]byte, 256<<10)
+		for i := range msg {
+			msg[i] = byte(i * 7)
+		}
+		go func() {
+			c, err := net.DialTimeout("tcp", ln.Addr().String(), testDeadline)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			c.Write(msg)
+		}()
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(testDeadline))
+		got, err := io.ReadAll(c)
+		if err != nil || string(got) != string(msg) {
+			t.Fatalf("read %d of %d bytes (%v), or they differ", len(got), len(msg), err)
+		}
+	})
+}
+
+// TestRecvGroupGrowthRefused: the receive group runs dry often enough to grow, but
+// the driver refuses the larger group. The loop keeps serving from the group it has:
+// every byte is echoed, and no growth is counted.
+func TestRecvGroupGrowthRefused(t *testing.T) {
+	forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
+		before := loopRecvStats(t, rt)
+		p.groups.Store(1) // the server's first group, then none
+		s := serveEcho(t, rt, &retainEcho{echoHandler: *newEcho()}, Config{RecvBuffers: 4, RecvBufferSize: 4096})
+		done := make(chan error, 4)
+		for i := range 4 {
+			c := dialStd(t, s)
+			defer c.Close()
+			msg := make([]byte, 128<<10)
+			for j := range msg {
+				msg[j] = byte(i + j)
+			}
+			go c.Write(msg)
+			go func() {
+				got := make([]byte, len(msg))
+				_, err := io.ReadFull(c, got)
+				if err == nil && string(got) != string(msg) {
+					err = errors.New("the echo differs from what was sent")
+				}
+				done <- err
+			}()
+		}
+		for range 4 {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		st := loopRecvStats(t, rt)
+		if nb := st.NoBufs - before.NoBufs; nb < 4 {
+			t.Skipf("the group ran dry %d times, too few to grow", nb)
+		}
+		if g := st.Grows - before.Grows; g != 0 || p.refused.Load() == 0 {
+			t.Fatalf("grows %d, groups refused %d; want no growth and a refusal", g, p.refused.Load())
+		}
+	})
+}
+
+// closeOnData closes each connection when its first data arrives.
+type closeOnData struct{ echoHandler }
+
+func (h *closeOnData) OnData(c *Conn, b []byte) {
+	c.Write(b)
+	c.Close()
+}
+
+// TestConnCloseRefused: the close through the driver is refused while the connection's
+// multishot receive runs. The connection cancels that receive, closes its descriptor
+// itself once it has ended, and OnClose runs once, with a nil error; the peer reads
+// the echo, then EOF, and no descriptor is left open (refusingRuntime checks).
+func TestConnCloseRefused(t *testing.T) {
+	forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
+		h := &closeOnData{echoHandler: *newEcho()}
+		s := serveEcho(t, rt, h, Config{})
+		p.refuse(opIs(poller.OpClose))
+		c := dialStd(t, s)
+		defer c.Close()
+		if _, err := c.Write([]byte("last")); err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(c)
+		if err != nil || string(b) != "last" {
+			t.Fatalf("peer read %q, %v; want the echo, then EOF", b, err)
+		}
+		if err := recvErr(t, h.closed); err != nil {
+			t.Fatalf("OnClose: %v, want nil", err)
+		}
+		if p.refused.Load() == 0 {
+			t.Fatal("no close was refused")
+		}
+		p.allow()
+		select {
+		case err := <-h.closed:
+			t.Fatalf("OnClose ran twice (again with %v)", err)
+		default:
+		}
+	})
+}
