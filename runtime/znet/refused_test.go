@@ -29,7 +29,14 @@ type refusals struct {
 	submit  atomic.Pointer[func(*poller.Op) bool] // the submissions to refuse (nil: none)
 	groups  atomic.Int32                          // buffer groups allowed before refusals (-1: all)
 	refused atomic.Int64                          // submissions and groups refused
+	// complete picks submissions that are accepted but not run: each completes, once
+	// and finally, with the result the policy gives, at the loop's next Wait (what
+	// the kernel reports for an op that failed at once).
+	complete  atomic.Pointer[func(*poller.Op) (int32, bool)]
+	completed atomic.Int64
 }
+
+func (p *refusals) completeWith(f func(*poller.Op) (int32, bool)) { p.complete.Store(&f) }
 
 var errRefused = fmt.Errorf("znet test: submission refused: %w", syscall.ENOMEM)
 
@@ -38,7 +45,13 @@ func (p *refusals) allow()                         { p.submit.Store(nil) }
 
 type refusingDriver struct {
 	poller.Driver
-	p *refusals
+	p     *refusals
+	synth []synthetic // accepted ops the next Wait completes (on the loop only)
+}
+
+type synthetic struct {
+	op  *poller.Op
+	res int32
 }
 
 func (d *refusingDriver) Submit(op *poller.Op) error {
@@ -46,7 +59,55 @@ func (d *refusingDriver) Submit(op *poller.Op) error {
 		d.p.refused.Add(1)
 		return errRefused
 	}
+	if f := d.p.complete.Load(); f != nil {
+		if res, ok := (*f)(op); ok {
+			if op.InFlight() {
+				return poller.ErrInFlight
+			}
+			op.Ref = 1 << 62 // in flight, with a reference no real driver hands out
+			d.synth = append(d.synth, synthetic{op, res})
+			d.p.completed.Add(1)
+			return nil
+		}
+	}
 	return d.Driver.Submit(op)
+}
+
+// deliver completes the synthetic ops queued so far with res (or their own result,
+// when res is 0) and returns how many.
+func (d *refusingDriver) deliver(res int32) int {
+	q := d.synth
+	d.synth = nil
+	for _, s := range q {
+		s.op.Res, s.op.Result, s.op.Ref = s.res, 0, 0
+		if res != 0 {
+			s.op.Res = res
+		}
+		s.op.Done(s.op)
+	}
+	return len(q)
+}
+
+func (d *refusingDriver) Wait(timeout time.Duration) (int, error) {
+	if n := d.deliver(0); n > 0 {
+		m, err := d.Driver.Wait(0)
+		return n + m, err
+	}
+	return d.Driver.Wait(timeout)
+}
+
+func (d *refusingDriver) Cancel(op *poller.Op) error {
+	for _, s := range d.synth {
+		if s.op == op {
+			return nil // it completes at the next Wait anyway
+		}
+	}
+	return d.Driver.Cancel(op)
+}
+
+func (d *refusingDriver) Close() error {
+	d.deliver(-int32(syscall.ECANCELED))
+	return d.Driver.Close()
 }
 
 func (d *refusingDriver) NewBufferGroup(count, size int) (poller.BufferGroup, error) {
@@ -81,6 +142,9 @@ func (d *refusingDriver) InFlight(dst []poller.InFlightOp) []poller.InFlightOp {
 	return dst
 }
 func (d *refusingDriver) CompletionsReady() bool {
+	if len(d.synth) > 0 {
+		return true
+	}
 	if r, ok := d.Driver.(interface{ CompletionsReady() bool }); ok {
 		return r.CompletionsReady()
 	}
@@ -189,9 +253,11 @@ func TestConnReceiveRefused(t *testing.T) {
 	})
 }
 
-// TestConnSendRefused: a connection's send is refused, by the copy path (Write) and
-// by the path of retained buffers (WriteRetained). The connection fails with the refusal and
-// closes, dropping its output; the peer reads EOF and never a partial or reordered echo.
+// TestConnSendRefused: a connection's send is refused, by the copy path (Write), by
+// the path of retained buffers (WriteRetained) and by a vectored send of both. The
+// connection fails with the refusal and closes, dropping its output: the peer reads
+// nothing of the echo, then EOF (or a reset, where the server closed with bytes of
+// the peer's unread).
 func TestConnSendRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -199,12 +265,23 @@ func TestConnSendRefused(t *testing.T) {
 	}{
 		{"Write", func() (Handler, chan error) { h := newEcho(); return h, h.closed }},
 		{"WriteRetained", func() (Handler, chan error) { h := &retainEcho{echoHandler: *newEcho()}; return h, h.closed }},
+		{"Pieces", func() (Handler, chan error) { h := &piecesEcho{echoHandler: *newEcho()}; return h, h.closed }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
 				h, closed := tc.h()
 				s := serveEcho(t, rt, h, Config{})
-				echoOnce(t, s)
+				if tc.name != "Pieces" {
+					echoOnce(t, s)
+				} else {
+					c := dialStd(t, s)
+					c.Write([]byte("ab"))
+					got := make([]byte, 4)
+					if _, err := io.ReadFull(c, got); err != nil || string(got) != "[]ab" {
+						t.Fatalf("pieces echo: %q, %v; want \"[]ab\"", got, err)
+					}
+					c.Close()
+				}
 				if err := recvErr(t, closed); err != io.EOF {
 					t.Fatalf("OnClose of the first connection: %v, want EOF", err)
 				}
@@ -213,20 +290,35 @@ func TestConnSendRefused(t *testing.T) {
 				})
 				c := dialStd(t, s)
 				defer c.Close()
-				if _, err := c.Write([]byte("lost")); err != nil {
+				// Large enough that WriteRetained queues the buffer itself rather than a copy.
+				if _, err := c.Write(make([]byte, 4*retainedCopyBelow)); err != nil {
 					t.Fatal(err)
 				}
 				if err := recvErr(t, closed); !errors.Is(err, syscall.ENOMEM) {
 					t.Fatalf("OnClose after the refused send: %v, want the refusal (ENOMEM)", err)
 				}
-				if b, err := io.ReadAll(c); len(b) != 0 || err != nil {
-					t.Fatalf("peer read %q, %v after the refused send; want EOF and nothing", b, err)
+				// EOF, or a reset where the server closed with bytes of ours unread.
+				if b, err := io.ReadAll(c); len(b) != 0 || err != nil && !errors.Is(err, errConnReset) {
+					t.Fatalf("peer read %q, %v after the refused send; want nothing, then EOF or a reset", b, err)
 				}
 				if p.refused.Load() == 0 {
 					t.Fatal("no send was refused")
 				}
 			})
 		})
+	}
+}
+
+// piecesEcho writes a copied prefix, then the received buffer itself, so that each
+// send is a vectored one of pieces (Conn.WriteRetained behind copied bytes).
+type piecesEcho struct{ echoHandler }
+
+func (h *piecesEcho) OnData(c *Conn, b []byte) {
+	r := c.Retain()
+	c.Write([]byte("[]"))
+	if _, err := c.WriteRetained(&r); err != nil {
+		r.Release()
+		c.Close()
 	}
 }
 
@@ -267,11 +359,22 @@ func TestConnShutdownRefused(t *testing.T) {
 }
 
 // TestNetConnBackgroundReceiveRefused: the background multishot receive of a net.Conn
-// adapter is refused; Read falls back to the loop's single receives (or direct calls)
-// and every byte arrives, in order.
+// adapter is refused, or the receive group it needs; Read falls back to the loop's
+// single receives (or direct calls) and every byte arrives, in order.
 func TestNetConnBackgroundReceiveRefused(t *testing.T) {
+	t.Run("receive", func(t *testing.T) {
+		netConnRefusedRead(t, func(p *refusals) {
+			p.refuse(func(op *poller.Op) bool { return op.Code == poller.OpRecv && op.Flags&poller.FlagMultishot != 0 })
+		})
+	})
+	t.Run("group", func(t *testing.T) {
+		netConnRefusedRead(t, func(p *refusals) { p.groups.Store(0) })
+	})
+}
+
+func netConnRefusedRead(t *testing.T, refuse func(*refusals)) {
 	forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
-		p.refuse(func(op *poller.Op) bool { return op.Code == poller.OpRecv && op.Flags&poller.FlagMultishot != 0 })
+		refuse(p)
 		ln, err := Listen(ctxT(t), rt, "tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -382,4 +485,144 @@ func TestConnCloseRefused(t *testing.T) {
 		default:
 		}
 	})
+}
+
+// once returns a completion policy that takes the first submission match picks, with
+// result res, and lets every later one through.
+func once(match func(*poller.Op) bool, res int32) func(*poller.Op) (int32, bool) {
+	var done atomic.Bool
+	return func(op *poller.Op) (int32, bool) {
+		if match(op) && done.CompareAndSwap(false, true) {
+			return res, true
+		}
+		return 0, false
+	}
+}
+
+// TestServeAcceptAbortedRearms: a Server's multishot accept ends with ECONNABORTED (a
+// handshake the peer gave up). The server arms it again and serves; if the driver
+// refuses that re-arm, the loop stops accepting and closes its listening socket, and
+// Server.Close still returns.
+func TestServeAcceptAbortedRearms(t *testing.T) {
+	aborted := -int32(syscall.ECONNABORTED)
+	forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
+		p.completeWith(once(opIs(poller.OpAccept), aborted))
+		s := serveEcho(t, rt, newEcho(), Config{})
+		echoOnce(t, s)
+		if p.completed.Load() != 1 {
+			t.Fatalf("%d accepts ended by the test, want 1", p.completed.Load())
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
+			var n atomic.Int32
+			p.refuse(func(op *poller.Op) bool { return op.Code == poller.OpAccept && n.Add(1) > 1 })
+			p.completeWith(once(opIs(poller.OpAccept), aborted))
+			s, err := Serve(ctxT(t), rt, "tcp", "127.0.0.1:0", Config{Handler: newEcho()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The listening socket closes on the loop, after the re-arm was refused: a
+			// dial is refused once it has (a loop task orders the check after it).
+			if err := rt.Loops()[0].Call(ctxT(t), func() {}); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(testDeadline)
+			for {
+				c, err := net.DialTimeout("tcp", s.Addr().String(), testDeadline)
+				if err != nil {
+					break
+				}
+				c.Close()
+				if time.Now().After(deadline) {
+					t.Fatal("the listener still accepts after its re-arm was refused")
+				}
+				if err := rt.Loops()[0].Call(ctxT(t), func() {}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Close(ctxT(t)); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+		})
+	})
+}
+
+// TestNetConnAcceptAborted: the accept behind Listener.Accept ends with ECONNABORTED;
+// Accept tries again, as Go's net does, and returns the next connection.
+func TestNetConnAcceptAborted(t *testing.T) {
+	forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
+		p.completeWith(once(opIs(poller.OpAccept), -int32(syscall.ECONNABORTED)))
+		ln, err := Listen(ctxT(t), rt, "tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		dialed := make(chan net.Conn, 1)
+		go func() {
+			// After Accept has found nothing and gone to the loop (a readiness
+			// driver's accept waits there; the test's completion ends it first).
+			for p.completed.Load() == 0 {
+				if err := rt.Loops()[0].Call(ctxT(t), func() {}); err != nil {
+					break
+				}
+			}
+			c, err := net.DialTimeout("tcp", ln.Addr().String(), testDeadline)
+			if err != nil {
+				t.Error(err)
+			}
+			dialed <- c
+		}()
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatalf("Accept after an aborted handshake: %v", err)
+		}
+		c.Close()
+		if d := <-dialed; d != nil {
+			d.Close()
+		}
+		if p.completed.Load() != 1 {
+			t.Fatalf("%d accepts ended by the test, want 1", p.completed.Load())
+		}
+	})
+}
+
+// TestConnOpEnds: a connection's receive or send ends with a result that a closing
+// runtime or a broken kernel gives (ECANCELED unasked, a send of 0 bytes with bytes
+// left). The connection fails with the error Go's net would report for it, and
+// closes; nothing else is affected.
+func TestConnOpEnds(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		code poller.Opcode
+		res  int32
+		want error
+	}{
+		{"recv-cancelled", poller.OpRecv, -int32(syscall.ECANCELED), net.ErrClosed},
+		{"send-cancelled", poller.OpSend, -int32(syscall.ECANCELED), net.ErrClosed},
+		{"send-zero", poller.OpSend, 0, io.ErrShortWrite},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
+				h := newEcho()
+				s := serveEcho(t, rt, h, Config{})
+				p.completeWith(once(opIs(tc.code), tc.res))
+				c := dialStd(t, s)
+				defer c.Close()
+				if _, err := c.Write([]byte("x")); err != nil {
+					t.Fatal(err)
+				}
+				if err := recvErr(t, h.closed); !errors.Is(err, tc.want) {
+					t.Fatalf("OnClose: %v, want %v", err, tc.want)
+				}
+				if b, err := io.ReadAll(c); len(b) != 0 || err != nil && !errors.Is(err, errConnReset) {
+					t.Fatalf("peer read %q, %v; want nothing, then EOF or a reset", b, err)
+				}
+				if p.completed.Load() != 1 {
+					t.Fatalf("%d ops ended by the test, want 1", p.completed.Load())
+				}
+				echoOnce(t, s)
+			})
+		})
+	}
 }
