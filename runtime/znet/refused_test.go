@@ -626,3 +626,52 @@ func TestConnOpEnds(t *testing.T) {
 		})
 	}
 }
+
+// TestAdapterCloseRefused: the closes behind a net.Conn's, a Listener's and a
+// PacketConn's Close are refused by the live driver (every time, or the first time
+// only), or cancelled. Close returns nil and releases the descriptor all the same, as
+// Go's net does (refusingRuntime's cleanup counts the descriptors).
+func TestAdapterCloseRefused(t *testing.T) {
+	for _, mode := range []string{"always", "once", "cancelled"} {
+		t.Run(mode, func(t *testing.T) {
+			forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
+				ln, err := Listen(ctxT(t), rt, "tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				pc, err := ListenPacket(ctxT(t), rt, "udp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				go func() {
+					if c, err := net.DialTimeout("tcp", ln.Addr().String(), testDeadline); err == nil {
+						c.Close()
+					}
+				}()
+				c, err := ln.Accept()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var n atomic.Int32
+				switch mode {
+				case "always":
+					p.refuse(opIs(poller.OpClose))
+				case "once":
+					p.refuse(func(op *poller.Op) bool { return op.Code == poller.OpClose && n.Add(1) == 1 })
+				case "cancelled":
+					p.completeWith(func(op *poller.Op) (int32, bool) {
+						return -int32(syscall.ECANCELED), op.Code == poller.OpClose && n.Add(1)%2 == 1
+					})
+				}
+				for _, cl := range []io.Closer{c, ln, pc} {
+					if err := cl.Close(); err != nil {
+						t.Errorf("%T.Close with its close refused: %v, want nil", cl, err)
+					}
+				}
+				if p.refused.Load()+p.completed.Load() == 0 {
+					t.Fatal("no close was refused")
+				}
+			})
+		})
+	}
+}
