@@ -242,13 +242,19 @@ func (c *Conn) progressClose() {
 		if !errors.Is(err, poller.ErrClosed) {
 			// A live driver refused the close: it still runs the receive and
 			// sends, which must end before close(2) releases the number.
-			for _, op := range []*poller.Op{&c.recv, &c.send, c.zsend} {
-				if inFlight(op) {
-					_ = c.l.Cancel(op)
-				}
-			}
+			c.cancelInFlight()
 		}
 		c.progressClose()
+	}
+}
+
+// cancelInFlight cancels the connection's receive and sends still in flight; each
+// still completes once.
+func (c *Conn) cancelInFlight() {
+	for _, op := range []*poller.Op{&c.recv, &c.send, c.zsend} {
+		if inFlight(op) {
+			_ = c.l.Cancel(op)
+		}
 	}
 }
 
@@ -265,7 +271,11 @@ func (c *Conn) onCtl(op *poller.Op) {
 			// every op), possibly before the cancellations of our receive and sends
 			// have come back: close(2) ourselves once they have (progressClose's
 			// direct path), and only then give their buffers back.
+			// A live driver that cancelled the close (none does unasked; a fault
+			// injector can) still runs the receive: cancel what is in flight, so that
+			// it ends. A closing driver ends it anyway and ignores this.
 			c.flags = c.flags&^flagCloseSent | flagDirect
+			c.cancelInFlight()
 			c.progressClose()
 			return
 		}

@@ -675,3 +675,29 @@ func TestAdapterCloseRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestConnCloseCancelled: the close through the driver completes with ECANCELED while
+// the driver is live (as a fault injector makes it). The connection cancels its
+// receive, closes the descriptor itself once that has ended, and OnClose runs once.
+func TestConnCloseCancelled(t *testing.T) {
+	forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
+		h := &closeOnData{echoHandler: *newEcho()}
+		s := serveEcho(t, rt, h, Config{})
+		p.completeWith(once(opIs(poller.OpClose), -int32(syscall.ECANCELED)))
+		c := dialStd(t, s)
+		defer c.Close()
+		if _, err := c.Write([]byte("last")); err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(c)
+		if err != nil || string(b) != "last" {
+			t.Fatalf("peer read %q, %v; want the echo, then EOF", b, err)
+		}
+		if err := recvErr(t, h.closed); err != nil {
+			t.Fatalf("OnClose: %v, want nil", err)
+		}
+		if p.completed.Load() != 1 {
+			t.Fatalf("%d closes cancelled by the test, want 1", p.completed.Load())
+		}
+	})
+}
