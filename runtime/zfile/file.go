@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/zokio/zokio/internal/loopclose"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime"
 )
@@ -276,37 +277,11 @@ func (f *File) Close() error {
 	if f.fixed >= 0 {
 		releaseFixed(f.ls, f.loop, f.fixed)
 	}
-	var err error
-	for attempt := 1; ; attempt++ {
-		_, err = f.loop.Do(context.Background(), &poller.Op{Code: poller.OpClose, Fd: f.fd})
-		if err == runtime.ErrClosed {
-			// The runtime is gone (or going) and the close never ran: no op of this file
-			// is in flight any more, so closing the number here is safe.
-			err = closeFd(f.fd)
-			break
-		}
-		if err == nil || !closeNotRun(err) {
-			break // close(2) ran: the number is released, whatever it reported
-		}
-		if attempt == closeAttempts {
-			// The live driver keeps refusing the close (memory, a full ring) or it
-			// was cancelled: the file's ops were drained above, so close(2) here
-			// rather than leave the descriptor open, as os.File never does.
-			err = closeFd(f.fd)
-			break
-		}
-	}
+	// Through the loop's driver; if the runtime is gone (or going) the close never ran
+	// and no op of this file is in flight any more, so loopclose closes the number
+	// itself, as it does when a live driver keeps refusing the close.
+	err := loopclose.Close(f.loop, f.fd, closeFd)
 	return f.wrapErr("close", err)
-}
-
-// closeAttempts bounds the closes through the driver that Close tries.
-const closeAttempts = 3
-
-// closeNotRun reports whether a close through the driver failed without running:
-// refused at submission (the ring full, memory short) or cancelled.
-func closeNotRun(err error) bool {
-	return errors.Is(err, syscall.ECANCELED) || errors.Is(err, syscall.EAGAIN) ||
-		errors.Is(err, syscall.EBUSY) || errors.Is(err, syscall.ENOMEM)
 }
 
 // tnode records one op of the loop-level or batch API in its file's tracked list, so

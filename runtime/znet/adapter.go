@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/zokio/zokio/internal/loopclose"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime"
 )
@@ -60,39 +61,9 @@ func (r *fdRef) markClosed() (first, last bool) {
 	}
 }
 
-// closeThrough closes fd through l's driver, which first cancels and drains the ops
-// it still has on fd. If l's runtime is closing and refuses the op, the descriptor is
-// closed directly: the driver then completes everything in flight without us, and we
-// hold no op on fd any more. A close the live driver did not run (it refused the
-// submission for lack of memory or room, or the op was cancelled) is tried again, and
-// after closeAttempts the descriptor is closed directly, so that Close never leaves it
-// open, as Go's net never does.
-func closeThrough(l *runtime.Loop, fd int) error {
-	for attempt := 1; ; attempt++ {
-		op := poller.Op{Code: poller.OpClose, Fd: fd}
-		_, err := l.Do(context.Background(), &op)
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, net.ErrClosed):
-			return closeFd(fd)
-		case !closeNotRun(err):
-			return err // close(2) ran: the number is released, whatever it reported
-		case attempt == closeAttempts:
-			return closeFd(fd)
-		}
-	}
-}
-
-// closeAttempts bounds the closes through the driver that closeThrough tries.
-const closeAttempts = 3
-
-// closeNotRun reports whether a close through the driver failed without running:
-// refused at submission (the ring full, memory short) or cancelled.
-func closeNotRun(err error) bool {
-	return errors.Is(err, syscall.ECANCELED) || errors.Is(err, syscall.EAGAIN) ||
-		errors.Is(err, syscall.EBUSY) || errors.Is(err, syscall.ENOMEM)
-}
+// closeThrough closes fd through l's driver; see loopclose.Close, which never leaves
+// the descriptor open.
+func closeThrough(l *runtime.Loop, fd int) error { return loopclose.Close(l, fd, closeFd) }
 
 // mapErr turns what runtime.Loop.Do returned for an adapter's op into the error Go's
 // net package would put in its *net.OpError: net.ErrClosed after Close (or when the
