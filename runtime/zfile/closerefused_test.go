@@ -1,16 +1,13 @@
 package zfile
 
 import (
-	"context"
 	"fmt"
 	"sync/atomic"
 	"syscall"
 	"testing"
 
-	"github.com/zokio/zokio/internal/testhook"
 	"github.com/zokio/zokio/internal/testkit"
 	"github.com/zokio/zokio/poller"
-	"github.com/zokio/zokio/runtime"
 )
 
 // closeRefuser wraps a real driver and refuses the first `left` OpClose submissions
@@ -31,52 +28,36 @@ func (d *closeRefuser) Unwrap() poller.Driver { return d.Driver }
 
 // TestCloseRefused: the close behind File.Close is refused by the live driver, once
 // or every time. Close returns nil and the descriptor is released all the same, as
-// os.File's Close never leaves one open.
+// os.File's Close never leaves one open (forEachDriverWrapped also counts the
+// descriptors after the runtime closes).
 func TestCloseRefused(t *testing.T) {
 	testkit.SkipUnderFaults(t, "the driver hook is the fault schedule's")
 	for _, refusals := range []int32{1, 1000} {
 		t.Run(fmt.Sprintf("refused-%d", refusals), func(t *testing.T) {
-			for _, k := range testkit.Drivers(t) {
-				t.Run(string(k), func(t *testing.T) {
-					var left atomic.Int32
-					fds := testkit.FDCount(t)
-					testhook.SetDriverWrapper(func(d poller.Driver) poller.Driver { return &closeRefuser{Driver: d, left: &left} })
-					rt, err := runtime.New(runtime.Options{Loops: 1, Driver: k})
-					testhook.SetDriverWrapper(nil)
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer func() {
-						ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
-						defer cancel()
-						if err := rt.Close(ctx); err != nil {
-							t.Errorf("runtime Close: %v", err)
-						}
-						if now := testkit.FDCount(t); now > fds {
-							t.Errorf("descriptor leak: %d before, %d after", fds, now)
-						}
-					}()
-					dir := testkit.TempDir(t)
-					f, err := Create(ctxT(t), rt, dir+"/f")
-					if err != nil {
-						t.Fatal(err)
-					}
-					if _, err := f.WriteAt([]byte("data"), 0); err != nil {
-						t.Fatal(err)
-					}
-					open := testkit.FDCount(t)
-					left.Store(refusals)
-					if err := f.Close(); err != nil {
-						t.Fatalf("Close with its close refused: %v, want nil", err)
-					}
-					if now := testkit.FDCount(t); now >= open {
-						t.Fatalf("descriptors: %d with the file open, %d after Close", open, now)
-					}
-					if left.Load() >= refusals {
-						t.Fatal("no close was refused")
-					}
-				})
-			}
+			var left atomic.Int32
+			wrap := func(d poller.Driver) poller.Driver { return &closeRefuser{Driver: d, left: &left} }
+			forEachDriverWrapped(t, 1, wrap, func(t *testing.T, e *env) {
+				left.Store(0)
+				f, err := Create(ctxT(t), e.rt, e.path("f"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := f.WriteAt([]byte("data"), 0); err != nil {
+					t.Fatal(err)
+				}
+				open := testkit.FDCount(t)
+				left.Store(refusals)
+				if err := f.Close(); err != nil {
+					t.Fatalf("Close with its close refused: %v, want nil", err)
+				}
+				if now := testkit.FDCount(t); now >= open {
+					t.Fatalf("descriptors: %d with the file open, %d after Close", open, now)
+				}
+				if left.Load() >= refusals {
+					t.Fatal("no close was refused")
+				}
+				left.Store(0)
+			})
 		})
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zokio/zokio/internal/testhook"
 	"github.com/zokio/zokio/internal/testkit"
+	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime"
 	"github.com/zokio/zokio/runtime/driver"
 )
@@ -38,10 +40,22 @@ func hung() string { return live.Report() }
 // forEachDriver runs fn once per driver with a fresh runtime of n loops. Afterwards it
 // checks that closing the runtime gave back every descriptor.
 func forEachDriver(t *testing.T, n int, fn func(t *testing.T, e *env)) {
+	forEachDriverWrapped(t, n, nil, fn)
+}
+
+// forEachDriverWrapped is forEachDriver with each runtime's drivers passed through
+// wrap (the test hook, set only while runtime.New opens them), unless wrap is nil.
+func forEachDriverWrapped(t *testing.T, n int, wrap func(poller.Driver) poller.Driver, fn func(t *testing.T, e *env)) {
 	for _, k := range testkit.Drivers(t) {
 		t.Run(string(k), func(t *testing.T) {
 			fds := testkit.FDCount(t)
+			if wrap != nil {
+				testhook.SetDriverWrapper(wrap)
+			}
 			rt, err := runtime.New(runtime.Options{Loops: n, Driver: k})
+			if wrap != nil {
+				testhook.SetDriverWrapper(nil)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zokio/zokio/internal/testhook"
 	"github.com/zokio/zokio/internal/testkit"
+	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime"
 	"github.com/zokio/zokio/runtime/driver"
 )
@@ -33,9 +35,22 @@ func forEachDriver(t *testing.T, loops int, fn func(t *testing.T, rt *runtime.Ru
 // unlocked (runtime.Options.UnlockedLoops), so that the suite covers that mode too.
 func newRuntime(t testing.TB, k driver.Kind, loops int) *runtime.Runtime {
 	t.Helper()
+	return newRuntimeWrapped(t, k, loops, nil)
+}
+
+// newRuntimeWrapped is newRuntime with every loop's driver passed through wrap (the
+// test hook, set only while runtime.New opens them), unless wrap is nil.
+func newRuntimeWrapped(t testing.TB, k driver.Kind, loops int, wrap func(poller.Driver) poller.Driver) *runtime.Runtime {
+	t.Helper()
 	before := testkit.FDCount(t)
+	if wrap != nil {
+		testhook.SetDriverWrapper(wrap)
+	}
 	rt, err := runtime.New(runtime.Options{Loops: loops, Driver: k, NoPin: true,
 		UnlockedLoops: os.Getenv("ZOKIO_TEST_UNLOCKED") == "1"})
+	if wrap != nil {
+		testhook.SetDriverWrapper(nil)
+	}
 	if err != nil {
 		t.Fatalf("runtime.New(%s): %v", k, err)
 	}

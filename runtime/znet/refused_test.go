@@ -1,7 +1,6 @@
 package znet
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zokio/zokio/internal/testhook"
 	"github.com/zokio/zokio/internal/testkit"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime"
@@ -159,23 +157,7 @@ func refusingRuntime(t *testing.T, k driver.Kind, loops int, p *refusals) *runti
 	if p.groups.Load() == 0 {
 		p.groups.Store(-1)
 	}
-	before := testkit.FDCount(t)
-	testhook.SetDriverWrapper(func(d poller.Driver) poller.Driver { return &refusingDriver{Driver: d, p: p} })
-	rt, err := runtime.New(runtime.Options{Loops: loops, Driver: k, NoPin: true})
-	testhook.SetDriverWrapper(nil)
-	if err != nil {
-		t.Fatalf("runtime.New(%s): %v", k, err)
-	}
-	live.Track(t, rt)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
-		defer cancel()
-		if err := rt.Close(ctx); err != nil {
-			t.Errorf("runtime Close: %v", err)
-		}
-		waitFds(t, before)
-	})
-	return rt
+	return newRuntimeWrapped(t, k, loops, func(d poller.Driver) poller.Driver { return &refusingDriver{Driver: d, p: p} })
 }
 
 func forEachRefusing(t *testing.T, loops int, fn func(t *testing.T, rt *runtime.Runtime, p *refusals)) {
@@ -190,6 +172,19 @@ func forEachRefusing(t *testing.T, loops int, fn func(t *testing.T, rt *runtime.
 
 func opIs(code poller.Opcode) func(*poller.Op) bool {
 	return func(op *poller.Op) bool { return op.Code == code }
+}
+
+// echoThenEOF writes msg on c and checks that the peer echoes it, then ends the
+// stream.
+func echoThenEOF(t *testing.T, c net.Conn, msg string) {
+	t.Helper()
+	if _, err := c.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(c)
+	if err != nil || string(b) != msg {
+		t.Fatalf("peer read %q, %v; want the echo, then EOF", b, err)
+	}
 }
 
 // echoOnce checks that a server on rt still echoes a message.
@@ -342,13 +337,7 @@ func TestConnShutdownRefused(t *testing.T) {
 		p.refuse(opIs(poller.OpShutdown))
 		c := dialStd(t, s)
 		defer c.Close()
-		if _, err := c.Write([]byte("half")); err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(c)
-		if err != nil || string(b) != "half" {
-			t.Fatalf("peer read %q, %v; want the echo, then EOF", b, err)
-		}
+		echoThenEOF(t, c, "half")
 		if err := recvErr(t, h.closed); !errors.Is(err, syscall.ENOMEM) {
 			t.Fatalf("OnClose after the refused shutdown: %v, want the refusal (ENOMEM)", err)
 		}
@@ -465,13 +454,7 @@ func TestConnCloseRefused(t *testing.T) {
 		p.refuse(opIs(poller.OpClose))
 		c := dialStd(t, s)
 		defer c.Close()
-		if _, err := c.Write([]byte("last")); err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(c)
-		if err != nil || string(b) != "last" {
-			t.Fatalf("peer read %q, %v; want the echo, then EOF", b, err)
-		}
+		echoThenEOF(t, c, "last")
 		if err := recvErr(t, h.closed); err != nil {
 			t.Fatalf("OnClose: %v, want nil", err)
 		}
@@ -686,13 +669,7 @@ func TestConnCloseCancelled(t *testing.T) {
 		p.completeWith(once(opIs(poller.OpClose), -int32(syscall.ECANCELED)))
 		c := dialStd(t, s)
 		defer c.Close()
-		if _, err := c.Write([]byte("last")); err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(c)
-		if err != nil || string(b) != "last" {
-			t.Fatalf("peer read %q, %v; want the echo, then EOF", b, err)
-		}
+		echoThenEOF(t, c, "last")
 		if err := recvErr(t, h.closed); err != nil {
 			t.Fatalf("OnClose: %v, want nil", err)
 		}
