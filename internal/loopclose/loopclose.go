@@ -1,7 +1,16 @@
 // Package loopclose closes a descriptor through a loop's driver, for the packages that
-// own descriptors on the runtime (znet's adapters, zfile's files), so that their Close
-// behaves alike: the driver's OpClose first cancels and drains the ops it still has on
-// the descriptor, and whatever happens to that op, the descriptor is never left open.
+// own descriptors on the runtime (znet's adapters and connections, zfile's files), so
+// that their Close behaves alike: the driver's OpClose first cancels and drains the ops
+// it still has on the descriptor, and whatever happens to that op, the descriptor is
+// never left open.
+//
+// A descriptor a live driver has seen is closed through that driver, never behind its
+// back: the readiness drivers (epoll, kqueue) keep per-descriptor state, such as the
+// fact that the number is registered, and a close(2) they did not run leaves that
+// state to the next descriptor the kernel gives the same number. Such a descriptor,
+// handed to another loop by a server's accept, then never reports readiness and its
+// connection hangs. So a close the live driver refused is submitted again, after a
+// backoff ([Backoff]), until it runs.
 package loopclose
 
 import (
@@ -9,25 +18,36 @@ import (
 	"errors"
 	"net"
 	"syscall"
+	"time"
 
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime"
 )
 
-// Attempts bounds the closes through the driver that Close tries.
-const Attempts = 3
+// MaxBackoff is the longest pause between two tries of a refused close.
+const MaxBackoff = 100 * time.Millisecond
+
+// Backoff is the pause before try n+1 of a close the live driver did not run (n counts
+// from 0): 1 ms, doubling up to MaxBackoff. A refusal (no memory, a full ring) is a
+// condition of the moment that no completion announces, hence a timer.
+func Backoff(n int) time.Duration {
+	if n >= 7 {
+		return MaxBackoff
+	}
+	return min(time.Millisecond<<n, MaxBackoff)
+}
 
 // Close closes fd through l's driver and returns what the close reported.
 //
 // If l's runtime is closing and refuses the op, direct closes the descriptor (close(2),
-// CloseHandle): the driver then completes everything in flight without the caller,
+// closesocket): the driver then completes everything in flight without the caller,
 // which holds no op on fd any more. A close the live driver did not run (it refused the
-// submission for lack of memory or ring space, or the op was cancelled) is tried
-// again, and after Attempts direct closes the descriptor, as Go's net and os never
-// leave one open. A close that ran is never repeated: the number is released whatever
-// close(2) reported.
+// submission for lack of memory or ring space, or the op was cancelled) is tried again
+// after [Backoff], until it runs or the runtime closes, so the descriptor is neither
+// left open nor closed behind the driver. A close that ran is never repeated: the
+// number is released whatever close(2) reported.
 func Close(l *runtime.Loop, fd int, direct func(int) error) error {
-	for attempt := 1; ; attempt++ {
+	for n := 0; ; n++ {
 		op := poller.Op{Code: poller.OpClose, Fd: fd}
 		_, err := l.Do(context.Background(), &op)
 		switch {
@@ -37,14 +57,13 @@ func Close(l *runtime.Loop, fd int, direct func(int) error) error {
 			return direct(fd)
 		case !NotRun(err):
 			return err
-		case attempt == Attempts:
-			return direct(fd)
 		}
+		time.Sleep(Backoff(n)) // the caller's goroutine; the loop runs on
 	}
 }
 
-// NotRun reports whether a close through the driver failed without running: refused
-// at submission (the ring full, memory short) or cancelled.
+// NotRun reports whether a close's error means the driver did not run it: refused for
+// a condition of the moment (EAGAIN, EBUSY, ENOMEM) or cancelled (ECANCELED).
 func NotRun(err error) bool {
 	return errors.Is(err, syscall.ECANCELED) || errors.Is(err, syscall.EAGAIN) ||
 		errors.Is(err, syscall.EBUSY) || errors.Is(err, syscall.ENOMEM)

@@ -337,9 +337,23 @@ func testBadInput(t *testing.T, nd NewDriver) {
 
 func testCloseCancels(t *testing.T, nd NewDriver) {
 	h := start(t, nd)
+	// A Done that runs inside Close and submits again (znet's connection does, for a
+	// close the driver cancelled) is refused with ErrClosed: the submission never
+	// completes, and the caller learns that it must finish the work itself.
+	var again *poller.Op
+	var againErr error
+	againDone := false
 	var recs []*rec
 	for i := 0; i < 16; i++ {
 		r := newRec(t, poller.Op{Code: poller.OpTimeout, Timeout: time.Hour})
+		if i == 0 {
+			inner := r.op.Done
+			r.op.Done = func(op *poller.Op) {
+				inner(op)
+				again = &poller.Op{Code: poller.OpNop, Done: func(*poller.Op) { againDone = true }}
+				againErr = h.d.Submit(again)
+			}
+		}
 		h.submit(&r.op)
 		recs = append(recs, r)
 	}
@@ -350,6 +364,15 @@ func testCloseCancels(t *testing.T, nd NewDriver) {
 			t.Fatalf("op %d did not complete inside Close", i)
 		}
 		wantErrno(t, "op at Close", r.only(), syscall.ECANCELED)
+	}
+	if again == nil {
+		t.Fatal("the first op's Done did not run")
+	}
+	if !errors.Is(againErr, poller.ErrClosed) {
+		t.Errorf("Submit from a Done inside Close: %v, want ErrClosed", againErr)
+	}
+	if againDone || again.InFlight() {
+		t.Error("an op submitted from a Done inside Close completed or is in flight")
 	}
 }
 

@@ -260,7 +260,9 @@ func (f *File) isClosed() bool { return f.state.Load()&closedBit != 0 }
 // Close closes the file, as os.File.Close does; a second Close returns an
 // *os.PathError wrapping os.ErrClosed. Ops in flight on the file are cancelled and
 // drained first (see File). If the runtime has already closed, the descriptor is
-// closed directly.
+// closed directly. A close the live driver refuses (short of memory or ring space) is
+// tried again after a short backoff until it runs, so Close may then take a little
+// longer; it never closes the number behind the driver, which may keep state for it.
 func (f *File) Close() error {
 	if f == nil {
 		return os.ErrInvalid

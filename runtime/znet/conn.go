@@ -52,6 +52,7 @@ type Conn struct {
 	pend   []byte     // written since that send started; leaves next
 	zbuf   []byte     // the buffer of a zero-copy send: the kernel's until its notification
 	zcOK   bool       // SEND_ZC is worth trying for this peer
+	closeN uint8      // closes the live driver did not run (loopclose.Backoff)
 	zsends uint32     // zero-copy sends made (tests read it)
 	zfixed uint32     // of which from a registered send-arena buffer
 	pieced uint32     // sends of several pieces (WriteRetained; tests read it)
@@ -108,6 +109,7 @@ const (
 	flagAbort                              // close without flushing
 	flagCloseSent                          // the close op was submitted
 	flagDirect                             // the driver is closed: close(2) ourselves
+	flagStopping                           // the runtime is closing: its driver closes next
 	flagGrace                              // OnData of bytes received before a pause: no hard limit
 	flagSending                            // a send was submitted and its byte count is not back
 	flagOutHeld                            // out's array is zbuf's: do not recycle it

@@ -11,6 +11,7 @@ import (
 	"time"
 	"weak"
 
+	"github.com/zokio/zokio/internal/loopclose"
 	"github.com/zokio/zokio/internal/slots"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime"
@@ -238,13 +239,33 @@ func (c *Conn) progressClose() {
 	ctl.Code = poller.OpClose
 	if err := c.l.Submit(ctl); err != nil {
 		c.flags &^= flagCloseSent
+		c.closeNotRun(err)
+	}
+}
+
+// closeNotRun handles a close the driver did not run: Submit refused it (err), or it
+// completed with ECANCELED. A closed driver runs nothing more: the connection waits for
+// its receive and sends to end and calls close(2) itself (progressClose's direct
+// path). A live driver keeps per-descriptor state (epoll's and kqueue's registration)
+// that a close(2) behind its back would leave to the next descriptor given the same
+// number — one accepted on another loop and handed here would never see readiness — so
+// the close goes through it again after a backoff (loopclose.Backoff); meanwhile the
+// receive and sends are cancelled. Once the runtime is stopping its driver closes next,
+// and then the connection closes the descriptor itself at once.
+func (c *Conn) closeNotRun(err error) {
+	if errors.Is(err, poller.ErrClosed) || c.flags&flagStopping != 0 {
 		c.flags |= flagDirect
-		if !errors.Is(err, poller.ErrClosed) {
-			// A live driver refused the close: it still runs the receive and
-			// sends, which must end before close(2) releases the number.
-			c.cancelInFlight()
-		}
+		c.cancelInFlight() // a closed driver ignores it; a stopping one ends them now
 		c.progressClose()
+		return
+	}
+	c.cancelInFlight()
+	if c.timer == nil {
+		c.timer = c.l.NewTimer(c.onTimer) // onTimer: progressClose, which submits again
+	}
+	c.timer.Reset(loopclose.Backoff(int(c.closeN)))
+	if c.closeN < math.MaxUint8 {
+		c.closeN++
 	}
 }
 
@@ -267,15 +288,12 @@ func (c *Conn) onCtl(op *poller.Op) {
 		}
 	case poller.OpClose:
 		if isErrno(op.Res, eCanceled) {
-			// The driver closed before it ran the close (a closing runtime cancels
-			// every op), possibly before the cancellations of our receive and sends
-			// have come back: close(2) ourselves once they have (progressClose's
-			// direct path), and only then give their buffers back.
-			// A live driver that cancelled the close (none does unasked; a fault
-			// injector can) still runs the receive: cancel what is in flight, so that
-			// it ends. A closing driver ends it anyway and ignores this.
-			c.flags = c.flags&^flagCloseSent | flagDirect
-			c.cancelInFlight()
+			// The close did not run: a closing runtime cancels every op, possibly
+			// before the cancellations of our receive and sends have come back, and a
+			// live driver may cancel it too (none does unasked; a fault injector
+			// can). Submit it again: a closed driver refuses, and the connection then
+			// calls close(2) itself once its ops have ended (closeNotRun).
+			c.flags &^= flagCloseSent
 			c.progressClose()
 			return
 		}

@@ -32,6 +32,7 @@ type refusals struct {
 	// the kernel reports for an op that failed at once).
 	complete  atomic.Pointer[func(*poller.Op) (int32, bool)]
 	completed atomic.Int64
+	closes    atomic.Int64 // OpClose submissions passed on to the real driver
 }
 
 func (p *refusals) completeWith(f func(*poller.Op) (int32, bool)) { p.complete.Store(&f) }
@@ -67,6 +68,9 @@ func (d *refusingDriver) Submit(op *poller.Op) error {
 			d.p.completed.Add(1)
 			return nil
 		}
+	}
+	if op.Code == poller.OpClose {
+		d.p.closes.Add(1)
 	}
 	return d.Driver.Submit(op)
 }
@@ -172,6 +176,12 @@ func forEachRefusing(t *testing.T, loops int, fn func(t *testing.T, rt *runtime.
 
 func opIs(code poller.Opcode) func(*poller.Op) bool {
 	return func(op *poller.Op) bool { return op.Code == code }
+}
+
+// firstN picks the first n submissions of code, and no later one.
+func firstN(code poller.Opcode, n int64) func(*poller.Op) bool {
+	var seen atomic.Int64
+	return func(op *poller.Op) bool { return op.Code == code && seen.Add(1) <= n }
 }
 
 // echoThenEOF writes msg on c and checks that the peer echoes it, then ends the
@@ -443,23 +453,28 @@ func (h *closeOnData) OnData(c *Conn, b []byte) {
 	c.Close()
 }
 
-// TestConnCloseRefused: the close through the driver is refused while the connection's
-// multishot receive runs. The connection cancels that receive, closes its descriptor
-// itself once it has ended, and OnClose runs once, with a nil error; the peer reads
-// the echo, then EOF, and no descriptor is left open (refusingRuntime checks).
+// TestConnCloseRefused: the close through the driver is refused, several times, while
+// the connection's multishot receive runs. The connection cancels that receive and
+// submits the close again after a backoff until the driver takes it: a descriptor the
+// live driver has seen is never closed behind its back (TestCloseRefusedNumberReused
+// shows why). OnClose runs once, with a nil error; the peer reads the echo, then EOF,
+// and no descriptor is left open (refusingRuntime checks).
 func TestConnCloseRefused(t *testing.T) {
 	forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
 		h := &closeOnData{echoHandler: *newEcho()}
 		s := serveEcho(t, rt, h, Config{})
-		p.refuse(opIs(poller.OpClose))
+		p.refuse(firstN(poller.OpClose, 4))
 		c := dialStd(t, s)
 		defer c.Close()
 		echoThenEOF(t, c, "last")
 		if err := recvErr(t, h.closed); err != nil {
 			t.Fatalf("OnClose: %v, want nil", err)
 		}
-		if p.refused.Load() == 0 {
-			t.Fatal("no close was refused")
+		if n := p.refused.Load(); n != 4 {
+			t.Fatalf("%d closes refused, want 4", n)
+		}
+		if p.closes.Load() != 1 {
+			t.Fatalf("%d closes reached the driver, want 1", p.closes.Load())
 		}
 		p.allow()
 		select {
@@ -611,11 +626,12 @@ func TestConnOpEnds(t *testing.T) {
 }
 
 // TestAdapterCloseRefused: the closes behind a net.Conn's, a Listener's and a
-// PacketConn's Close are refused by the live driver (every time, or the first time
+// PacketConn's Close are refused by the live driver (several times, or the first time
 // only), or cancelled. Close returns nil and releases the descriptor all the same, as
-// Go's net does (refusingRuntime's cleanup counts the descriptors).
+// Go's net does (refusingRuntime's cleanup counts the descriptors), and each close
+// goes through the driver in the end, never behind its back.
 func TestAdapterCloseRefused(t *testing.T) {
-	for _, mode := range []string{"always", "once", "cancelled"} {
+	for _, mode := range []string{"repeatedly", "once", "cancelled"} {
 		t.Run(mode, func(t *testing.T) {
 			forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
 				ln, err := Listen(ctxT(t), rt, "tcp", "127.0.0.1:0")
@@ -637,8 +653,8 @@ func TestAdapterCloseRefused(t *testing.T) {
 				}
 				var n atomic.Int32
 				switch mode {
-				case "always":
-					p.refuse(opIs(poller.OpClose))
+				case "repeatedly":
+					p.refuse(firstN(poller.OpClose, 7))
 				case "once":
 					p.refuse(func(op *poller.Op) bool { return op.Code == poller.OpClose && n.Add(1) == 1 })
 				case "cancelled":
@@ -654,14 +670,17 @@ func TestAdapterCloseRefused(t *testing.T) {
 				if p.refused.Load()+p.completed.Load() == 0 {
 					t.Fatal("no close was refused")
 				}
+				if n := p.closes.Load(); n < 3 {
+					t.Fatalf("%d closes reached the driver, want 3 or more (one per Close)", n)
+				}
 			})
 		})
 	}
 }
 
 // TestConnCloseCancelled: the close through the driver completes with ECANCELED while
-// the driver is live (as a fault injector makes it). The connection cancels its
-// receive, closes the descriptor itself once that has ended, and OnClose runs once.
+// the driver is live (as a fault injector makes it). The connection submits it again,
+// the driver runs it, and OnClose runs once.
 func TestConnCloseCancelled(t *testing.T) {
 	forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
 		h := &closeOnData{echoHandler: *newEcho()}
@@ -675,6 +694,57 @@ func TestConnCloseCancelled(t *testing.T) {
 		}
 		if p.completed.Load() != 1 {
 			t.Fatalf("%d closes cancelled by the test, want 1", p.completed.Load())
+		}
+		if p.closes.Load() != 1 {
+			t.Fatalf("%d closes reached the driver, want 1", p.closes.Load())
+		}
+	})
+}
+
+// TestCloseRefusedNumberReused is the hang that closing behind a live driver caused:
+// with AcceptHandoff on two loops, loop 0 accepts every connection and hands every
+// other one to loop 1. When loop 1's driver refused a connection's close and znet
+// called close(2) itself, an epoll or kqueue driver kept the number's registration;
+// the next connection handed to loop 1 under that number (accepted by loop 0's
+// driver, so loop 1's never saw it reset) then never reported readiness, and its echo
+// waited for ever. Now the refused close goes through the driver later, and each of
+// the connections echoes.
+func TestCloseRefusedNumberReused(t *testing.T) {
+	forEachRefusing(t, 2, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
+		h := newEcho()
+		s := serveEcho(t, rt, h, Config{Accept: AcceptHandoff})
+		p.refuse(func(op *poller.Op) bool { return op.Code == poller.OpClose && p.refused.Load() < 3 })
+		fds := map[*runtime.Loop]map[int]bool{}
+		reused := 0
+		for i := 0; i < 8; i++ {
+			c := dialStd(t, s)
+			sc := <-h.opened
+			l, fd := sc.Loop(), sc.fd // read on the test goroutine: fd is set before OnOpen
+			if fds[l] == nil {
+				fds[l] = map[int]bool{}
+			}
+			if fds[l][fd] {
+				reused++
+			}
+			fds[l][fd] = true
+			msg := fmt.Sprintf("message %d", i)
+			if _, err := c.Write([]byte(msg)); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, len(msg))
+			if _, err := io.ReadFull(c, got); err != nil || string(got) != msg {
+				t.Fatalf("connection %d on loop %d (fd %d): read %q, %v; want the echo", i, l.ID(), fd, got, err)
+			}
+			c.Close()
+			if err := recvErr(t, h.closed); err != io.EOF {
+				t.Fatalf("connection %d: OnClose err = %v, want io.EOF", i, err)
+			}
+		}
+		if p.refused.Load() != 3 {
+			t.Fatalf("%d closes refused, want 3", p.refused.Load())
+		}
+		if reused == 0 {
+			t.Fatalf("no loop was given a number it had closed before (%v): the check proves nothing", fds)
 		}
 	})
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/zokio/zokio/internal/loopclose"
 	"github.com/zokio/zokio/poller"
 	"github.com/zokio/zokio/runtime"
 )
@@ -57,6 +59,8 @@ type srvLoop struct {
 	saErr  error          // why sa is not registered (read after set-up, by SendArenaErr)
 	err    error          // set up failed
 	stop   bool
+	final  bool  // the runtime is closing: its driver closes after the stop hooks
+	lcN    uint8 // listener closes the live driver did not run (loopclose.Backoff)
 }
 
 // acceptBackoff is how long accept rests after the process ran out of descriptors or
@@ -270,7 +274,7 @@ func (sl *srvLoop) arm() {
 	if sl.stop {
 		return
 	}
-	sl.unhook = sl.l.OnStop(sl.stopAll)
+	sl.unhook = sl.l.OnStop(sl.onStop)
 	if sl.lfd < 0 {
 		return
 	}
@@ -418,16 +422,49 @@ func (sl *srvLoop) closeListener() {
 	}
 	fd := sl.lfd
 	sl.lclose = poller.Op{Code: poller.OpClose, Fd: fd, Done: sl.onListenerClosed}
-	if err := sl.l.Submit(&sl.lclose); err != nil {
-		_ = closeFd(fd) // the driver is closed: nothing of ours is in flight on fd
+	err := sl.l.Submit(&sl.lclose)
+	switch {
+	case err == nil:
+	case errors.Is(err, poller.ErrClosed) || sl.final:
+		// The driver is closed, or closes next: nothing of ours is in flight on fd.
+		_ = closeFd(fd)
 		sl.onListenerClosed(nil)
+	default:
+		// A live driver refused it: submit it again later, never close(2) behind
+		// its back (see Conn.closeNotRun). rearm calls closeListener once stopped.
+		if sl.retry == nil {
+			sl.retry = sl.l.NewTimer(sl.rearm)
+		}
+		sl.retry.Reset(loopclose.Backoff(int(sl.lcN)))
+		if sl.lcN < math.MaxUint8 {
+			sl.lcN++
+		}
 	}
 }
 
 func (sl *srvLoop) onListenerClosed(op *poller.Op) {
 	if op != nil && isErrno(op.Res, eCanceled) {
-		_ = closeFd(sl.lfd) // the driver closed before it ran the close
+		// The close did not run (a closing runtime cancels every op): submit it
+		// again; a closed driver refuses, and closeListener closes fd itself.
+		sl.closeListener()
+		return
 	}
 	sl.lfd = -1
 	sl.s.release()
+}
+
+// onStop is the loop's stop hook: the runtime is closing, and the driver closes once
+// the hooks have run. The connections and the listening socket end now, and a close
+// the driver refuses from here on is done with close(2) (the driver's per-descriptor
+// state goes with it), since no timer fires once the loop stops.
+func (sl *srvLoop) onStop() {
+	sl.final = true
+	for c := sl.conns; c != nil; c = c.next {
+		c.flags |= flagStopping
+	}
+	sl.stopAll()
+	sl.closeListener() // one waiting on a retry (does nothing otherwise)
+	for _, c := range sl.snapshot() {
+		c.progressClose() // one waiting on a retry (does nothing otherwise)
+	}
 }
