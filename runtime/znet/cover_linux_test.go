@@ -95,10 +95,7 @@ func TestNetConnFallbackRead(t *testing.T) {
 		dial := func() (*NetConn, net.Conn) {
 			acc := acceptT(t, ln)
 			c := dialT(t, rt, "tcp", ln.Addr().String())
-			peer := <-acc
-			if peer == nil {
-				t.FailNow()
-			}
+			peer := acceptedT(t, acc)
 			return c, peer
 		}
 
@@ -200,10 +197,7 @@ func TestNetConnClosedCalls(t *testing.T) {
 		ln := listenT(t, rt, "tcp", "127.0.0.1:0")
 		acc := acceptT(t, ln)
 		c := dialT(t, rt, "tcp", ln.Addr().String())
-		peer := <-acc
-		if peer == nil {
-			t.FailNow()
-		}
+		acceptedT(t, acc) // closed by acceptT's cleanup
 		std, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)
@@ -256,10 +250,7 @@ func TestNetConnCloseRead(t *testing.T) {
 		ln := listenT(t, rt, "tcp", "127.0.0.1:0")
 		acc := acceptT(t, ln)
 		c := dialT(t, rt, "tcp", ln.Addr().String())
-		peer := <-acc
-		if peer == nil {
-			t.FailNow()
-		}
+		peer := acceptedT(t, acc)
 		std, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)
@@ -1317,10 +1308,7 @@ func TestFallbackDeadlineMovedBack(t *testing.T) {
 		defer ln.Close()
 		acc := acceptT(t, ln)
 		c := dialT(t, rt, "tcp", ln.Addr().String())
-		peer := <-acc
-		if peer == nil {
-			t.FailNow()
-		}
+		peer := acceptedT(t, acc)
 		peer.Write([]byte("x")) // the ENOBUFS that makes the reader fall back
 		buf := make([]byte, 8)
 		if _, err := c.Read(buf); err != nil || !c.rr.isFallback() {

@@ -111,7 +111,7 @@ func TestDialerUnixAndUDPLocalAddr(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		peer := <-acc
+		peer := acceptedT(t, acc)
 		if got := peer.RemoteAddr().String(); got != cli || sawNet != "unix" {
 			t.Errorf("server sees peer %q, Control saw %q; want %q, unix", got, sawNet, cli)
 		}

@@ -44,7 +44,7 @@ func TestSpliceErrorsLikeNet(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer nc.Close()
-		np := <-acc
+		np := acceptedT(t, acc)
 		np.(*net.TCPConn).SetLinger(0)
 		np.Close()
 		for _, dst := range []io.ReaderFrom{nc.(*net.TCPConn), a} {

@@ -62,6 +62,17 @@ func acceptT(t *testing.T, ln net.Listener) <-chan net.Conn {
 	return ch
 }
 
+// acceptedT is the connection acceptT's goroutine accepted; if Accept failed (it said
+// why), the test stops here instead of using a nil net.Conn.
+func acceptedT(t *testing.T, ch <-chan net.Conn) net.Conn {
+	t.Helper()
+	c, ok := <-ch
+	if !ok {
+		t.FailNow()
+	}
+	return c
+}
+
 // TestHTTPServer serves net/http over our Listener and answers 1,000 requests from
 // net/http's client, dialing with Go's net package and with ours.
 func TestHTTPServer(t *testing.T) {
@@ -204,7 +215,7 @@ func TestAdapterHalfClose(t *testing.T) {
 		ln := listenT(t, rt, "tcp", "127.0.0.1:0")
 		srvc := acceptT(t, ln)
 		c := dialT(t, rt, "tcp", ln.Addr().String())
-		s := <-srvc
+		s := acceptedT(t, srvc)
 		c.Write([]byte("request"))
 		if err := c.CloseWrite(); err != nil {
 			t.Fatal(err)
@@ -232,7 +243,7 @@ func TestAdapterPeerReset(t *testing.T) {
 		ln := listenT(t, rt, "tcp", "127.0.0.1:0")
 		srvc := acceptT(t, ln)
 		c := dialT(t, rt, "tcp", ln.Addr().String())
-		s := <-srvc
+		s := acceptedT(t, srvc)
 		got := make(chan error, 1)
 		go func() { _, err := s.Read(make([]byte, 10)); got <- err }()
 		if err := setLingerZero(c.fd); err != nil {
@@ -260,7 +271,7 @@ func TestAdapterDeadlines(t *testing.T) {
 		ln := listenT(t, rt, "tcp", "127.0.0.1:0")
 		srvc := acceptT(t, ln)
 		c := dialT(t, rt, "tcp", ln.Addr().String())
-		s := <-srvc
+		s := acceptedT(t, srvc)
 		buf := make([]byte, 16)
 
 		c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
@@ -384,7 +395,7 @@ func TestAdapterErrorShapes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := <-srvc
+		s := acceptedT(t, srvc)
 		s.Close()
 		if _, err := c.Read(make([]byte, 1)); err != io.EOF {
 			t.Fatalf("Read after the peer closed: %#v, want io.EOF", err)
@@ -432,7 +443,7 @@ func TestNetworks(t *testing.T) {
 			}
 			srvc := acceptT(t, ln)
 			c := dialT(t, rt, tc.dnet, addr)
-			s := <-srvc
+			s := acceptedT(t, srvc)
 			c.Write([]byte("ping"))
 			buf := make([]byte, 4)
 			if _, err := io.ReadFull(s, buf); err != nil || string(buf) != "ping" {
@@ -505,7 +516,7 @@ func TestAdapterReadAhead(t *testing.T) {
 		ln := listenT(t, rt, "tcp", "127.0.0.1:0")
 		srvc := acceptT(t, ln)
 		c := dialT(t, rt, "tcp", ln.Addr().String())
-		s := <-srvc
+		s := acceptedT(t, srvc)
 		const total = 4 << 20
 		data := make([]byte, total)
 		for i := range data {
@@ -566,7 +577,7 @@ func TestAdapterReadAheadKeepsBuffer(t *testing.T) {
 		ln := listenT(t, rt, "tcp", "127.0.0.1:0")
 		srvc := acceptT(t, ln)
 		c := dialT(t, rt, "tcp", ln.Addr().String())
-		s := <-srvc
+		s := acceptedT(t, srvc)
 		const burst = 160 << 10 // past 64 KiB, below readAhead: the receive keeps going
 		data := make([]byte, burst)
 		for i := range data {

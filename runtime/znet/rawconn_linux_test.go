@@ -22,7 +22,7 @@ func TestRawConnReadWrite(t *testing.T) {
 		ln := listenT(t, rt, "tcp", "127.0.0.1:0")
 		acc := acceptT(t, ln)
 		c := dialT(t, rt, "tcp", ln.Addr().String())
-		peer := <-acc
+		peer := acceptedT(t, acc)
 		peer.SetDeadline(time.Now().Add(testDeadline))
 		c.SetDeadline(time.Now().Add(testDeadline))
 		if _, err := peer.Write([]byte("first")); err != nil {

@@ -100,10 +100,7 @@ func TestNetConnHugeBuffers(t *testing.T) {
 		defer std.Close()
 		accepted := acceptT(t, std)
 		c := dialT(t, rt, "tcp", std.Addr().String())
-		peer := <-accepted
-		if peer == nil {
-			t.FailNow()
-		}
+		peer := acceptedT(t, accepted)
 		peer.SetDeadline(time.Now().Add(5 * time.Minute))
 
 		// Write: one call, all of it, every byte as sent.
@@ -209,10 +206,7 @@ func TestSplitTransfers(t *testing.T) {
 			defer std.Close()
 			accepted := acceptT(t, std)
 			c := dialT(t, rt, "tcp", std.Addr().String())
-			peer := <-accepted
-			if peer == nil {
-				t.FailNow()
-			}
+			peer := acceptedT(t, accepted)
 			peer.SetDeadline(time.Now().Add(testDeadline))
 			go func() { peer.Write(msg) }()
 			got := make([]byte, len(msg))

@@ -70,7 +70,7 @@ func TestReadFromFileLikeNet(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.SetDeadline(time.Now().Add(testDeadline))
-			peer := <-acc
+			peer := acceptedT(t, acc)
 			peer.SetDeadline(time.Now().Add(testDeadline))
 			got := readAllFrom(peer)
 			f, err := os.Open(name)
@@ -257,7 +257,7 @@ func TestReadFromOther(t *testing.T) {
 		ln := listenT(t, rt, "tcp", "127.0.0.1:0")
 		acc := acceptT(t, ln)
 		c := dialT(t, rt, "tcp", ln.Addr().String())
-		peer := <-acc
+		peer := acceptedT(t, acc)
 		peer.SetDeadline(time.Now().Add(testDeadline))
 		got := readAllFrom(peer)
 		msg := bytes.Repeat([]byte("x"), 100_000)

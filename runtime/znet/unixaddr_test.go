@@ -40,7 +40,7 @@ func TestUnnamedUnixAddr(t *testing.T) {
 		defer ln.Close()
 		srvc := acceptT(t, ln)
 		c := dialT(t, rt, "unix", ln.Addr().String())
-		s := <-srvc
+		s := acceptedT(t, srvc)
 		if got := c.LocalAddr().String(); got != wantLocal {
 			t.Errorf("dialed client's LocalAddr %q, net gives %q", got, wantLocal)
 		}
