@@ -1,6 +1,7 @@
 package znet
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -745,6 +746,43 @@ func TestCloseRefusedNumberReused(t *testing.T) {
 		}
 		if reused == 0 {
 			t.Fatalf("no loop was given a number it had closed before (%v): the check proves nothing", fds)
+		}
+	})
+}
+
+// TestCloseRefusedUntilRuntimeCloses: a live driver refuses every close. Server.Close
+// cannot finish (the connection and the listening socket wait to close through the
+// driver, retrying) and returns its context's error; the runtime's Close then ends
+// both through the loop's stop hook, which closes them itself since the driver closes
+// next: OnClose runs once, and no descriptor is left open (refusingRuntime checks).
+func TestCloseRefusedUntilRuntimeCloses(t *testing.T) {
+	forEachRefusing(t, 1, func(t *testing.T, rt *runtime.Runtime, p *refusals) {
+		h := newEcho()
+		s := serveEcho(t, rt, h, Config{})
+		c := dialStd(t, s)
+		<-h.opened
+		p.refuse(opIs(poller.OpClose))
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		if err := s.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Server.Close with every close refused: %v, want context.DeadlineExceeded", err)
+		}
+		if n := p.refused.Load(); n < 2 {
+			t.Fatalf("%d closes refused, want the connection's and the listener's, retried", n)
+		}
+		select {
+		case err := <-h.closed:
+			t.Fatalf("OnClose (%v) before any close went through", err)
+		default:
+		}
+		if err := rt.Close(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		if err := recvErr(t, h.closed); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("OnClose: %v, want net.ErrClosed (the server closed)", err)
+		}
+		if b, err := io.ReadAll(c); len(b) != 0 || err != nil && !errors.Is(err, errConnReset) {
+			t.Fatalf("peer read %q, %v; want EOF", b, err)
 		}
 	})
 }

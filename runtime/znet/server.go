@@ -48,7 +48,7 @@ type srvLoop struct {
 	lfd    int // the listening socket this loop accepts on, or -1
 	accept poller.Op
 	lclose poller.Op
-	// unhook removes stopAll from the loop's stop hooks (runtime.Loop.OnStop), through
+	// unhook removes onStop from the loop's stop hooks (runtime.Loop.OnStop), through
 	// which a closing runtime reaches this loop's connections, even those with
 	// nothing in flight and on loops without a listening socket.
 	unhook func()
@@ -370,6 +370,7 @@ func (sl *srvLoop) detach(c *Conn) {
 	}
 	c.prev, c.next = nil, nil
 	sl.s.release()
+	sl.unhookIfDone()
 }
 
 // stopAll stops accepting on this loop and closes its connections gracefully.
@@ -378,10 +379,6 @@ func (sl *srvLoop) stopAll() {
 		sl.stop = true
 		if sl.retry != nil {
 			sl.retry.Stop()
-		}
-		if sl.unhook != nil {
-			sl.unhook()
-			sl.unhook = nil
 		}
 		if sl.accept.InFlight() {
 			_ = sl.l.Cancel(&sl.accept) // its final completion closes the listener
@@ -394,6 +391,18 @@ func (sl *srvLoop) stopAll() {
 	}
 	if sl.sa != nil {
 		sl.sa.stop() // closes once the connections have given their buffers back
+	}
+	sl.unhookIfDone()
+}
+
+// unhookIfDone removes the stop hook once this stopped loop holds nothing more. Until
+// then it stays: a connection or listening socket whose close the live driver refused
+// waits on a retry timer with no op in flight, which a closing runtime would neither
+// fire nor cancel, and the hook (onStop) ends it.
+func (sl *srvLoop) unhookIfDone() {
+	if sl.stop && sl.conns == nil && sl.lfd < 0 && sl.unhook != nil {
+		sl.unhook()
+		sl.unhook = nil
 	}
 }
 
@@ -451,6 +460,7 @@ func (sl *srvLoop) onListenerClosed(op *poller.Op) {
 	}
 	sl.lfd = -1
 	sl.s.release()
+	sl.unhookIfDone()
 }
 
 // onStop is the loop's stop hook: the runtime is closing, and the driver closes once
