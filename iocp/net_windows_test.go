@@ -220,7 +220,10 @@ func TestCloseDrainsPending(t *testing.T) {
 	if cl.res[0] != 0 {
 		t.Fatalf("close: %v", errOf(cl.res[0]))
 	}
-	wantErr(t, "second close", run(t, d, newRec(poller.Op{Code: poller.OpClose, Fd: int(s)})), syscall.EBADF)
+	// No second close of s to see EBADF: Windows hands a closed handle's value out again
+	// at once, to the runtime's and Wine's threads too, and that close would close
+	// their handle. The conformance suite's CloseFdDrainsOps checks that the socket
+	// itself is closed.
 	closeOp(t, d, c)
 }
 

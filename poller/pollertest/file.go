@@ -64,8 +64,9 @@ func testFileLifecycle(t *testing.T, nd NewDriver) {
 		t.Fatalf("statx: size %d mode %o", st.Size, st.Mode)
 	}
 	fds.forget(fd)
+	open := openCheck(fd)
 	h.run(newRec(t, poller.Op{Code: poller.OpClose, Fd: fd})).ok()
-	if isOpen(fd) {
+	if open() {
 		t.Fatal("file still open after OpClose")
 	}
 	got, err := os.ReadFile(name)
@@ -220,8 +221,7 @@ func testLinkChain(t *testing.T, nd NewDriver) {
 // ops after the chain are unaffected.
 func testLinkChainBroken(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
-	r, _ := fds.pipe()
-	fds.close(r)
+	r := fds.closedFd()
 	bad := newRec(t, poller.Op{Code: poller.OpRead, Fd: r, Buf: make([]byte, 8), Offset: -1, Flags: poller.FlagLink})
 	next := newRec(t, poller.Op{Code: poller.OpNop, Flags: poller.FlagLink})
 	last := newRec(t, poller.Op{Code: poller.OpNop})

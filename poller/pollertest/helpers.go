@@ -28,7 +28,10 @@ import (
 //	func write(t, fd, p)                    write all of p, waiting for room
 //	func readNow(t, fd, p) int              read what is there, waiting for the first byte
 //	func shutdownWrite(t, fd)               shut down fd's writing half
-//	func isOpen(fd int) bool
+//	func openCheck(fd int) func() bool      a probe of the object fd names now: true while fd
+//	                                        still names that object, not one opened since
+//	func (s *fdset) closedFd() int          a number that names no open descriptor and that
+//	                                        nothing will reuse while the scenario runs
 //	func inet4(port int) *poller.Sockaddr   127.0.0.1:port in the system's raw sockaddr_in
 //	func tempDir(t *testing.T) string       a directory removed when the scenario ends,
 //	                                        after its descriptors (atEnd)

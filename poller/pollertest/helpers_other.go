@@ -41,7 +41,8 @@ func (s *fdset) openDir(string) int                { return s.none() }
 func write(t *testing.T, _ int, _ []byte)          { newFDs(t) }
 func readNow(t *testing.T, _ int, _ []byte) int    { newFDs(t); return 0 }
 func shutdownWrite(t *testing.T, _ int)            { newFDs(t) }
-func isOpen(int) bool                              { return false }
+func openCheck(int) func() bool                    { return func() bool { return false } }
+func (s *fdset) closedFd() int                     { return s.none() }
 func tempDir(t *testing.T) string                  { return t.TempDir() }
 
 var (

@@ -190,10 +190,27 @@ func shutdownWrite(t *testing.T, fd int) {
 	fatalIf(t, unix.Shutdown(fd, unix.SHUT_WR), "shutdown")
 }
 
-// isOpen reports whether fd is an open descriptor.
-func isOpen(fd int) bool {
-	_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
-	return err == nil
+// openCheck captures the file fd names now (device and inode; sockets and pipes have
+// theirs too) and returns a probe that reports whether fd still names it. Comparing
+// the file, not only the number, keeps the probe sound if the number is handed out
+// again after a close.
+func openCheck(fd int) func() bool {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return func() bool { return false }
+	}
+	return func() bool {
+		var now unix.Stat_t
+		return unix.Fstat(fd, &now) == nil && now.Dev == st.Dev && now.Ino == st.Ino
+	}
+}
+
+// closedFd returns the read end of a pipe, closed: on Unix a closed number is reused
+// only by an open, and the runtime opens nothing behind a scenario's back.
+func (s *fdset) closedFd() int {
+	r, _ := s.pipe()
+	s.close(r)
+	return r
 }
 
 // tempDir returns a directory that is removed when the scenario ends, after its

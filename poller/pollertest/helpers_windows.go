@@ -1,6 +1,7 @@
 package pollertest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -199,12 +200,53 @@ func shutdownWrite(t *testing.T, fd int) {
 	fatalIf(t, windows.Shutdown(windows.Handle(fd), windows.SHUT_WR), "shutdown")
 }
 
-// isOpen reports whether fd is an open handle.
-func isOpen(fd int) bool {
-	var flags uint32
-	r, _, _ := procGetHandleInfo.Call(uintptr(fd), uintptr(unsafe.Pointer(&flags)))
-	return r != 0
+// openCheck captures the object fd names now and returns a probe that reports whether
+// fd still names it.
+func openCheck(fd int) func() bool {
+	id := handleIdentity(fd)
+	return func() bool { return id != "" && handleIdentity(fd) == id }
 }
+
+// handleIdentity names the object a handle refers to: a socket by its local and peer
+// addresses, a file by its volume and file index, anything else only as a valid handle;
+// "" when the handle is not open. Windows (and Wine) hand a closed handle's value out
+// again at once, to the runtime's and Wine's own threads too, so a check of the number
+// alone can see some other object there.
+func handleIdentity(fd int) string {
+	h := windows.Handle(fd)
+	if local, err := windows.Getsockname(h); err == nil {
+		id := "socket " + sockaddrString(local)
+		if peer, err := windows.Getpeername(h); err == nil {
+			id += " peer " + sockaddrString(peer)
+		}
+		return id
+	}
+	var fi windows.ByHandleFileInformation
+	if windows.GetFileInformationByHandle(h, &fi) == nil {
+		return fmt.Sprintf("file %x:%x:%x", fi.VolumeSerialNumber, fi.FileIndexHigh, fi.FileIndexLow)
+	}
+	var flags uint32
+	if r, _, _ := procGetHandleInfo.Call(uintptr(fd), uintptr(unsafe.Pointer(&flags))); r != 0 {
+		return "handle"
+	}
+	return ""
+}
+
+func sockaddrString(sa windows.Sockaddr) string {
+	switch a := sa.(type) {
+	case *windows.SockaddrInet4:
+		return fmt.Sprintf("%v:%d", a.Addr, a.Port)
+	case *windows.SockaddrInet6:
+		return fmt.Sprintf("[%v]:%d", a.Addr, a.Port)
+	}
+	return fmt.Sprintf("%T", sa)
+}
+
+// closedFd returns a handle value beyond any process's handle table (Windows holds at
+// most 2^24 handles, valued up to 2^26; Wine alike), never a just-closed one: Windows
+// and Wine reuse a closed value at once, from other threads too, and an op on it would
+// reach (and associate with the driver's port) a handle that is not the scenario's.
+func (s *fdset) closedFd() int { return 1 << 29 }
 
 // tempDir returns a directory that is removed when the scenario ends, after its
 // descriptors and driver are closed: Windows deletes an open file only at its last

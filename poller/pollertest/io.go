@@ -99,9 +99,7 @@ func testRecvEOF(t *testing.T, nd NewDriver) {
 
 func testBadFd(t *testing.T, nd NewDriver) {
 	h, fds := start(t, nd), newFDs(t)
-	r, w := fds.pipe()
-	fds.close(r) // r is now a closed descriptor number
-	_ = w
+	r := fds.closedFd()
 	rd := h.run(newRec(t, poller.Op{Code: poller.OpRead, Fd: r, Buf: make([]byte, 8), Offset: -1}))
 	wantErrno(t, "read on a closed fd", rd.only(), errBadFd...)
 	neg := h.run(newRec(t, poller.Op{Code: poller.OpRecv, Fd: -1, Buf: make([]byte, 8)}))
@@ -309,13 +307,14 @@ func testCloseFdDrains(t *testing.T, nd NewDriver) {
 	cl := newRec(t, poller.Op{Code: poller.OpClose, Fd: a})
 	cl.op.Done = func(op *poller.Op) { order = append(order, "close"); cl.done(op) }
 	fds.forget(a)
+	open := openCheck(a)
 	h.run(cl).ok()
 	if len(order) != 3 || order[2] != "close" {
 		t.Fatalf("completion order %v, want the close last", order)
 	}
 	wantErrno(t, "recv on a closed fd", recv.only(), syscall.ECANCELED)
 	wantErrno(t, "poll on a closed fd", poll.only(), syscall.ECANCELED)
-	if isOpen(a) {
+	if open() {
 		t.Fatal("descriptor still open after OpClose completed")
 	}
 }
