@@ -74,20 +74,26 @@ wine_procs() {
 	local p
 	for p in /proc/[0-9]*; do
 		case "$(readlink "$p/exe" 2>/dev/null)" in /usr/lib/wine/*) ;; *) continue ;; esac
-		tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "WINEPREFIX=$WINEPREFIX" && echo "${p#/proc/}"
+		if tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "WINEPREFIX=$WINEPREFIX"; then
+			echo "${p#/proc/}"
+		fi
 	done
+	return 0
 }
 
 # wine_stop ends the server and every process of the prefix: after a server crash,
-# Wine's services and the test binaries outlive it, hung.
+# Wine's services and the test binaries outlive it, hung. Safe under set -e (CI traps
+# it on exit): nothing in it fails.
 wine_stop() {
 	wineserver -k >/dev/null 2>&1 || true
 	local procs
-	procs=$(wine_procs)
-	[ -n "$procs" ] && kill -KILL $procs 2>/dev/null
+	procs=$(wine_procs) || true
+	if [ -n "$procs" ]; then
+		kill -KILL $procs 2>/dev/null || true
+	fi
 	if [ -n "${WINE_SERVER_PID:-}" ]; then
-		kill -KILL "$WINE_SERVER_PID" 2>/dev/null
-		wait "$WINE_SERVER_PID" 2>/dev/null
+		kill -KILL "$WINE_SERVER_PID" 2>/dev/null || true
+		wait "$WINE_SERVER_PID" 2>/dev/null || true
 	fi
 	WINE_SERVER_PID=
 	return 0
