@@ -89,9 +89,16 @@ func oracleStream(t *testing.T, c net.Conn, id uint64, msgs, maxSize int) {
 func TestOracleUnderGC(t *testing.T) {
 	forEachDriver(t, 2, func(t *testing.T, rt *runtime.Runtime) {
 		s := serveEcho(t, rt, newEcho(), Config{RecvBuffers: 64, RecvBufferSize: 512})
+		streams := oracleStreams
+		if testkit.Wine() {
+			// Wine's sockets cost several wineserver round trips per call: 1000 streams
+			// need about 85 s there, past the 30 s deadline (676 of them timed out, with
+			// or without the GC storm); 200 take 17 s and check the same custody.
+			streams = 200
+		}
 		stopGC := testkit.GCStorm(t)
 		var wg sync.WaitGroup
-		for i := 0; i < oracleStreams; i++ {
+		for i := 0; i < streams; i++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -112,7 +119,7 @@ func TestOracleUnderGC(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		t.Logf("%d streams × %d messages checked across %d forced collections", oracleStreams, oracleMessages, stopGC())
+		t.Logf("%d streams × %d messages checked across %d forced collections", streams, oracleMessages, stopGC())
 	})
 }
 
