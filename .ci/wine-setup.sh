@@ -63,9 +63,14 @@ wine_start() {
 	if [ -n "${WINE_SERVER_PID:-}" ] && kill -0 "$WINE_SERVER_PID" 2>/dev/null; then
 		return 0
 	fi
+	WINE_SERVER_PID=
 	wineserver -f -p </dev/null >/dev/null 2>&1 &
 	WINE_SERVER_PID=$!
-	wine cmd /c exit </dev/null >/dev/null 2>&1
+	wine cmd /c exit </dev/null >/dev/null 2>&1 || return 1
+	# A server another shell started already serves this prefix: ours exited at once.
+	# Then there is no server of ours to watch.
+	kill -0 "$WINE_SERVER_PID" 2>/dev/null || WINE_SERVER_PID=
+	return 0
 }
 
 # wine_procs lists the Wine processes of this prefix (test binaries, Wine's services,
@@ -129,7 +134,7 @@ wine_go_test() {
 		GOOS=windows GOARCH=amd64 go test -count=1 -exec wine "$@" > >(tee "$log") 2>&1 &
 		gopid=$!
 		while kill -0 "$gopid" 2>/dev/null; do
-			if [ -z "$crashed" ] && ! kill -0 "$WINE_SERVER_PID" 2>/dev/null; then
+			if [ -z "$crashed" ] && [ -n "${WINE_SERVER_PID:-}" ] && ! kill -0 "$WINE_SERVER_PID" 2>/dev/null; then
 				crashed=1
 				echo "wine_go_test: wineserver exited during the run; ending the test binaries:" $(wine_procs) >&2
 			fi
