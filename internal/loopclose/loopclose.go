@@ -43,9 +43,10 @@ func Backoff(n int) time.Duration {
 // closesocket): the driver then completes everything in flight without the caller,
 // which holds no op on fd any more. A close the live driver did not run (it refused the
 // submission for lack of memory or ring space, or the op was cancelled) is tried again
-// after [Backoff], until it runs or the runtime closes, so the descriptor is neither
-// left open nor closed behind the driver. A close that ran is never repeated: the
-// number is released whatever close(2) reported.
+// after [Backoff], on a timer of l's, until it runs or the runtime closes, so the
+// descriptor is neither left open nor closed behind the driver. A close that ran is
+// never repeated: the number is released whatever close(2) reported. Call it off l's
+// loop: it waits for the close.
 func Close(l *runtime.Loop, fd int, direct func(int) error) error {
 	for n := 0; ; n++ {
 		op := poller.Op{Code: poller.OpClose, Fd: fd}
@@ -58,7 +59,9 @@ func Close(l *runtime.Loop, fd int, direct func(int) error) error {
 		case !NotRun(err):
 			return err
 		}
-		time.Sleep(Backoff(n)) // the caller's goroutine; the loop runs on
+		// A timer on l, awaited on the caller's goroutine: a runtime that closes meanwhile
+		// drops it (ErrClosed) at once, and the next Do then finds the runtime closed.
+		_, _ = l.Sleep(Backoff(n)).Await(context.Background())
 	}
 }
 
