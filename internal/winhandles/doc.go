@@ -1,7 +1,8 @@
 // Package winhandles counts the handles of the current process that a leak of this
 // project would leave on Windows: sockets, disk files and directories, and I/O
 // completion ports. Tests use it as their descriptor count (internal/testkit.FDCount,
-// the conformance suite's leak check).
+// the conformance suite's leak check), and names the object a handle refers to
+// (Identity), for tests that check a closed handle is gone.
 //
 // It looks at the process's own handle values, not at the system handle table
 // (NtQuerySystemInformation with SystemExtendedHandleInformation): Wine 8's server

@@ -1,6 +1,8 @@
 package winhandles
 
 import (
+	"fmt"
+	"net/netip"
 	"sync"
 	"unsafe"
 
@@ -110,4 +112,37 @@ func isSocket(h windows.Handle) bool {
 func isDisk(h windows.Handle) bool {
 	t, err := windows.GetFileType(h)
 	return err == nil && t == windows.FILE_TYPE_DISK
+}
+
+// Identity names the object h refers to: a socket by its local and peer addresses, a
+// file by its volume and file index, anything else only as an open handle; "" when h
+// is not open. Windows (and Wine) hand a closed handle's value out again at once, to
+// the runtime's and Wine's own threads too, so a test that checks whether a handle it
+// closed is gone compares identities, not only whether the number is open.
+func Identity(h windows.Handle) string {
+	if local, err := windows.Getsockname(h); err == nil {
+		id := "socket " + sockaddrString(local)
+		if peer, err := windows.Getpeername(h); err == nil {
+			id += " peer " + sockaddrString(peer)
+		}
+		return id
+	}
+	var fi windows.ByHandleFileInformation
+	if windows.GetFileInformationByHandle(h, &fi) == nil {
+		return fmt.Sprintf("file %x:%x:%x", fi.VolumeSerialNumber, fi.FileIndexHigh, fi.FileIndexLow)
+	}
+	if isOpen(h) {
+		return "handle"
+	}
+	return ""
+}
+
+func sockaddrString(sa windows.Sockaddr) string {
+	switch a := sa.(type) {
+	case *windows.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port)).String()
+	case *windows.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port)).String()
+	}
+	return fmt.Sprintf("%T", sa)
 }

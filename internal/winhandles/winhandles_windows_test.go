@@ -76,3 +76,38 @@ func TestCountPastAGap(t *testing.T) {
 		t.Fatalf("files: %d with one more open above %d freed handles, want %d", got.Files, len(events), before.Files+1)
 	}
 }
+
+// TestIdentity names a socket and a file by what they are, and nothing once closed.
+func TestIdentity(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(os.Args[0])
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	raw, err := ln.(*net.TCPListener).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sock windows.Handle
+	raw.Control(func(fd uintptr) { sock = windows.Handle(fd) })
+	file := windows.Handle(f.Fd())
+	sid, fid := Identity(sock), Identity(file)
+	if want := "socket 127.0.0.1:"; len(sid) < len(want) || sid[:len(want)] != want {
+		t.Errorf("listener: %q, want %s<port>", sid, want)
+	}
+	if len(fid) < 5 || fid[:5] != "file " {
+		t.Errorf("file: %q, want file <volume:index>", fid)
+	}
+	ln.Close()
+	f.Close()
+	if id := Identity(sock); id == sid {
+		t.Errorf("closed listener still named %q", id)
+	}
+	if id := Identity(file); id == fid {
+		t.Errorf("closed file still named %q", id)
+	}
+}

@@ -1,7 +1,6 @@
 package pollertest
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -10,6 +9,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/zokio/zokio/internal/winhandles"
 	"github.com/zokio/zokio/poller"
 )
 
@@ -25,8 +25,6 @@ var (
 	ws2                             = windows.NewLazySystemDLL("ws2_32.dll")
 	procAccept                      = ws2.NewProc("accept")
 	procWSAPoll                     = ws2.NewProc("WSAPoll")
-	kernel32                        = windows.NewLazySystemDLL("kernel32.dll")
-	procGetHandleInfo               = kernel32.NewProc("GetHandleInformation")
 	loopback4                       = [4]byte{127, 0, 0, 1}
 	sizeofSockaddrInet4             = uint32(unsafe.Sizeof(windows.RawSockaddrInet4{}))
 	wsaPollRead, wsaPollWrite int16 = 0x0100, 0x0010 // POLLRDNORM, POLLWRNORM
@@ -200,46 +198,12 @@ func shutdownWrite(t *testing.T, fd int) {
 	fatalIf(t, windows.Shutdown(windows.Handle(fd), windows.SHUT_WR), "shutdown")
 }
 
-// openCheck captures the object fd names now and returns a probe that reports whether
-// fd still names it.
+// openCheck captures the object fd names now (winhandles.Identity) and returns a probe
+// that reports whether fd still names it.
 func openCheck(fd int) func() bool {
-	id := handleIdentity(fd)
-	return func() bool { return id != "" && handleIdentity(fd) == id }
-}
-
-// handleIdentity names the object a handle refers to: a socket by its local and peer
-// addresses, a file by its volume and file index, anything else only as a valid handle;
-// "" when the handle is not open. Windows (and Wine) hand a closed handle's value out
-// again at once, to the runtime's and Wine's own threads too, so a check of the number
-// alone can see some other object there.
-func handleIdentity(fd int) string {
 	h := windows.Handle(fd)
-	if local, err := windows.Getsockname(h); err == nil {
-		id := "socket " + sockaddrString(local)
-		if peer, err := windows.Getpeername(h); err == nil {
-			id += " peer " + sockaddrString(peer)
-		}
-		return id
-	}
-	var fi windows.ByHandleFileInformation
-	if windows.GetFileInformationByHandle(h, &fi) == nil {
-		return fmt.Sprintf("file %x:%x:%x", fi.VolumeSerialNumber, fi.FileIndexHigh, fi.FileIndexLow)
-	}
-	var flags uint32
-	if r, _, _ := procGetHandleInfo.Call(uintptr(fd), uintptr(unsafe.Pointer(&flags))); r != 0 {
-		return "handle"
-	}
-	return ""
-}
-
-func sockaddrString(sa windows.Sockaddr) string {
-	switch a := sa.(type) {
-	case *windows.SockaddrInet4:
-		return fmt.Sprintf("%v:%d", a.Addr, a.Port)
-	case *windows.SockaddrInet6:
-		return fmt.Sprintf("[%v]:%d", a.Addr, a.Port)
-	}
-	return fmt.Sprintf("%T", sa)
+	id := winhandles.Identity(h)
+	return func() bool { return id != "" && winhandles.Identity(h) == id }
 }
 
 // closedFd returns a handle value beyond any process's handle table (Windows holds at
